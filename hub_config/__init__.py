@@ -1,0 +1,1 @@
+"""What the hub is: site settings, accounts and roles, and the JupyterHub configuration."""

@@ -1,0 +1,268 @@
+"""Accounts: people from rosters, kept in the hub database beside JupyterHub's own tables.
+
+One import is one database transaction that updates, together, our account records, the
+NativeAuthenticator password rows and JupyterHub's users and class groups; either all of a
+roster lands or none of it does. Roles are derived from these records when the hub starts
+(see ``hub_view``).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bcrypt
+from jupyterhub import orm as hub_orm
+from nativeauthenticator.orm import UserInfo
+from sqlalchemy import Column, DateTime, String, select
+from sqlalchemy.orm import DeclarativeBase, Session
+
+from .logins import class_group, derive_login, generate_password, id_fingerprint
+from .paths import DataDir
+from .roster import RosterEntry
+
+BCRYPT_ROUNDS = 10  # ~60 ms per hash: a roster of 1,000 imports in about a minute
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Account(Base):
+    __tablename__ = "stemlab_accounts"
+    # A keyed hash of the school's person ID: the ID itself is never stored.
+    fingerprint = Column(String(64), primary_key=True)
+    login = Column(String(64), unique=True, nullable=False)
+    full_name = Column(String(255), nullable=False)
+    role = Column(String(16), nullable=False)
+    classes = Column(String(1024), nullable=False, default="")
+    created = Column(DateTime, nullable=False)
+    updated = Column(DateTime, nullable=False)
+
+    @property
+    def class_list(self) -> list[str]:
+        return [c for c in self.classes.split(";") if c]
+
+
+@dataclass
+class NewAccount:
+    login: str
+    full_name: str
+    role: str
+    classes: list[str]
+    password: str
+
+
+@dataclass
+class ImportReport:
+    created: list[NewAccount] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    sheets: list[Path] = field(default_factory=list)
+
+
+def open_session(database_url: str) -> Session:
+    """A session on the hub database; creates JupyterHub's schema on a fresh database."""
+    # JupyterHub's schema stamping logs through alembic at INFO; a CLI run should stay quiet.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    factory = hub_orm.new_session_factory(database_url)
+    session = factory()
+    bind = session.get_bind()
+    Base.metadata.create_all(bind)
+    UserInfo.__table__.create(bind, checkfirst=True)
+    return session
+
+
+def _hash(password: str) -> bytes:
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=BCRYPT_ROUNDS))
+
+
+def _unique_login(session: Session, key: str, entry: RosterEntry) -> str:
+    for attempt in range(100):
+        login = derive_login(key, entry.person_id, entry.role, attempt)
+        if session.scalar(select(Account).where(Account.login == login)) is None:
+            return login
+    raise RuntimeError("no free login after 100 attempts")  # 2^-3900: not reachable in practice
+
+
+def _set_password(session: Session, login: str, password: str) -> None:
+    info = UserInfo.find(session, login)
+    if info is None:
+        session.add(UserInfo(username=login, password=_hash(password), is_authorized=True))
+    else:
+        info.password = _hash(password)
+        info.is_authorized = True
+
+
+def _hub_user(session: Session, login: str) -> hub_orm.User:
+    user = hub_orm.User.find(session, login)
+    if user is None:
+        user = hub_orm.User(name=login)
+        session.add(user)
+    return user
+
+
+def _sync_class_groups(session: Session, user: hub_orm.User, groups: Iterable[str]) -> None:
+    """Set the user's class groups exactly (a student who changed class leaves the old one)."""
+    wanted = set(groups)
+    for group in list(user.groups):
+        if group.name.startswith("class-") and group.name not in wanted:
+            user.groups.remove(group)
+    have = {g.name for g in user.groups}
+    for name in sorted(wanted - have):
+        group = hub_orm.Group.find(session, name)
+        if group is None:
+            group = hub_orm.Group(name=name)
+            session.add(group)
+        user.groups.append(group)
+
+
+def apply_roster(data: DataDir, database_url: str, entries: list[RosterEntry]) -> ImportReport:
+    """Create or update an account per roster entry, all in one transaction."""
+    key = data.secret("login_key")
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    report = ImportReport()
+    session = open_session(database_url)
+    try:
+        for entry in entries:
+            fingerprint = id_fingerprint(key, entry.person_id)
+            account = session.get(Account, fingerprint)
+            classes = ";".join(entry.classes)
+            if account is None:
+                login = _unique_login(session, key, entry)
+                password = generate_password()
+                account = Account(
+                    fingerprint=fingerprint,
+                    login=login,
+                    full_name=entry.full_name,
+                    role=entry.role,
+                    classes=classes,
+                    created=now,
+                    updated=now,
+                )
+                session.add(account)
+                session.flush()
+                _set_password(session, login, password)
+                report.created.append(NewAccount(login, entry.full_name, entry.role, list(entry.classes), password))
+            elif (account.full_name, account.role, account.classes) != (entry.full_name, entry.role, classes):
+                account.full_name, account.role, account.classes, account.updated = (
+                    entry.full_name,
+                    entry.role,
+                    classes,
+                    now,
+                )
+                report.updated.append(account.login)
+            else:
+                report.unchanged.append(account.login)
+            user = _hub_user(session, account.login)
+            student_groups = entry.groups if entry.role == "student" else ()
+            _sync_class_groups(session, user, student_groups)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+    report.sheets = write_password_sheets(data, report.created, now)
+    return report
+
+
+def reset_password(database_url: str, login: str) -> str:
+    session = open_session(database_url)
+    try:
+        if session.scalar(select(Account).where(Account.login == login)) is None:
+            raise KeyError(login)
+        password = generate_password()
+        _set_password(session, login, password)
+        session.commit()
+        return password
+    finally:
+        session.close()
+
+
+def list_accounts(database_url: str) -> list[Account]:
+    session = open_session(database_url)
+    try:
+        return list(session.scalars(select(Account).order_by(Account.role, Account.classes, Account.full_name)))
+    finally:
+        session.close()
+
+
+def write_password_sheets(data: DataDir, created: list[NewAccount], when: dt.datetime) -> list[Path]:
+    """One CSV per class (UTF-8 with BOM so Excel shows Vietnamese names) with first passwords."""
+    by_sheet: dict[str, list[NewAccount]] = {}
+    for account in created:
+        sheet = class_group(account.classes[0]) if account.classes and account.role == "student" else "staff"
+        by_sheet.setdefault(sheet, []).append(account)
+    written = []
+    stamp = when.strftime("%Y%m%d-%H%M%S")
+    for sheet, accounts in sorted(by_sheet.items()):
+        path = data.sheets_dir / f"{sheet}-{stamp}.csv"
+        with path.open("w", encoding="utf-8-sig", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["Họ và tên / Full name", "Lớp / Class", "Vai trò / Role", "Tên đăng nhập / Login",
+                             "Mật khẩu lần đầu / First password"])
+            for a in sorted(accounts, key=lambda a: a.full_name.split()[-1:] + [a.full_name]):
+                writer.writerow([a.full_name, ";".join(a.classes), a.role, a.login, a.password])
+        path.chmod(0o600)
+        written.append(path)
+    return written
+
+
+@dataclass
+class HubView:
+    """What the JupyterHub configuration needs to know about accounts."""
+
+    users: set[str]
+    admins: set[str]
+    roles: list[dict]
+    display_names: dict[str, str]
+
+
+TEACHER_SCOPES = (
+    "list:users!group={g}",
+    "read:users!group={g}",
+    "servers!group={g}",
+    "access:servers!group={g}",
+    "read:groups!group={g}",
+)
+KITS_MANAGE_SCOPE = "custom:stemlab-kits:manage"
+
+
+def hub_view(database_url: str) -> HubView:
+    accounts = list_accounts(database_url)
+    teachers_of: dict[str, list[str]] = {}
+    technicians = []
+    for a in accounts:
+        if a.role == "teacher":
+            for c in a.class_list:
+                teachers_of.setdefault(class_group(c), []).append(a.login)
+        elif a.role == "technician":
+            technicians.append(a.login)
+    roles: list[dict] = [
+        {
+            "name": f"teacher-{group}",
+            "description": f"Teachers of {group}: see and help the students of this class only",
+            "scopes": [s.format(g=group) for s in TEACHER_SCOPES] + ["admin-ui"],
+            "users": sorted(logins),
+        }
+        for group, logins in sorted(teachers_of.items())
+    ]
+    roles.append(
+        {
+            "name": "technician",
+            "description": "Lab technicians: manage and test the kits",
+            "scopes": ["self", KITS_MANAGE_SCOPE],
+            "users": sorted(technicians),
+        }
+    )
+    return HubView(
+        users={a.login for a in accounts},
+        admins={a.login for a in accounts if a.role == "admin"},
+        roles=roles,
+        display_names={a.login: a.full_name for a in accounts},
+    )

@@ -1,0 +1,233 @@
+"""The `stemlab` command: the front door for admins, teachers and lab technicians.
+
+Only this module (and the notebook layer) talks to people; everything it calls returns data
+or raises a StemlabError whose message says what to do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from .errors import StemlabError
+from .settings import LoadedSettings, load_settings
+
+console = Console(highlight=False)
+DEMO_ROSTER = Path(__file__).resolve().parent / "demo" / "roster.csv"
+
+# Subcommands grouped by who uses them; `stemlab --help` prints this order.
+AUDIENCES: list[tuple[str, list[str]]] = [
+    ("Chạy hệ thống / Run the platform (admin)", ["up"]),
+    ("Tài khoản / Accounts (admin)", ["accounts"]),
+    ("Cấu hình / Configuration (admin)", ["config"]),
+]
+
+
+class GroupedHelp(argparse.RawDescriptionHelpFormatter):
+    def _format_action(self, action: argparse.Action) -> str:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help for a in action._choices_actions}
+            lines = []
+            for title, names in AUDIENCES:
+                lines.append(f"{title}:")
+                lines.extend(f"  {name:<12} {helps.get(name, '')}" for name in names)
+            return "\n".join(lines) + "\n"
+        return super()._format_action(action)
+
+
+def _load(args: argparse.Namespace) -> LoadedSettings:
+    overrides = {"data_dir": getattr(args, "data", None), "port": getattr(args, "port", None)}
+    return load_settings(args.config, overrides)
+
+
+# ---- up ------------------------------------------------------------------------------------
+def cmd_up(args: argparse.Namespace) -> int:
+    from .accounts import apply_roster, list_accounts
+    from .launcher import Launcher
+    from .roster import parse_roster
+
+    loaded = _load(args)
+    settings = loaded.settings
+    launcher = Launcher(settings, say=console.print)
+    # Signals during start-up must not leave a half-started proxy behind.
+    launcher.install_signal_handlers()
+    if not settings.production and not list_accounts(settings.hub_database_url()):
+        report = apply_roster(launcher.data, settings.hub_database_url(), parse_roster(DEMO_ROSTER))
+        _print_new_accounts(report.created, "Tài khoản demo (chỉ in một lần) / Demo accounts (printed once)")
+        console.print(f"Đã lưu vào / Saved to: {', '.join(str(p) for p in report.sheets)}")
+    try:
+        runtime = launcher.start()
+    except BaseException:
+        launcher.stop()
+        raise
+    if not settings.production:
+        console.print(
+            "[bold yellow]Chế độ demo: học sinh KHÔNG được tách biệt với nhau (mọi máy chủ chạy chung một tài khoản).\n"
+            "Demo mode: students are NOT isolated from each other (all servers share one account).[/]"
+        )
+    console.print(
+        f"STEM-Lab Hub đang chạy tại / is running at [bold]{runtime.public_url}[/]\n"
+        f"Dữ liệu / Data: {launcher.data.root}   Nhật ký / Logs: {launcher.data.logs_dir}\n"
+        "Nhấn Ctrl-C để dừng. / Press Ctrl-C to stop."
+    )
+    launcher.supervise()
+    console.print("Đã dừng hub, proxy và máy chủ của người dùng. / Stopped hub, proxy and user servers.")
+    return 0
+
+
+def _print_new_accounts(created: list, title: str) -> None:
+    table = Table(title=title)
+    for column in ("Họ và tên / Name", "Lớp / Class", "Vai trò / Role", "Đăng nhập / Login", "Mật khẩu / Password"):
+        table.add_column(column)
+    for a in created:
+        table.add_row(a.full_name, ";".join(a.classes), a.role, a.login, a.password)
+    console.print(table)
+
+
+# ---- accounts ------------------------------------------------------------------------------
+def cmd_accounts_import(args: argparse.Namespace) -> int:
+    from .accounts import apply_roster
+    from .launcher import running_launcher
+    from .paths import DataDir
+    from .roster import parse_roster
+
+    settings = _load(args).settings
+    entries = parse_roster(args.file)
+    data = DataDir(settings.data_path()).ensure()
+    report = apply_roster(data, settings.hub_database_url(), entries)
+    console.print(
+        f"Nhập xong {args.file}: {len(report.created)} tạo mới, {len(report.updated)} cập nhật, "
+        f"{len(report.unchanged)} không đổi. / Imported: {len(report.created)} created, "
+        f"{len(report.updated)} updated, {len(report.unchanged)} unchanged."
+    )
+    if args.show_passwords and report.created:
+        _print_new_accounts(report.created, "Tài khoản mới / New accounts")
+    for sheet in report.sheets:
+        console.print(f"Phiếu mật khẩu / Password sheet: {sheet}")
+    state = running_launcher(data)
+    if state and (report.created or report.updated):
+        os.kill(state["launcher_pid"], signal.SIGHUP)
+        console.print("Hub đang chạy: đã yêu cầu nạp lại. / The running hub was asked to reload.")
+    return 0
+
+
+def cmd_accounts_list(args: argparse.Namespace) -> int:
+    from .accounts import list_accounts
+
+    settings = _load(args).settings
+    table = Table()
+    for column in ("Đăng nhập / Login", "Họ và tên / Name", "Vai trò / Role", "Lớp / Classes"):
+        table.add_column(column)
+    for a in list_accounts(settings.hub_database_url()):
+        table.add_row(a.login, a.full_name, a.role, ", ".join(a.class_list))
+    console.print(table)
+    return 0
+
+
+def cmd_accounts_reset_password(args: argparse.Namespace) -> int:
+    from .accounts import reset_password
+
+    settings = _load(args).settings
+    try:
+        password = reset_password(settings.hub_database_url(), args.login)
+    except KeyError:
+        raise StemlabError(f"Không có tài khoản {args.login}. / No account {args.login}: see `stemlab accounts list`.")
+    console.print(f"{args.login}: mật khẩu mới / new password: [bold]{password}[/]")
+    return 0
+
+
+# ---- config --------------------------------------------------------------------------------
+def cmd_config_show(args: argparse.Namespace) -> int:
+    from .settings import SiteSettings, dotted_key
+
+    loaded = _load(args)
+    table = Table(title=f"Cấu hình hiệu lực / Effective settings ({loaded.config_path or 'no file: defaults'})")
+    for column in ("Khóa / Key", "Giá trị / Value", "Nguồn / Source"):
+        table.add_column(column)
+    traits = SiteSettings.class_traits(config=True)
+    for name in sorted(traits, key=dotted_key):
+        table.add_row(dotted_key(name), repr(getattr(loaded.settings, name)), loaded.sources[name])
+    console.print(table)
+    return 0
+
+
+def cmd_config_init(args: argparse.Namespace) -> int:
+    from .settings import example_toml
+
+    path = Path(args.path)
+    if path.exists():
+        raise StemlabError(f"{path} already exists; edit it, or choose another path.")
+    path.write_text(example_toml(), encoding="utf-8")
+    console.print(f"Wrote {path}: uncomment and edit the settings you need.")
+    return 0
+
+
+# ---- parser --------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    def common_options(default: object) -> argparse.ArgumentParser:
+        # Accepted before or after the subcommand; SUPPRESS keeps a subcommand from erasing
+        # a value given before it.
+        p = argparse.ArgumentParser(add_help=False)
+        p.add_argument("--config", metavar="FILE", default=default,
+                       help="site settings file (default: $STEMLAB_CONFIG or ./stemlab.toml)")
+        p.add_argument("--data", metavar="DIR", default=default, help="data directory (default: $STEMLAB_DATA or ./var)")
+        return p
+
+    common = common_options(argparse.SUPPRESS)
+
+    parser = argparse.ArgumentParser(
+        prog="stemlab",
+        description="STEM-Lab Hub: JupyterHub, nbgrader và bộ kit MicroPython cho phòng STEM-Lab.\n"
+        "STEM-Lab Hub: JupyterHub, nbgrader and MicroPython kits for school STEM-Labs.",
+        formatter_class=GroupedHelp,
+        parents=[common_options(None)],
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(parent: argparse._SubParsersAction, name: str, handler: Callable | None, help: str) -> argparse.ArgumentParser:
+        p = parent.add_parser(name, help=help, description=help, parents=[common])
+        if handler:
+            p.set_defaults(handler=handler)
+        return p
+
+    up = add(sub, "up", cmd_up, "run the platform in the foreground (Ctrl-C stops hub, proxy and servers)")
+    up.add_argument("--port", type=int, help="public port (default 8000)")
+
+    accounts = add(sub, "accounts", None, "import rosters, list accounts, reset passwords")
+    acc_sub = accounts.add_subparsers(dest="action", metavar="ACTION", required=True)
+    imp = add(acc_sub, "import", cmd_accounts_import, "import a roster (CSV UTF-8 or XLSX): ID, full name, class, role")
+    imp.add_argument("file")
+    imp.add_argument("--show-passwords", action="store_true", help="also print new first passwords")
+    add(acc_sub, "list", cmd_accounts_list, "list accounts")
+    reset = add(acc_sub, "reset-password", cmd_accounts_reset_password, "give an account a new generated password")
+    reset.add_argument("login")
+
+    config = add(sub, "config", None, "show the effective site settings or write a commented settings file")
+    cfg_sub = config.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add(cfg_sub, "show", cmd_config_show, "print every setting, its value and where it came from")
+    init = add(cfg_sub, "init", cmd_config_init, "write a commented stemlab.toml with every setting")
+    init.add_argument("path", nargs="?", default="stemlab.toml")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except StemlabError as err:
+        console.print(f"[bold red]Lỗi / Error:[/] {err}", soft_wrap=True)
+        return err.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

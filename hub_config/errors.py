@@ -1,0 +1,37 @@
+"""One exception hierarchy for the hub side.
+
+Every error carries a message a person can act on: what went wrong and what to do.
+Where the reader is a student or teacher the message is in Vietnamese, then English.
+"""
+
+
+class StemlabError(Exception):
+    """Base class: ``str(err)`` is the message for the person at the keyboard."""
+
+    exit_code = 2
+
+
+class SettingsError(StemlabError):
+    """The site configuration file or an override is invalid."""
+
+
+class RosterError(StemlabError):
+    """A roster file cannot be imported; nothing from it was written."""
+
+    def __init__(self, path: str, problems: list[str]):
+        self.path = path
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(
+            f"Không nhập được danh sách {path}: chưa có tài khoản nào được thay đổi.\n"
+            f"Roster {path} was not imported; no account was changed.\n{lines}\n"
+            "Sửa các dòng trên rồi nhập lại. / Fix the rows above and import again."
+        )
+
+
+class DataDirError(StemlabError):
+    """The data directory cannot be used."""
+
+
+class LaunchError(StemlabError):
+    """The platform could not start (port in use, proxy missing, hub failed)."""

@@ -1,0 +1,103 @@
+"""JupyterHub configuration of a STEM-Lab Hub site.
+
+Started by `stemlab up`, which validated the site settings and wrote them to the runtime file
+named by $STEMLAB_RUNTIME. Nothing here is meant to be edited: change the site's stemlab.toml.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+from hub_config.accounts import KITS_MANAGE_SCOPE, hub_view
+from hub_config.paths import DataDir
+from hub_config.runtime import RUNTIME_ENV, Runtime
+
+c = get_config()  # type: ignore[name-defined]  # noqa: F821  (injected by JupyterHub)
+
+runtime = Runtime.load(os.environ[RUNTIME_ENV])
+site = runtime.settings
+data = DataDir(Path(runtime.data_dir))
+
+# ---- network: the proxy runs as its own process (started by the launcher), so a hub
+# restart drops no student's connection; the hub keeps servers running across restarts.
+c.JupyterHub.bind_url = runtime.public_url
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = runtime.hub_port
+c.ConfigurableHTTPProxy.should_start = False
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{runtime.proxy_api_port}"
+c.ConfigurableHTTPProxy.auth_token = data.secret("proxy_token")
+c.JupyterHub.cleanup_servers = False
+
+# ---- storage
+c.JupyterHub.db_url = runtime.database_url
+c.JupyterHub.cookie_secret_file = str(data.cookie_secret)
+data.secret("jupyterhub_cookie_secret")
+
+# ---- accounts, groups and roles (from imported rosters)
+accounts = hub_view(runtime.database_url)
+c.JupyterHub.authenticator_class = "stemlab"
+c.Authenticator.allowed_users = accounts.users
+c.Authenticator.admin_users = accounts.admins
+c.Authenticator.allow_all = bool(site["open_signup"])
+c.NativeAuthenticator.enable_signup = bool(site["open_signup"])
+c.NativeAuthenticator.open_signup = False
+c.NativeAuthenticator.allowed_failed_logins = site["allowed_failed_logins"]
+c.NativeAuthenticator.seconds_before_next_try = site["seconds_before_next_try"]
+c.NativeAuthenticator.minimum_password_length = site["minimum_password_length"]
+c.NativeAuthenticator.check_common_password = True
+c.JupyterHub.custom_scopes = {
+    KITS_MANAGE_SCOPE: {"description": "Manage the lab's kits: self-tests, take back leases."},
+}
+launcher_token = data.secret("launcher_token")
+c.JupyterHub.load_roles = accounts.roles + [
+    {
+        "name": "stemlab-launcher",
+        "description": "The `stemlab` command: stop the hub cleanly, pre-start a class's servers",
+        "scopes": ["shutdown", "admin:servers", "list:users", "read:users", "read:groups"],
+        "services": ["stemlab-launcher"],
+    },
+]
+services = [{"name": "stemlab-launcher", "api_token": launcher_token}]
+
+# ---- student servers
+c.JupyterHub.spawner_class = "stemlab"
+c.StemlabSpawner.production = bool(site["production"])
+c.StemlabSpawner.demo_home_template = str(data.homes_dir / "{username}")
+c.StemlabSpawner.default_locale = "vi_VN" if site["ui_language"] == "vi" else "en"
+c.Spawner.default_url = "/lab"
+c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
+c.Spawner.mem_limit = site["mem_limit"]
+c.Spawner.cpu_limit = site["cpu_limit"]
+c.Spawner.environment = {
+    "STEMLAB_SCHOOL": site["school_name"],
+    "STEMLAB_PROVINCE": site["province"],
+}
+
+# ---- idle culler: stops servers nobody used for idle_timeout seconds; files stay.
+if site["idle_timeout"] > 0:
+    services.append(
+        {
+            "name": "idle-culler",
+            "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={site['idle_timeout']}"],
+        }
+    )
+    c.JupyterHub.load_roles.append(
+        {
+            "name": "idle-culler",
+            "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+            "services": ["idle-culler"],
+        }
+    )
+c.JupyterHub.services = services
+
+# ---- pages
+demo_warning = (
+    "Chế độ thử nghiệm (demo): học sinh KHÔNG được tách biệt với nhau; không dùng cho lớp học thật. "
+    "/ Demo mode: students are NOT isolated from each other; do not use it for real classes."
+)
+c.JupyterHub.template_vars = {
+    "stemlab_school": site["school_name"],
+    "stemlab_province": site["province"],
+    "announcement": "" if site["production"] else demo_warning,
+}
+c.JupyterHub.log_level = "INFO"

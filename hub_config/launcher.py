@@ -1,0 +1,258 @@
+"""`stemlab up`: run the proxy and the hub in the foreground and stop them cleanly.
+
+The proxy is its own process so the hub can be restarted (after a roster import, or if it
+crashes) without dropping anyone's connection or kernel. On Ctrl-C or SIGTERM the launcher asks
+the hub to stop every server, waits for it, then stops the proxy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+import requests
+
+from .errors import LaunchError
+from .paths import DataDir
+from .runtime import RUNTIME_ENV, Runtime
+from .settings import SiteSettings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+HUB_CONFIG = Path(__file__).resolve().parent / "jupyterhub_config.py"
+PROXY_ENV = "STEMLAB_PROXY"
+
+
+def find_proxy() -> str:
+    """configurable-http-proxy as installed by the set-up command (npm, in the project)."""
+    candidates = [os.environ.get(PROXY_ENV), str(PROJECT_ROOT / "node_modules" / ".bin" / "configurable-http-proxy")]
+    for candidate in candidates:
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    on_path = shutil.which("configurable-http-proxy")
+    if on_path:
+        return on_path
+    raise LaunchError(
+        "configurable-http-proxy (the proxy in front of JupyterHub) is not installed. "
+        f"Run `npm ci` in {PROJECT_ROOT} (the README's run command does this), "
+        f"or point {PROXY_ENV} at the program."
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def check_port_free(ip: str, port: int) -> None:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((ip, port))
+        except OSError as err:
+            raise LaunchError(
+                f"Cổng {port} trên {ip} đang được dùng bởi một chương trình khác. / "
+                f"Port {port} on {ip} is in use by another program ({err.strerror}). "
+                f"Stop that program, or start on another port: stemlab up --port {port + 1}"
+            ) from err
+
+
+def settings_dict(settings: SiteSettings) -> dict:
+    return {name: getattr(settings, name) for name in settings.trait_names(config=True)}
+
+
+class Launcher:
+    def __init__(self, settings: SiteSettings, say: Callable[[str], None] = print):
+        self.settings = settings
+        self.say = say
+        self.data = DataDir(settings.data_path()).ensure()
+        self.proxy: subprocess.Popen[bytes] | None = None
+        self.hub: subprocess.Popen[bytes] | None = None
+        self.runtime: Runtime | None = None
+        self._stopping = False
+        self._reload = False
+
+    # ---- start ---------------------------------------------------------------------------
+    def start(self) -> Runtime:
+        s = self.settings
+        check_port_free(s.ip, s.port)
+        proxy_cmd = find_proxy()
+        self.runtime = Runtime(
+            settings=settings_dict(s),
+            data_dir=str(self.data.root),
+            database_url=s.hub_database_url(),
+            hub_port=free_port(),
+            proxy_api_port=free_port(),
+            project_root=str(PROJECT_ROOT),
+        )
+        runtime_file = self.data.run_dir / "runtime.json"
+        self.runtime.save(runtime_file)
+        self._start_proxy(proxy_cmd)
+        self._start_hub()
+        self._wait_ready()
+        self._write_state()
+        return self.runtime
+
+    def _start_proxy(self, proxy_cmd: str) -> None:
+        assert self.runtime
+        r, s = self.runtime, self.settings
+        env = dict(os.environ, CONFIGPROXY_AUTH_TOKEN=self.data.secret("proxy_token"))
+        hub = f"http://127.0.0.1:{r.hub_port}"
+        log = (self.data.logs_dir / "proxy.log").open("ab")
+        self.proxy = subprocess.Popen(
+            [
+                proxy_cmd,
+                "--ip", s.ip, "--port", str(s.port),
+                "--api-ip", "127.0.0.1", "--api-port", str(r.proxy_api_port),
+                "--default-target", hub,
+                "--error-target", f"{hub}/hub/error",
+                "--log-level", "warn",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # our signal handler decides when it stops
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proxy.poll() is not None:
+                raise LaunchError(
+                    f"The proxy exited at start (code {self.proxy.returncode}); see {self.data.logs_dir / 'proxy.log'}"
+                )
+            try:
+                with socket.create_connection(("127.0.0.1", r.proxy_api_port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise LaunchError(f"The proxy did not open its API port in 20 s; see {self.data.logs_dir / 'proxy.log'}")
+
+    def _start_hub(self) -> None:
+        env = dict(os.environ, **{RUNTIME_ENV: str(self.data.run_dir / "runtime.json")})
+        log = (self.data.logs_dir / "hub.log").open("ab")
+        self.hub = subprocess.Popen(
+            [sys.executable, "-m", "jupyterhub", "-f", str(HUB_CONFIG)],
+            cwd=self.data.root,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def _wait_ready(self, timeout: float = 90) -> None:
+        assert self.runtime and self.hub
+        url = f"{self.runtime.public_url}/hub/health"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.hub.poll() is not None:
+                raise LaunchError(
+                    f"The hub stopped while starting (code {self.hub.returncode}). Last lines of its log:\n"
+                    + self.log_tail("hub.log")
+                )
+            try:
+                if requests.get(url, timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise LaunchError(f"The hub did not answer in {timeout:.0f} s. Last lines of its log:\n" + self.log_tail("hub.log"))
+
+    def log_tail(self, name: str, lines: int = 20) -> str:
+        path = self.data.logs_dir / name
+        try:
+            return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return f"(no log at {path})"
+
+    def _write_state(self) -> None:
+        assert self.runtime and self.hub and self.proxy
+        state = {"launcher_pid": os.getpid(), "hub_pid": self.hub.pid, "proxy_pid": self.proxy.pid, **asdict(self.runtime)}
+        self.data.launcher_state.write_text(json.dumps(state, indent=2, ensure_ascii=False))
+
+    # ---- supervise -----------------------------------------------------------------------
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGINT, self._on_stop)
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGHUP, self._on_reload)
+
+    def _on_stop(self, signum: int, frame: object) -> None:
+        self._stopping = True
+
+    def _on_reload(self, signum: int, frame: object) -> None:
+        self._reload = True
+
+    def supervise(self) -> None:
+        """Keep the hub running until asked to stop; restart it on reload or crash."""
+        assert self.hub and self.proxy
+        while not self._stopping:
+            time.sleep(0.2)
+            if self.proxy.poll() is not None:
+                self.say(f"Proxy stopped unexpectedly (code {self.proxy.returncode}); see {self.data.logs_dir / 'proxy.log'}")
+                self._stopping = True
+                break
+            if self._reload:
+                self._reload = False
+                self.say("Nạp lại cấu hình: khởi động lại hub (máy chủ của học sinh vẫn chạy). / Reloading: restarting the hub; student servers keep running.")
+                self._stop_hub(stop_servers=False)
+            if self.hub.poll() is not None and not self._stopping:
+                if self.hub.returncode not in (0, -signal.SIGTERM):
+                    self.say(f"Hub exited (code {self.hub.returncode}); restarting it. Log: {self.data.logs_dir / 'hub.log'}")
+                self._start_hub()
+                try:
+                    self._wait_ready()
+                except LaunchError as err:
+                    self.say(str(err))
+                    self._stopping = True
+                self._write_state()
+        self.stop()
+
+    # ---- stop ----------------------------------------------------------------------------
+    def _stop_hub(self, stop_servers: bool) -> None:
+        if not self.hub or self.hub.poll() is not None:
+            return
+        if stop_servers and self.runtime:
+            token = self.data.secret("launcher_token")
+            try:
+                requests.post(
+                    f"{self.runtime.hub_api_url}/shutdown",
+                    json={"servers": True, "proxy": False},
+                    headers={"Authorization": f"token {token}"},
+                    timeout=10,
+                )
+            except requests.RequestException:
+                self.hub.terminate()
+        else:
+            self.hub.terminate()
+        try:
+            self.hub.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.hub.kill()
+            self.hub.wait()
+
+    def stop(self) -> None:
+        self._stop_hub(stop_servers=True)
+        if self.proxy and self.proxy.poll() is None:
+            self.proxy.terminate()
+            try:
+                self.proxy.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proxy.kill()
+        self.data.launcher_state.unlink(missing_ok=True)
+
+
+def running_launcher(data: DataDir) -> dict | None:
+    """The state of a `stemlab up` running on this data directory, if any."""
+    try:
+        state = json.loads(data.launcher_state.read_text())
+        os.kill(state["launcher_pid"], 0)
+        return state
+    except (OSError, ValueError, KeyError):
+        return None

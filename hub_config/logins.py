@@ -1,0 +1,66 @@
+"""Logins and display names for people from a school roster.
+
+A login is opaque and stable: a role prefix plus a keyed hash of the education-database ID,
+so it never reveals the ID (which may be the 12-digit citizen ID), is the same on every import,
+and is a valid Linux username (``^[a-z][-a-z0-9_]*$``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import unicodedata
+
+# No i, l, o, 0, 1: students copy logins and passwords from a printed sheet.
+UNAMBIGUOUS = "abcdefghjkmnpqrstuvwxyz23456789"
+LOGIN_BODY_LENGTH = 8
+LINUX_USERNAME = re.compile(r"^[a-z][-a-z0-9_]{0,31}$")
+
+ROLE_PREFIX = {"student": "hs", "teacher": "gv", "technician": "kt", "admin": "qt"}
+
+
+def _encode(digest: bytes, length: int) -> str:
+    number = int.from_bytes(digest, "big")
+    chars = []
+    for _ in range(length):
+        number, index = divmod(number, len(UNAMBIGUOUS))
+        chars.append(UNAMBIGUOUS[index])
+    return "".join(chars)
+
+
+def id_fingerprint(key: str, person_id: str) -> str:
+    """What we store instead of the ID: enough to recognise the person on re-import."""
+    return hmac.new(key.encode(), b"id:" + person_id.strip().upper().encode(), hashlib.sha256).hexdigest()
+
+
+def derive_login(key: str, person_id: str, role: str, attempt: int = 0) -> str:
+    """The login for a person; ``attempt`` > 0 only after a (very unlikely) collision."""
+    message = f"login:{attempt}:{person_id.strip().upper()}".encode()
+    digest = hmac.new(key.encode(), message, hashlib.sha256).digest()
+    login = ROLE_PREFIX[role] + _encode(digest, LOGIN_BODY_LENGTH)
+    assert LINUX_USERNAME.match(login), login
+    return login
+
+
+def generate_password(length: int = 10) -> str:
+    return "".join(secrets.choice(UNAMBIGUOUS) for _ in range(length))
+
+
+def normalize_name(raw: str) -> str:
+    """A display name in NFC with single spaces; accents kept exactly as typed."""
+    return " ".join(unicodedata.normalize("NFC", raw).split())
+
+
+def ascii_fold(text: str) -> str:
+    """Vietnamese text without accents, for matching headers and naming groups ('Đ' -> 'D')."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def class_group(class_name: str) -> str:
+    """JupyterHub group of a school class: '10A1' -> 'class-10a1', '6/1' -> 'class-6-1'."""
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_fold(class_name).lower()).strip("-")
+    return f"class-{slug}"

@@ -1,0 +1,93 @@
+"""The one owner of paths inside the data directory; nobody else joins them by hand."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import DataDirError
+
+
+@dataclass(frozen=True)
+class DataDir:
+    root: Path
+
+    @property
+    def hub_db(self) -> Path:
+        return self.root / "jupyterhub.sqlite"
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.root / "secrets"
+
+    @property
+    def cookie_secret(self) -> Path:
+        return self.secrets_dir / "jupyterhub_cookie_secret"
+
+    @property
+    def accounts_db(self) -> Path:
+        return self.root / "accounts" / "accounts.sqlite"
+
+    @property
+    def sheets_dir(self) -> Path:
+        """Per-class password sheets for teachers (readable by admins only)."""
+        return self.root / "accounts" / "sheets"
+
+    @property
+    def homes_dir(self) -> Path:
+        """Home directories of users in demo mode (production uses /home of real accounts)."""
+        return self.root / "homes"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.root / "run"
+
+    @property
+    def launcher_state(self) -> Path:
+        """Where `stemlab up` records its process ids and ports for other commands."""
+        return self.run_dir / "launcher.json"
+
+    def home_of(self, username: str) -> Path:
+        return self.homes_dir / username
+
+    def secret(self, name: str, nbytes: int = 32) -> str:
+        """Read a named secret, creating it (0600) on first use so it survives restarts."""
+        path = self.secrets_dir / name
+        if path.exists():
+            return path.read_text().strip()
+        self.secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        value = secrets.token_hex(nbytes)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(value + "\n")
+        return value
+
+    def ensure(self) -> DataDir:
+        """Create the layout; fail with a clear message if the directory is not usable."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            for sub, mode in (
+                (self.secrets_dir, 0o700),
+                (self.accounts_db.parent, 0o700),
+                (self.sheets_dir, 0o700),
+                (self.homes_dir, 0o755),
+                (self.logs_dir, 0o755),
+                (self.run_dir, 0o755),
+            ):
+                sub.mkdir(parents=True, exist_ok=True, mode=mode)
+            probe = self.root / ".write-test"
+            probe.write_text("ok")
+            probe.unlink()
+        except OSError as err:
+            raise DataDirError(
+                f"Data directory {self.root} is not usable: {err.strerror or err}. "
+                "Choose a directory you can write to with --data DIR (or STEMLAB_DATA), "
+                "or fix its owner and permissions."
+            ) from err
+        return self

@@ -1,0 +1,200 @@
+"""Read a school roster (CSV in UTF-8 with or without BOM, or XLSX) into checked entries.
+
+Nothing here writes anything: a roster is either entirely valid (a list of entries) or
+rejected with every problem listed by line number (RosterError).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import RosterError
+from .logins import ascii_fold, class_group, normalize_name
+
+ROLES = ("student", "teacher", "technician", "admin")
+
+# Accepted header spellings (compared without accents, case or punctuation).
+HEADER_ALIASES = {
+    "person_id": ["student id", "id", "ma hoc sinh", "ma hs", "ma dinh danh", "ma", "ma so", "ma gv", "ma nguoi dung"],
+    "full_name": ["full name", "name", "ho va ten", "ho ten", "ten"],
+    "classes": ["class", "classes", "lop", "cac lop", "lop day"],
+    "role": ["role", "vai tro", "chuc vu"],
+}
+ROLE_ALIASES = {
+    "student": ["student", "hoc sinh", "hs", "hoc vien", "trainee"],
+    "teacher": ["teacher", "giao vien", "gv"],
+    "technician": ["technician", "ky thuat vien", "ktv", "kt"],
+    "admin": ["admin", "quan tri", "qt", "quan tri vien"],
+}
+PERSON_ID = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
+CLASS_NAME = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._/-]{0,15}$")
+NAME_CHARS = re.compile(r"^[^\W\d_]+(?:[ '\-.][^\W\d_]+)*$")
+
+
+@dataclass(frozen=True)
+class RosterEntry:
+    line: int
+    person_id: str
+    full_name: str
+    role: str
+    classes: tuple[str, ...]
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        return tuple(class_group(c) for c in self.classes)
+
+
+def _key(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", ascii_fold(text).lower()).split())
+
+
+def _lookup(aliases: dict[str, list[str]], value: str) -> str | None:
+    wanted = _key(value)
+    for canonical, spellings in aliases.items():
+        if wanted == canonical.replace("_", " ") or wanted in spellings:
+            return canonical
+    return None
+
+
+def _read_rows(path: Path) -> list[tuple[int, list[str]]]:
+    """Rows with their 1-based line (CSV) or row (XLSX) number, header first."""
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return _read_xlsx(path)
+    if suffix not in (".csv", ".txt"):
+        raise RosterError(str(path), [f"unknown file type {suffix!r}: use .csv (UTF-8) or .xlsx"])
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise RosterError(str(path), [f"cannot read the file: {err.strerror}"]) from err
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise RosterError(
+            str(path),
+            [
+                f"line {line}: not UTF-8 text. In Excel choose 'Save as' > 'CSV UTF-8 (Comma delimited)', "
+                "or import the .xlsx file directly"
+            ],
+        ) from err
+    try:
+        dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    rows = []
+    for fields in reader:
+        rows.append((reader.line_num, fields))
+    return rows
+
+
+def _read_xlsx(path: Path) -> list[tuple[int, list[str]]]:
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, OSError, KeyError, ValueError) as err:
+        raise RosterError(str(path), [f"not a readable .xlsx workbook ({err})"]) from err
+    try:
+        sheet = workbook.worksheets[0]
+        rows = []
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            rows.append((number, ["" if v is None else _cell_text(v) for v in values]))
+        return rows
+    finally:
+        workbook.close()
+
+
+def _cell_text(value: object) -> str:
+    # Excel stores IDs typed as numbers as floats: 1234.0 must stay "1234".
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def parse_roster(path: str | Path) -> list[RosterEntry]:
+    path = Path(path)
+    rows = [(n, [f.strip() for f in fields]) for n, fields in _read_rows(path)]
+    rows = [(n, fields) for n, fields in rows if any(fields)]
+    if not rows:
+        raise RosterError(str(path), ["the file is empty: expected a header row and one row per person"])
+    header_line, header = rows[0]
+    columns: dict[str, int] = {}
+    problems: list[str] = []
+    for index, title in enumerate(header):
+        canonical = _lookup(HEADER_ALIASES, title)
+        if canonical and canonical not in columns:
+            columns[canonical] = index
+    for required in ("person_id", "full_name", "classes"):
+        if required not in columns:
+            problems.append(
+                f"line {header_line}: no column for {required!r}; the header must name "
+                "'Mã học sinh' (student id), 'Họ và tên' (full name), 'Lớp' (class) and optionally 'Vai trò' (role). "
+                f"Found: {', '.join(header)}"
+            )
+    if problems:
+        raise RosterError(str(path), problems)
+
+    entries: list[RosterEntry] = []
+    first_seen: dict[str, int] = {}
+    for line, fields in rows[1:]:
+        entry, row_problems = _parse_row(line, fields, columns)
+        problems.extend(row_problems)
+        if entry is None:
+            continue
+        key = entry.person_id.upper()
+        if key in first_seen:
+            problems.append(f"line {line}: ID {entry.person_id} is already on line {first_seen[key]}")
+            continue
+        first_seen[key] = line
+        entries.append(entry)
+    if problems:
+        raise RosterError(str(path), problems)
+    if not entries:
+        raise RosterError(str(path), ["the file has a header but no people"])
+    return entries
+
+
+def _field(fields: list[str], columns: dict[str, int], name: str) -> str:
+    index = columns.get(name)
+    if index is None or index >= len(fields):
+        return ""
+    return unicodedata.normalize("NFC", fields[index])
+
+
+def _parse_row(line: int, fields: list[str], columns: dict[str, int]) -> tuple[RosterEntry | None, list[str]]:
+    problems = []
+    person_id = _field(fields, columns, "person_id").strip()
+    if not PERSON_ID.match(person_id):
+        problems.append(
+            f"line {line}: ID {person_id!r} is empty or has characters other than letters, digits, '.', '_', '-'"
+        )
+    full_name = normalize_name(_field(fields, columns, "full_name"))
+    if not full_name or not NAME_CHARS.match(full_name):
+        problems.append(f"line {line}: full name {full_name!r} is empty or contains digits or symbols")
+    role_text = _field(fields, columns, "role").strip() or "student"
+    role = _lookup(ROLE_ALIASES, role_text)
+    if role is None:
+        problems.append(
+            f"line {line}: unknown role {role_text!r}; use học sinh/student, giáo viên/teacher, "
+            "kỹ thuật viên/technician or quản trị/admin"
+        )
+    classes = tuple(c for c in (p.strip() for p in re.split(r"[;,]", _field(fields, columns, "classes"))) if c)
+    for name in classes:
+        if not CLASS_NAME.match(name):
+            problems.append(f"line {line}: class {name!r} is not a class name like 10A1 or 6/1")
+    if role == "student" and len(classes) != 1:
+        problems.append(f"line {line}: a student belongs to exactly one class (found {len(classes)})")
+    if role == "teacher" and not classes:
+        problems.append(f"line {line}: a teacher needs the classes they teach, separated by ';'")
+    if problems:
+        return None, problems
+    assert role is not None
+    return RosterEntry(line, person_id, full_name, role, classes), []

@@ -1,0 +1,42 @@
+"""The contract between `stemlab up` and the hub process it starts.
+
+The launcher validates the settings once, picks internal ports, and writes them here; the hub's
+configuration file reads this instead of re-deriving anything, so both always agree.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+RUNTIME_ENV = "STEMLAB_RUNTIME"
+
+
+@dataclass
+class Runtime:
+    settings: dict[str, Any]
+    data_dir: str
+    database_url: str
+    hub_port: int
+    proxy_api_port: int
+    project_root: str
+
+    @property
+    def public_url(self) -> str:
+        return f"http://{self.settings['ip']}:{self.settings['port']}"
+
+    @property
+    def hub_api_url(self) -> str:
+        return f"http://127.0.0.1:{self.hub_port}/hub/api"
+
+    def save(self, path: Path) -> None:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2, ensure_ascii=False))
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Runtime:
+        return cls(**json.loads(Path(path).read_text()))
