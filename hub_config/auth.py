@@ -31,10 +31,11 @@ class LoginHandler(NativeLoginHandler):
 
 
 class StemlabAuthenticator(NativeAuthenticator):
-    """NativeAuthenticator whose pages are in Vietnamese and English."""
+    """NativeAuthenticator whose pages are in Vietnamese and English.
+
+    Our templates (TEMPLATES, on JupyterHub's template_paths) come before NativeAuthenticator's,
+    which it appends to the loader chain, so native-login.html here replaces theirs.
+    """
 
     def get_handlers(self, app):  # type: ignore[no-untyped-def]
-        # Our templates shadow NativeAuthenticator's of the same name (native-login.html).
-        if str(TEMPLATES) not in app.template_paths:
-            app.template_paths.insert(0, str(TEMPLATES))
         return [(path, LoginHandler if path == r"/login" else handler) for path, handler in super().get_handlers(app)]

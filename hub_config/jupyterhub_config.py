@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from hub_config.accounts import KITS_MANAGE_SCOPE, hub_view
+from hub_config.auth import TEMPLATES
 from hub_config.paths import DataDir
 from hub_config.runtime import RUNTIME_ENV, Runtime
 
@@ -65,6 +66,8 @@ c.StemlabSpawner.production = bool(site["production"])
 c.StemlabSpawner.demo_home_template = str(data.homes_dir / "{username}")
 c.StemlabSpawner.default_locale = "vi_VN" if site["ui_language"] == "vi" else "en"
 c.Spawner.default_url = "/lab"
+# A student opening a bookmarked notebook after their server was culled gets it started again.
+c.JupyterHub.implicit_spawn_seconds = 2
 c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
 c.Spawner.mem_limit = site["mem_limit"]
 c.Spawner.cpu_limit = site["cpu_limit"]
@@ -95,6 +98,7 @@ demo_warning = (
     "Chế độ thử nghiệm (demo): học sinh KHÔNG được tách biệt với nhau; không dùng cho lớp học thật. "
     "/ Demo mode: students are NOT isolated from each other; do not use it for real classes."
 )
+c.JupyterHub.template_paths = [str(TEMPLATES)]
 c.JupyterHub.template_vars = {
     "stemlab_school": site["school_name"],
     "stemlab_province": site["province"],

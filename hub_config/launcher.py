@@ -33,10 +33,14 @@ PROXY_ENV = "STEMLAB_PROXY"
 
 def find_proxy() -> str:
     """configurable-http-proxy as installed by the set-up command (npm, in the project)."""
-    candidates = [os.environ.get(PROXY_ENV), str(PROJECT_ROOT / "node_modules" / ".bin" / "configurable-http-proxy")]
-    for candidate in candidates:
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
+    explicit = os.environ.get(PROXY_ENV)
+    if explicit:
+        if os.access(explicit, os.X_OK):
+            return explicit
+        raise LaunchError(f"{PROXY_ENV}={explicit} is not an executable program. Fix the path or unset {PROXY_ENV}.")
+    local = PROJECT_ROOT / "node_modules" / ".bin" / "configurable-http-proxy"
+    if os.access(local, os.X_OK):
+        return str(local)
     on_path = shutil.which("configurable-http-proxy")
     if on_path:
         return on_path

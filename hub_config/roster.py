@@ -10,6 +10,7 @@ import csv
 import io
 import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,7 +101,7 @@ def _read_xlsx(path: Path) -> list[tuple[int, list[str]]]:
 
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as err:
+    except (InvalidFileException, zipfile.BadZipFile, OSError, KeyError, ValueError) as err:
         raise RosterError(str(path), [f"not a readable .xlsx workbook ({err})"]) from err
     try:
         sheet = workbook.worksheets[0]

@@ -1,0 +1,197 @@
+"""Shared fixtures.
+
+Index:
+- ``write_roster(name, rows, fmt="csv", bom=True, header=...)``: write a roster file in tmp_path.
+- ``start_hub(data_dir, **env)``: run ``stemlab up`` on a free loopback port as a real
+  subprocess (real hub, real configurable-http-proxy); returns a ``RunningHub``; every hub it
+  started is stopped with SIGTERM at the end of the test and checked to have left no process.
+- ``demo_hub`` (module scope): one running hub with the demo school, shared by read-only tests.
+- ``RunningHub.login(login, password)``: a requests.Session logged in through the login form.
+- ``RunningHub.credentials(role or class)``: first passwords from the password sheets.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+
+STEMLAB = str(Path(sys.executable).with_name("stemlab"))
+FILES = Path(__file__).parent / "files"
+ARTIFACTS = Path(os.environ.get("STEMLAB_TEST_ARTIFACTS", Path(__file__).parent.parent / "test-artifacts"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class RunningHub:
+    url: str
+    port: int
+    data_dir: Path
+    proc: subprocess.Popen
+    output_path: Path
+    sessions: list[requests.Session] = field(default_factory=list)
+
+    @property
+    def output(self) -> str:
+        return self.output_path.read_text(errors="replace")
+
+    def accounts(self) -> list[dict[str, str]]:
+        """Every first password written to the sheets: name, class, role, login, password."""
+        out = []
+        for sheet in sorted((self.data_dir / "accounts" / "sheets").glob("*.csv")):
+            with sheet.open(encoding="utf-8-sig") as f:
+                rows = list(csv.reader(f))
+            for name, classes, role, login, password in rows[1:]:
+                out.append({"name": name, "classes": classes, "role": role, "login": login, "password": password})
+        return out
+
+    def account(self, role: str, index: int = 0, classes: str | None = None) -> dict[str, str]:
+        matches = [a for a in self.accounts() if a["role"] == role and (classes is None or a["classes"] == classes)]
+        return matches[index]
+
+    def login(self, login: str, password: str) -> requests.Session:
+        s = requests.Session()
+        s.get(f"{self.url}/hub/login")
+        r = s.post(
+            f"{self.url}/hub/login?next=",
+            data={"username": login, "password": password, "_xsrf": s.cookies.get("_xsrf", path="/hub/")},
+            allow_redirects=False,
+        )
+        assert r.status_code == 302, f"login of {login} failed: {r.status_code}"
+        self.sessions.append(s)
+        return s
+
+    def hub_pids(self) -> set[int]:
+        try:
+            parent = psutil.Process(self.proc.pid)
+            return {p.pid for p in [parent, *parent.children(recursive=True)]}
+        except psutil.NoSuchProcess:
+            return set()
+
+    def stop(self, timeout: float = 90) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+def all_descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def processes_using(data_dir: Path) -> list[psutil.Process]:
+    """Processes whose command line or working directory points into data_dir (servers, proxy)."""
+    found = []
+    for p in psutil.process_iter(["cmdline", "cwd", "environ"]):
+        try:
+            text = " ".join(p.info["cmdline"] or []) + " " + (p.info["cwd"] or "")
+            env = p.info.get("environ") or {}
+            if str(data_dir) in text or str(data_dir) in env.get("STEMLAB_RUNTIME", "") or str(data_dir) in env.get(
+                "HOME", ""
+            ):
+                found.append(p)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return [p for p in found if p.pid != os.getpid()]
+
+
+def launch(data_dir: Path, port: int | None = None, extra_args: tuple[str, ...] = (), env: dict | None = None,
+           wait: bool = True) -> RunningHub:
+    port = port or free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    output_path = data_dir.parent / f"stemlab-up-{port}.log"
+    out = output_path.open("wb")
+    proc = subprocess.Popen(
+        [STEMLAB, "up", "--data", str(data_dir), "--port", str(port), *extra_args],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+        cwd=data_dir.parent,
+    )
+    hub = RunningHub(f"http://127.0.0.1:{port}", port, data_dir, proc, output_path)
+    if wait:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise AssertionError(f"stemlab up exited with {proc.returncode}:\n{hub.output}")
+            if "Ctrl-C" in hub.output:
+                break
+            time.sleep(0.2)
+        else:
+            hub.stop()
+            raise AssertionError(f"stemlab up did not come up:\n{hub.output}")
+    return hub
+
+
+@pytest.fixture
+def start_hub(tmp_path: Path) -> Iterator:
+    started: list[RunningHub] = []
+
+    def _start(data_dir: Path | None = None, **kwargs) -> RunningHub:
+        hub = launch(data_dir or tmp_path / "var", **kwargs)
+        started.append(hub)
+        return hub
+
+    yield _start
+    for hub in started:
+        hub.stop()
+        leftovers = processes_using(hub.data_dir)
+        for p in leftovers:
+            p.kill()
+        assert not leftovers, f"processes left behind: {[p.cmdline() for p in leftovers]}"
+
+
+@pytest.fixture(scope="module")
+def demo_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningHub]:
+    hub = launch(tmp_path_factory.mktemp("demo") / "var")
+    yield hub
+    hub.stop()
+    for p in processes_using(hub.data_dir):
+        p.kill()
+
+
+@pytest.fixture
+def write_roster(tmp_path: Path):
+    def _write(name: str, rows: list[list[str]], fmt: str = "csv", bom: bool = True,
+               header: tuple[str, ...] = ("Mã học sinh", "Họ và tên", "Lớp", "Vai trò"), delimiter: str = ",") -> Path:
+        path = tmp_path / f"{name}.{fmt}"
+        if fmt == "xlsx":
+            import openpyxl
+
+            wb = openpyxl.Workbook()
+            ws = wb.active
+            ws.append(list(header))
+            for row in rows:
+                ws.append(row)
+            wb.save(path)
+        else:
+            with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as f:
+                writer = csv.writer(f, delimiter=delimiter)
+                writer.writerow(header)
+                writer.writerows(rows)
+        return path
+
+    return _write

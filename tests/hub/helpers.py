@@ -1,0 +1,79 @@
+"""Talking to a running hub the way a browser and JupyterLab do: cookies, REST and websockets."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import requests
+import websocket
+
+
+def open_server(session: requests.Session, hub_url: str, login: str, timeout: float = 120) -> float:
+    """Follow the login → spawn → lab redirects until JupyterLab answers; returns seconds taken."""
+    start = time.monotonic()
+    session.get(f"{hub_url}/hub/spawn/{login}", timeout=30)
+    while time.monotonic() - start < timeout:
+        r = session.get(f"{hub_url}/user/{login}/lab", timeout=30)
+        if r.status_code == 200 and f"/user/{login}/lab" in r.url:
+            return time.monotonic() - start
+        time.sleep(0.5)
+    raise AssertionError(f"server of {login} did not start in {timeout} s (last {r.status_code} {r.url})")
+
+
+def xsrf_headers(session: requests.Session, login: str) -> dict[str, str]:
+    return {"X-XSRFToken": session.cookies.get("_xsrf", path=f"/user/{login}/") or ""}
+
+
+def cookie_header(session: requests.Session) -> str:
+    return "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+
+
+def run_code(session: requests.Session, hub_url: str, login: str, code: str, timeout: float = 60) -> str:
+    """Start a kernel through the server's REST API, execute code over its websocket, return stdout."""
+    r = session.post(f"{hub_url}/user/{login}/api/kernels", json={"name": "python3"}, headers=xsrf_headers(session, login))
+    assert r.status_code == 201, r.text
+    kernel_id = r.json()["id"]
+    return execute(session, hub_url, login, kernel_id, code, timeout)
+
+
+def execute(session: requests.Session, hub_url: str, login: str, kernel_id: str, code: str, timeout: float = 60) -> str:
+    ws_url = hub_url.replace("http://", "ws://") + f"/user/{login}/api/kernels/{kernel_id}/channels"
+    xsrf = session.cookies.get("_xsrf", path=f"/user/{login}/") or ""
+    ws = websocket.create_connection(
+        f"{ws_url}?_xsrf={xsrf}",
+        cookie=cookie_header(session),
+        origin=hub_url,
+        timeout=timeout,
+    )
+    try:
+        msg_id = uuid.uuid4().hex
+        ws.send(json.dumps({
+            "header": {"msg_id": msg_id, "username": login, "session": uuid.uuid4().hex,
+                       "msg_type": "execute_request", "version": "5.3", "date": ""},
+            "parent_header": {}, "metadata": {}, "channel": "shell",
+            "content": {"code": code, "silent": False, "store_history": False,
+                        "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
+        }))
+        out = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msg = json.loads(ws.recv())
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind = msg["msg_type"]
+            if kind == "stream":
+                out.append(msg["content"]["text"])
+            elif kind == "error":
+                raise AssertionError("kernel error: " + "\n".join(msg["content"]["traceback"]))
+            elif kind == "status" and msg["content"]["execution_state"] == "idle":
+                return "".join(out)
+        raise AssertionError(f"no reply from kernel in {timeout} s")
+    finally:
+        ws.close()
+
+
+def page_text(response: requests.Response) -> str:
+    """The page as UTF-8: JupyterHub's HTML has no charset header, and requests would guess Latin-1."""
+    return response.content.decode("utf-8")
