@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
+import psutil
 import requests
 
 from .errors import LaunchError
@@ -84,6 +85,9 @@ class Launcher:
         self.runtime: Runtime | None = None
         self._stopping = False
         self._reload = False
+        # Services the hub started (idle culler): they outlive a hub that crashed, and the next
+        # hub starts its own, so the launcher must stop the old ones itself.
+        self._hub_services: list[psutil.Process] = []
 
     # ---- start ---------------------------------------------------------------------------
     def start(self) -> Runtime:
@@ -196,8 +200,12 @@ class Launcher:
     def supervise(self) -> None:
         """Keep the hub running until asked to stop; restart it on reload or crash."""
         assert self.hub and self.proxy
+        ticks = 0
         while not self._stopping:
             time.sleep(0.2)
+            ticks += 1
+            if ticks % 10 == 1:
+                self._remember_hub_services()
             if self.proxy.poll() is not None:
                 self.say(f"Proxy stopped unexpectedly (code {self.proxy.returncode}); see {self.data.logs_dir / 'proxy.log'}")
                 self._stopping = True
@@ -209,6 +217,7 @@ class Launcher:
             if self.hub.poll() is not None and not self._stopping:
                 if self.hub.returncode not in (0, -signal.SIGTERM):
                     self.say(f"Hub exited (code {self.hub.returncode}); restarting it. Log: {self.data.logs_dir / 'hub.log'}")
+                self._stop_orphaned_services()
                 self._start_hub()
                 try:
                     self._wait_ready()
@@ -217,6 +226,31 @@ class Launcher:
                     self._stopping = True
                 self._write_state()
         self.stop()
+
+    def _remember_hub_services(self) -> None:
+        if not self.hub or self.hub.poll() is not None:
+            return
+        try:
+            children = psutil.Process(self.hub.pid).children()
+        except psutil.NoSuchProcess:
+            return
+        services = []
+        for child in children:
+            try:
+                if "jupyterhub.singleuser" not in " ".join(child.cmdline()):
+                    services.append(child)
+            except psutil.Error:
+                continue
+        self._hub_services = services
+
+    def _stop_orphaned_services(self) -> None:
+        alive = [p for p in self._hub_services if p.is_running()]  # is_running also checks pid reuse
+        for p in alive:
+            p.terminate()
+        _, still = psutil.wait_procs(alive, timeout=5)
+        for p in still:
+            p.kill()
+        self._hub_services = []
 
     # ---- stop ----------------------------------------------------------------------------
     def _stop_hub(self, stop_servers: bool) -> None:

@@ -103,10 +103,12 @@ def all_descendants(pid: int) -> list[psutil.Process]:
 
 
 def processes_using(data_dir: Path) -> list[psutil.Process]:
-    """Processes whose command line or working directory points into data_dir (servers, proxy)."""
+    """Live processes whose command line, working directory or home is in data_dir (servers, proxy)."""
     found = []
-    for p in psutil.process_iter(["cmdline", "cwd", "environ"]):
+    for p in psutil.process_iter(["cmdline", "cwd", "environ", "status"]):
         try:
+            if p.info["status"] == psutil.STATUS_ZOMBIE:
+                continue  # exited; waits for a parent (PID 1 here may not reap orphans)
             text = " ".join(p.info["cmdline"] or []) + " " + (p.info["cwd"] or "")
             env = p.info.get("environ") or {}
             if str(data_dir) in text or str(data_dir) in env.get("STEMLAB_RUNTIME", "") or str(data_dir) in env.get(
@@ -116,6 +118,27 @@ def processes_using(data_dir: Path) -> list[psutil.Process]:
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
     return [p for p in found if p.pid != os.getpid()]
+
+
+def describe(processes: list[psutil.Process]) -> list[str]:
+    out = []
+    for p in processes:
+        try:
+            out.append(f"{p.pid} {' '.join(p.cmdline())}")
+        except psutil.Error:
+            continue
+    return out
+
+
+def leftovers_after_stop(data_dir: Path, grace: float = 15) -> list[str]:
+    """Processes of this hub still alive after a grace period (kernels exit just after servers)."""
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        alive = describe(processes_using(data_dir))
+        if not alive:
+            return []
+        time.sleep(0.3)
+    return alive
 
 
 def launch(data_dir: Path, port: int | None = None, extra_args: tuple[str, ...] = (), env: dict | None = None,
@@ -158,10 +181,11 @@ def start_hub(tmp_path: Path) -> Iterator:
     yield _start
     for hub in started:
         hub.stop()
-        leftovers = processes_using(hub.data_dir)
-        for p in leftovers:
+    for data_dir in {hub.data_dir for hub in started}:
+        leftovers = leftovers_after_stop(data_dir)
+        for p in processes_using(data_dir):
             p.kill()
-        assert not leftovers, f"processes left behind: {[p.cmdline() for p in leftovers]}"
+        assert not leftovers, f"processes left behind: {leftovers}"
 
 
 @pytest.fixture(scope="module")

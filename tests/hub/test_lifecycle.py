@@ -1,0 +1,129 @@
+"""Starting, stopping, restarting and refusing to start: nothing lost, nothing left behind."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+import requests
+
+from ..conftest import STEMLAB, free_port, leftovers_after_stop, processes_using
+from .helpers import execute, open_server, run_code, xsrf_headers
+
+pytestmark = pytest.mark.hub
+
+
+def wait_for(predicate, timeout=60, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_stop_cleans_up_and_second_run_reuses_data(start_hub, tmp_path):
+    hub = start_hub()
+    student = hub.account("student")
+    s = hub.login(student["login"], student["password"])
+    open_server(s, hub.url, student["login"])
+    run_code(s, hub.url, student["login"], "open('bai_lam.py', 'w').write('print(1)')")
+    assert any("singleuser" in " ".join(p.cmdline()) for p in processes_using(hub.data_dir))
+
+    assert hub.stop() == 0
+    assert leftovers_after_stop(hub.data_dir) == [], "SIGTERM stops hub, proxy and every server"
+    assert "Stopped hub, proxy and user" in hub.output
+    accounts_before = hub.accounts()
+
+    again = start_hub(hub.data_dir)
+    assert "Demo accounts" not in again.output, "demo accounts are created (and printed) only once"
+    assert again.accounts() == accounts_before
+    s2 = again.login(student["login"], student["password"])
+    open_server(s2, again.url, student["login"])
+    assert run_code(s2, again.url, student["login"], "print(open('bai_lam.py').read())") == "print(1)\n"
+
+
+def test_hub_restart_keeps_a_running_kernel(start_hub):
+    hub = start_hub()
+    student = hub.account("student")
+    login = student["login"]
+    s = hub.login(login, student["password"])
+    open_server(s, hub.url, login)
+    r = s.post(f"{hub.url}/user/{login}/api/kernels", json={"name": "python3"}, headers=xsrf_headers(s, login))
+    kernel_id = r.json()["id"]
+    execute(s, hub.url, login, kernel_id, "x = 41")
+
+    state_file = hub.data_dir / "run" / "launcher.json"
+    old_hub_pid = json.loads(state_file.read_text())["hub_pid"]
+    os.kill(old_hub_pid, signal.SIGKILL)  # the hub crashes; the launcher restarts it
+    wait_for(lambda: json.loads(state_file.read_text())["hub_pid"] != old_hub_pid, what="hub restart")
+    wait_for(lambda: requests.get(f"{hub.url}/hub/health").status_code == 200, what="hub health")
+
+    assert execute(s, hub.url, login, kernel_id, "print(x + 1)") == "42\n", "same kernel, same state"
+    assert "restarting it" in hub.output
+
+
+def run_up(tmp_path, *args, env=None):
+    return subprocess.run(
+        [STEMLAB, "up", *args], capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+    )
+
+
+def test_port_in_use_is_refused_clearly(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_up(tmp_path, "--data", str(tmp_path / "var"), "--port", str(port))
+    assert result.returncode == 2
+    assert f"Port {port} on 127.0.0.1 is in use" in result.stdout
+    assert f"--port {port + 1}" in result.stdout
+    assert processes_using(tmp_path / "var") == []
+
+
+def test_missing_proxy_is_refused_clearly(tmp_path):
+    result = run_up(tmp_path, "--data", str(tmp_path / "var"), "--port", str(free_port()),
+                    env={"STEMLAB_PROXY": str(tmp_path / "no-such-proxy")})
+    assert result.returncode == 2
+    assert "STEMLAB_PROXY" in result.stdout and "not an executable" in result.stdout
+
+
+def test_unusable_data_dir_is_refused_clearly(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    result = run_up(tmp_path, "--data", str(blocker / "var"), "--port", str(free_port()))
+    assert result.returncode == 2
+    assert "is not usable" in result.stdout and "--data DIR" in result.stdout
+    assert blocker.read_text() == "not a directory"
+
+
+def test_roster_import_while_running_reloads_without_dropping_kernels(start_hub, write_roster, tmp_path):
+    hub = start_hub()
+    student = hub.account("student")
+    s = hub.login(student["login"], student["password"])
+    open_server(s, hub.url, student["login"])
+    kernel_id = s.post(f"{hub.url}/user/{student['login']}/api/kernels", json={"name": "python3"},
+                       headers=xsrf_headers(s, student["login"])).json()["id"]
+    execute(s, hub.url, student["login"], kernel_id, "y = 'còn đây'")
+
+    roster = write_roster("lop10a2", [["HS2001", "Trương Thị Mai", "10A2", ""]])
+    result = subprocess.run([STEMLAB, "accounts", "import", str(roster), "--data", str(hub.data_dir)],
+                            capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 created" in result.stdout and "asked to reload" in result.stdout
+    newcomer = hub.account("student", classes="10A2")
+    wait_for(lambda: "Reloading" in hub.output, what="reload")
+
+    def can_log_in():
+        try:
+            hub.login(newcomer["login"], newcomer["password"])
+            return True
+        except (AssertionError, requests.RequestException):
+            return False
+
+    wait_for(can_log_in, what="new student can log in")
+    assert execute(s, hub.url, student["login"], kernel_id, "print(y)") == "còn đây\n"
