@@ -15,16 +15,27 @@ from pathlib import Path
 from jupyterhub.spawner import LocalProcessSpawner
 from traitlets import Bool, Unicode
 
-LANGUAGE_SETTINGS = Path(".jupyter/lab/user-settings/@jupyterlab/translation-extension/plugin.jupyterlab-settings")
+USER_SETTINGS = Path(".jupyter/lab/user-settings")
 
 
-def seed_language(home: Path, locale: str) -> None:
-    """Give a new user JupyterLab in the site's language; never overrides their own choice."""
-    target = home / LANGUAGE_SETTINGS
-    if target.exists():
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps({"locale": locale}))
+def first_start_settings(locale: str) -> dict[str, dict]:
+    """JupyterLab settings a new user starts with: the site's language, and no news pop-up
+    (lab servers in schools often have no Internet, and the question confuses students)."""
+    return {
+        "@jupyterlab/translation-extension/plugin": {"locale": locale},
+        "@jupyterlab/apputils-extension/notification": {"fetchNews": "false"},
+    }
+
+
+def seed_lab_settings(home: Path, locale: str) -> None:
+    """Write each first-start setting unless the user already has that file: a user's own
+    choice (English, say) is never overridden."""
+    for plugin, values in first_start_settings(locale).items():
+        target = home / USER_SETTINGS / f"{plugin}.jupyterlab-settings"
+        if target.exists():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(values))
 
 
 class StemlabSpawner(LocalProcessSpawner):
@@ -60,7 +71,7 @@ class StemlabSpawner(LocalProcessSpawner):
 
             def preexec() -> None:
                 become_user()
-                seed_language(home, locale)
+                seed_lab_settings(home, locale)
 
             return preexec
 
@@ -69,7 +80,7 @@ class StemlabSpawner(LocalProcessSpawner):
         def demo_preexec() -> None:
             home.mkdir(parents=True, exist_ok=True)
             os.chdir(home)
-            seed_language(home, locale)
+            seed_lab_settings(home, locale)
 
         return demo_preexec
 

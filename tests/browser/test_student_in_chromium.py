@@ -1,0 +1,75 @@
+"""A student in Debian's Chromium: log in through the form, open a notebook, run a cell."""
+
+import os
+import shutil
+
+import nbformat
+import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from ..conftest import ARTIFACTS
+from ..hub.helpers import open_server, xsrf_headers
+
+pytestmark = [pytest.mark.hub, pytest.mark.browser]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Without the background-networking flags Chromium tries to reach Google's hosts at every start.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.access(CHROMIUM, os.X_OK):
+        if os.environ.get("CI"):
+            pytest.fail("Debian's chromium is not installed: .ci/install-browser should have installed it")
+        pytest.skip("Debian's chromium is not installed (run `make test` as root, or apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def test_student_runs_a_cell_in_jupyterlab(demo_hub, browser):
+    student = demo_hub.account("student", 4)
+    login = student["login"]
+    # The teacher's notebook is already in the student's home (as nbgrader will put it there).
+    s = demo_hub.login(login, student["password"])
+    open_server(s, demo_hub.url, login)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("tong = sum(range(1, 11))\nprint('Tổng =', tong)")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    r = s.put(f"{demo_hub.url}/user/{login}/api/contents/bai1.ipynb",
+              json={"type": "notebook", "format": "json", "content": nb}, headers=xsrf_headers(s, login))
+    assert r.status_code in (200, 201), r.text
+
+    context = browser.new_context(locale="vi-VN", viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        page.goto(f"{demo_hub.url}/hub/login")
+        page.fill("#username_input", login)
+        page.fill("#password_input", student["password"])
+        page.click("#login_submit")
+        page.wait_for_url(f"**/user/{login}/lab**")
+        page.goto(f"{demo_hub.url}/user/{login}/lab/tree/bai1.ipynb")
+        page.wait_for_selector(".jp-Notebook .jp-Cell")
+        assert page.get_by_role("menuitem", name="Trợ giúp").count() == 1, "JupyterLab's menus are in Vietnamese"
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+        output = None
+        # The indicator turns idle a moment before the kernel session takes requests; a run
+        # pressed in that moment is dropped by JupyterLab, so press again (as a student would).
+        for _ in range(3):
+            page.click(".jp-Notebook .jp-Cell >> nth=0")
+            page.click(".jp-Notebook .jp-Cell .cm-content >> nth=0")
+            page.keyboard.press("Control+Enter")
+            try:
+                output = page.wait_for_selector(".jp-OutputArea-output:has-text('Tổng = 55')", timeout=15_000)
+                break
+            except PlaywrightTimeout:
+                continue
+        assert output is not None and "Tổng = 55" in output.inner_text()
+    finally:
+        page.screenshot(path=str(ARTIFACTS / "student-runs-cell.png"), full_page=True)
+        context.close()
