@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from jupyterhub.spawner import LocalProcessSpawner
-from traitlets import Bool, Unicode
+from traitlets import Bool, Unicode, default
 
 USER_SETTINGS = Path(".jupyter/lab/user-settings")
 
@@ -54,6 +54,14 @@ class StemlabSpawner(LocalProcessSpawner):
         config=True,
         help="JupyterLab language given to a user on their first start: vi_VN or en.",
     )
+
+    @default("oauth_access_scopes")
+    def _access_scopes_with_class(self) -> list[str]:
+        # Teachers hold access:servers!group=<class>. The single-user server cannot resolve a
+        # group filter to its owner by itself, so it must name its class groups as accepted scopes.
+        scopes = [f"access:servers!server={self.user.name}/{self.name}", f"access:servers!user={self.user.name}"]
+        scopes += [f"access:servers!group={g.name}" for g in self.user.groups if g.name.startswith("class-")]
+        return scopes
 
     @property
     def home_dir(self) -> Path:

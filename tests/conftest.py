@@ -6,6 +6,7 @@ Index:
   subprocess (real hub, real configurable-http-proxy); returns a ``RunningHub``; every hub it
   started is stopped with SIGTERM at the end of the test and checked to have left no process.
 - ``demo_hub`` (module scope): one running hub with the demo school, shared by read-only tests.
+- ``two_class_hub`` (module scope): a hub with classes 10A1 and 10A2 (tests/files/two_classes.csv).
 - ``RunningHub.login(login, password)``: a requests.Session logged in through the login form.
 - ``RunningHub.credentials(role or class)``: first passwords from the password sheets.
 """
@@ -141,10 +142,18 @@ def leftovers_after_stop(data_dir: Path, grace: float = 15) -> list[str]:
     return alive
 
 
+def import_roster(data_dir: Path, roster: Path) -> None:
+    result = subprocess.run([STEMLAB, "accounts", "import", str(roster), "--data", str(data_dir)],
+                            capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def launch(data_dir: Path, port: int | None = None, extra_args: tuple[str, ...] = (), env: dict | None = None,
-           wait: bool = True) -> RunningHub:
+           wait: bool = True, roster: Path | None = None) -> RunningHub:
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
+    if roster is not None:
+        import_roster(data_dir, roster)
     output_path = data_dir.parent / f"stemlab-up-{port}.log"
     out = output_path.open("wb")
     proc = subprocess.Popen(
@@ -191,6 +200,16 @@ def start_hub(tmp_path: Path) -> Iterator:
 @pytest.fixture(scope="module")
 def demo_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningHub]:
     hub = launch(tmp_path_factory.mktemp("demo") / "var")
+    yield hub
+    hub.stop()
+    for p in processes_using(hub.data_dir):
+        p.kill()
+
+
+@pytest.fixture(scope="module")
+def two_class_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningHub]:
+    """A demo-mode hub with classes 10A1 and 10A2, a teacher for each and a technician."""
+    hub = launch(tmp_path_factory.mktemp("two") / "var", roster=FILES / "two_classes.csv")
     yield hub
     hub.stop()
     for p in processes_using(hub.data_dir):
