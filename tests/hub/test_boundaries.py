@@ -6,7 +6,7 @@ These boundaries hold in every mode; production mode adds file-system isolation 
 import pytest
 import requests
 
-from .helpers import open_server
+from .helpers import open_as_helper, open_server
 
 pytestmark = pytest.mark.hub
 
@@ -79,7 +79,9 @@ def test_teacher_sees_and_helps_only_their_own_class(two_class_hub, people):
     assert requests.delete(f"{url}/hub/api/users/{other}/server", headers=headers).status_code in (403, 404)
     assert requests.get(f"{url}/hub/api/users/{people['t2']['login']}", headers=headers).status_code in (403, 404)
     # the same through the browser session (cookies, OAuth to the student's server)
+    assert open_as_helper(s, url, own).status_code == 200
     assert s.get(f"{url}/user/{own}/api/status").status_code == 200
+    assert open_as_helper(s, url, other).status_code == 403
     assert s.get(f"{url}/user/{other}/api/status").status_code == 403
 
 
