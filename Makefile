@@ -3,7 +3,10 @@
 #   make test  install everything plus the test extras and Chromium, then run the whole suite
 # Other targets: install, test-deps, bench, clean.
 
-PYTHON ?= python3
+# Debian's Python when it is new enough: in production mode students' servers run as the
+# students, who must be able to run the interpreter (pyenv's under /root is closed to them).
+PYTHON ?= $(shell /usr/bin/python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
+            && echo /usr/bin/python3 || echo python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed

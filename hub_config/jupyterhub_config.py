@@ -63,6 +63,7 @@ services = [{"name": "stemlab-launcher", "api_token": launcher_token}]
 # ---- student servers
 c.JupyterHub.spawner_class = "stemlab"
 c.StemlabSpawner.production = bool(site["production"])
+c.StemlabSpawner.home_root = site["home_root"]
 c.StemlabSpawner.demo_home_template = str(data.homes_dir / "{username}")
 c.StemlabSpawner.default_locale = "vi_VN" if site["ui_language"] == "vi" else "en"
 c.Spawner.default_url = "/lab"

@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -50,6 +51,16 @@ def find_proxy() -> str:
         f"Run `npm ci` in {PROJECT_ROOT} (the README's run command does this), "
         f"or point {PROXY_ENV} at the program."
     )
+
+
+def first_unreachable(path: Path) -> Path | None:
+    """The first directory on the way to path that other users cannot search, if any."""
+    for parent in reversed([path, *path.parents] if path.is_dir() else list(path.parents)):
+        if not parent.stat().st_mode & stat.S_IXOTH:
+            return parent
+    if path.is_file() and not path.stat().st_mode & stat.S_IXOTH:
+        return path
+    return None
 
 
 def free_port() -> int:
@@ -94,6 +105,8 @@ class Launcher:
         s = self.settings
         check_port_free(s.ip, s.port)
         proxy_cmd = find_proxy()
+        if s.production:
+            self._prepare_production()
         self.runtime = Runtime(
             settings=settings_dict(s),
             data_dir=str(self.data.root),
@@ -109,6 +122,43 @@ class Launcher:
         self._wait_ready()
         self._write_state()
         return self.runtime
+
+    def _prepare_production(self) -> None:
+        """Refuse to run production mode without isolation; create every user's Linux account."""
+        from .accounts import list_accounts
+        from .limits import CgroupLimiter, LimitsUnavailable
+        from .system_accounts import ensure_linux_account
+
+        if os.geteuid() != 0:
+            raise LaunchError(
+                "Production mode needs root: it creates a Linux account per user and runs each server as "
+                "that user. Run `stemlab up` as root, or set [mode] production = false for a demo."
+            )
+        try:
+            CgroupLimiter()
+        except LimitsUnavailable as err:
+            raise LaunchError(
+                f"Production mode enforces memory and CPU limits, but this machine cannot: {err}. "
+                "Run on a host with the memory and cpu cgroup controllers, or use demo mode."
+            ) from err
+        home_root = Path(self.settings.home_root)
+        home_root.mkdir(parents=True, exist_ok=True, mode=0o755)
+        blocked = first_unreachable(home_root)
+        if blocked:
+            raise LaunchError(
+                f"Users cannot reach their homes under {home_root}: {blocked} is not searchable by others. "
+                f"Run `chmod o+x {blocked}` or choose another [mode] home_root."
+            )
+        for program in (Path(sys.executable), Path(os.path.realpath(sys.executable)), Path(sys.prefix)):
+            blocked = first_unreachable(program)
+            if blocked:
+                raise LaunchError(
+                    f"Student servers run as the students, who cannot use {program}: {blocked} is closed to "
+                    "other users. Install STEM-Lab Hub with a Python every user can run (e.g. Debian's "
+                    "/usr/bin/python3, in a folder such as /opt/stemlab), not under /root."
+                )
+        for account in list_accounts(self.settings.hub_database_url()):
+            ensure_linux_account(account.login, home_root)
 
     def _start_proxy(self, proxy_cmd: str) -> None:
         assert self.runtime

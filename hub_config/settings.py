@@ -138,6 +138,12 @@ class SiteSettings(Configurable):
         "students are NOT isolated from each other.",
     ).tag(section="mode")
 
+    home_root = Unicode(
+        "/home",
+        config=True,
+        help="Production mode: the directory under which each user's Linux home is created.",
+    ).tag(section="mode")
+
     @validate("ip")
     def _valid_ip(self, proposal: dict[str, Any]) -> str:
         import ipaddress

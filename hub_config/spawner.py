@@ -7,6 +7,7 @@ runs as the student's own Linux account (LocalProcessSpawner's setuid) with a pr
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import Callable
@@ -14,6 +15,9 @@ from pathlib import Path
 
 from jupyterhub.spawner import LocalProcessSpawner
 from traitlets import Bool, Unicode, default
+
+from .limits import CgroupLimiter, ServerCgroup
+from .system_accounts import ensure_linux_account
 
 USER_SETTINGS = Path(".jupyter/lab/user-settings")
 
@@ -49,6 +53,11 @@ class StemlabSpawner(LocalProcessSpawner):
         config=True,
         help="Home directory of each user in demo mode.",
     )
+    home_root = Unicode(
+        "/home",
+        config=True,
+        help="Production mode: where the homes of new Linux accounts are created.",
+    )
     default_locale = Unicode(
         "vi_VN",
         config=True,
@@ -71,15 +80,52 @@ class StemlabSpawner(LocalProcessSpawner):
             return Path(pwd.getpwnam(self.user.name).pw_dir)
         return Path(self.demo_home_template.format(username=self.user.name))
 
+    _cgroup: ServerCgroup | None = None
+
+    async def start(self):  # type: ignore[no-untyped-def]
+        if self.production:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, ensure_linux_account, self.user.name, Path(self.home_root))
+            self._cgroup = await loop.run_in_executor(None, self._create_cgroup)
+        return await super().start()
+
+    def _cgroup_name(self) -> str:
+        return f"{self.user.name}-{self.name}" if self.name else self.user.name
+
+    def _create_cgroup(self) -> ServerCgroup:
+        limiter = CgroupLimiter()
+        limiter.existing(self._cgroup_name()).remove()  # leftovers of a server that died
+        return limiter.create(self._cgroup_name(), self.mem_limit, self.cpu_limit)
+
+    async def stop(self, now: bool = False) -> None:
+        await super().stop(now=now)
+        if self.production:
+            group = self._cgroup or CgroupLimiter().existing(self._cgroup_name())
+            # Kernels and anything a student left running die with the server.
+            await asyncio.get_running_loop().run_in_executor(None, group.remove)
+            self._cgroup = None
+
     def make_preexec_fn(self, name: str) -> Callable[[], None]:
         locale = self.default_locale
         if self.production:
             become_user = super().make_preexec_fn(name)
             home = self.home_dir
+            cgroup = self._cgroup
 
             def preexec() -> None:
-                become_user()
-                seed_lab_settings(home, locale)
+                step = "joining the server's cgroup"
+                try:
+                    if cgroup is not None:
+                        cgroup.attach(os.getpid())  # before dropping root; children inherit it
+                    step = f"becoming {name}"
+                    become_user()
+                    os.umask(0o077)  # files in /tmp are private too
+                    step = "writing first-start JupyterLab settings"
+                    seed_lab_settings(home, locale)
+                except BaseException as err:
+                    # subprocess only reports "Exception occurred in preexec_fn"; say which step.
+                    os.write(2, f"Starting the server of {name} failed while {step}: {err!r}\n".encode())
+                    raise
 
             return preexec
 

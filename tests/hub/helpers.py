@@ -35,7 +35,11 @@ def run_code(session: requests.Session, hub_url: str, login: str, code: str, tim
     r = session.post(f"{hub_url}/user/{login}/api/kernels", json={"name": "python3"}, headers=xsrf_headers(session, login))
     assert r.status_code == 201, r.text
     kernel_id = r.json()["id"]
-    return execute(session, hub_url, login, kernel_id, code, timeout)
+    try:
+        return execute(session, hub_url, login, kernel_id, code, timeout)
+    finally:
+        # Kernels left running would add up against the student's memory limit.
+        session.delete(f"{hub_url}/user/{login}/api/kernels/{kernel_id}", headers=xsrf_headers(session, login))
 
 
 def execute(session: requests.Session, hub_url: str, login: str, kernel_id: str, code: str, timeout: float = 60) -> str:
