@@ -69,7 +69,8 @@ c.StemlabSpawner.default_locale = "vi_VN" if site["ui_language"] == "vi" else "e
 c.Spawner.default_url = "/lab"
 # A student opening a bookmarked notebook after their server was culled gets it started again.
 c.JupyterHub.implicit_spawn_seconds = 2
-c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
+c.Spawner.cmd = [sys.executable, "-m", "hub_config.singleuser"]
+c.StemlabSpawner.concurrent_starts = site["concurrent_spawns"]
 c.Spawner.mem_limit = site["mem_limit"]
 c.Spawner.cpu_limit = site["cpu_limit"]
 c.Spawner.environment = {

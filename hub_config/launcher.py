@@ -287,7 +287,8 @@ class Launcher:
         services = []
         for child in children:
             try:
-                if "jupyterhub.singleuser" not in " ".join(child.cmdline()):
+                # JupyterHub gives managed services (not user servers) their name in the env.
+                if "JUPYTERHUB_SERVICE_NAME" in child.environ():
                     services.append(child)
             except psutil.Error:
                 continue

@@ -124,10 +124,11 @@ class SiteSettings(Configurable):
     ).tag(section="limits")
 
     concurrent_spawns = Integer(
-        4,
-        min=1,
+        0,
+        min=0,
         config=True,
-        help="Servers started at the same time; the rest wait in line (a class logging in at once).",
+        help="Servers started at the same time (0: one per CPU core); the rest wait in line, "
+        "seeing their place, when a class logs in at once.",
     ).tag(section="limits")
 
     production = Bool(

@@ -12,11 +12,14 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import ClassVar
 
 from jupyterhub.spawner import LocalProcessSpawner
-from traitlets import Bool, Unicode, default
+from jupyterhub.utils import maybe_future
+from traitlets import Bool, Integer, Unicode, default
 
 from .limits import CgroupLimiter, ServerCgroup
+from .spawn_queue import SpawnQueue
 from .system_accounts import ensure_linux_account
 
 USER_SETTINGS = Path(".jupyter/lab/user-settings")
@@ -80,14 +83,74 @@ class StemlabSpawner(LocalProcessSpawner):
             return Path(pwd.getpwnam(self.user.name).pw_dir)
         return Path(self.demo_home_template.format(username=self.user.name))
 
+    concurrent_starts = Integer(
+        0,
+        min=0,
+        config=True,
+        help="Servers started at the same time (0: one per CPU core); the rest wait in line.",
+    )
+
     _cgroup: ServerCgroup | None = None
+    _queue: ClassVar[SpawnQueue | None] = None  # one line per hub process
+
+    def _spawn_queue(self) -> SpawnQueue:
+        if StemlabSpawner._queue is None:
+            StemlabSpawner._queue = SpawnQueue(self.concurrent_starts or os.cpu_count() or 1)
+        return StemlabSpawner._queue
+
+    @property
+    def _queue_key(self) -> str:
+        return f"{self.user.name}/{self.name}"
+
+    def run_pre_spawn_hook(self):  # type: ignore[no-untyped-def]
+        # JupyterHub awaits this before its start timeout begins: the right place to wait in line.
+        async def wait_then_hook() -> None:
+            await self._spawn_queue().acquire(self._queue_key)
+            try:
+                await maybe_future(super(StemlabSpawner, self).run_pre_spawn_hook())
+            except BaseException:
+                self._spawn_queue().release(self._queue_key)
+                raise
+
+        return wait_then_hook()
 
     async def start(self):  # type: ignore[no-untyped-def]
-        if self.production:
-            loop = asyncio.get_running_loop()
-            await loop.run_in_executor(None, ensure_linux_account, self.user.name, Path(self.home_root))
-            self._cgroup = await loop.run_in_executor(None, self._create_cgroup)
-        return await super().start()
+        try:
+            if self.production:
+                loop = asyncio.get_running_loop()
+                await loop.run_in_executor(None, ensure_linux_account, self.user.name, Path(self.home_root))
+                self._cgroup = await loop.run_in_executor(None, self._create_cgroup)
+            ip, port = await super().start()
+            await self._until_listening(ip, port)
+            return ip, port
+        finally:
+            # The place in line is held until the server answers: that is where the CPU goes.
+            self._spawn_queue().release(self._queue_key)
+
+    async def _until_listening(self, ip: str, port: int) -> None:
+        while True:
+            if self.proc is not None and self.proc.poll() is not None:
+                return  # it died: JupyterHub reports the exit code
+            try:
+                _, writer = await asyncio.open_connection(ip or "127.0.0.1", port)
+                writer.close()
+                return
+            except OSError:
+                await asyncio.sleep(0.1)
+
+    async def progress(self):  # type: ignore[no-untyped-def]
+        queue = self._spawn_queue()
+        last = None
+        while (place := queue.position(self._queue_key)) is not None:
+            if place != last:
+                last = place
+                yield {
+                    "progress": 10,
+                    "message": f"Đang xếp hàng chờ khởi động: bạn đứng thứ {place} (có {queue.waiting} người đang chờ). "
+                    f"/ Waiting in line to start: you are number {place} of {queue.waiting}.",
+                }
+            await asyncio.sleep(0.5)
+        yield {"progress": 50, "message": "Đang khởi động máy chủ của bạn… / Starting your server…"}
 
     def _cgroup_name(self) -> str:
         return f"{self.user.name}-{self.name}" if self.name else self.user.name
@@ -98,6 +161,7 @@ class StemlabSpawner(LocalProcessSpawner):
         return limiter.create(self._cgroup_name(), self.mem_limit, self.cpu_limit)
 
     async def stop(self, now: bool = False) -> None:
+        self._spawn_queue().release(self._queue_key)
         await super().stop(now=now)
         if self.production:
             group = self._cgroup or CgroupLimiter().existing(self._cgroup_name())
