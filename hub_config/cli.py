@@ -26,6 +26,7 @@ DEMO_ROSTER = Path(__file__).resolve().parent / "demo" / "roster.csv"
 AUDIENCES: list[tuple[str, list[str]]] = [
     ("Chạy hệ thống / Run the platform (admin)", ["up"]),
     ("Tài khoản / Accounts (admin)", ["accounts"]),
+    ("Lớp học / Classes (admin, teacher)", ["class"]),
     ("Cấu hình / Configuration (admin)", ["config"]),
 ]
 
@@ -143,6 +144,33 @@ def cmd_accounts_reset_password(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- class -------------------------------------------------------------------------------
+def cmd_class_start(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from .hub_api import HubClient
+    from .paths import DataDir
+
+    settings = _load(args).settings
+    hub = HubClient.for_data_dir(DataDir(settings.data_path()))
+    members = hub.class_members(args.class_name)
+    for user in members:
+        hub.start_server(user)
+    console.print(f"Đã yêu cầu khởi động {len(members)} máy chủ của lớp {args.class_name}. / "
+                  f"Asked the hub to start {len(members)} servers of {args.class_name}.")
+    if not args.wait:
+        return 0
+    with Progress(console=console) as bar:
+        task = bar.add_task("Sẵn sàng / Ready", total=len(members))
+        late = hub.wait_ready(members, args.timeout, lambda done, total: bar.update(task, completed=done))
+    if late:
+        console.print(f"[bold red]Chưa sẵn sàng sau {args.timeout:.0f} s / Not ready after {args.timeout:.0f} s:[/] "
+                      + ", ".join(late))
+        return 1
+    console.print("Tất cả máy chủ đã sẵn sàng. / Every server is ready.")
+    return 0
+
+
 # ---- config --------------------------------------------------------------------------------
 def cmd_config_show(args: argparse.Namespace) -> int:
     from .settings import SiteSettings, dotted_key
@@ -189,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=GroupedHelp,
         parents=[common_options(None)],
     )
+    parser._positionals.title = "lệnh / commands"
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def add(parent: argparse._SubParsersAction, name: str, handler: Callable | None, help: str) -> argparse.ArgumentParser:
@@ -208,6 +237,13 @@ def build_parser() -> argparse.ArgumentParser:
     add(acc_sub, "list", cmd_accounts_list, "list accounts")
     reset = add(acc_sub, "reset-password", cmd_accounts_reset_password, "give an account a new generated password")
     reset.add_argument("login")
+
+    klass = add(sub, "class", None, "pre-start the servers of a class before the lesson")
+    class_sub = klass.add_subparsers(dest="action", metavar="ACTION", required=True)
+    start = add(class_sub, "start", cmd_class_start, "start every student's server of a class (e.g. 10A1)")
+    start.add_argument("class_name", metavar="CLASS")
+    start.add_argument("--wait", action="store_true", help="wait, with progress, until every server is ready")
+    start.add_argument("--timeout", type=float, default=600, help="seconds to wait with --wait (default 600)")
 
     config = add(sub, "config", None, "show the effective site settings or write a commented settings file")
     cfg_sub = config.add_subparsers(dest="action", metavar="ACTION", required=True)
