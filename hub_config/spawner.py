@@ -120,12 +120,25 @@ class StemlabSpawner(LocalProcessSpawner):
                 loop = asyncio.get_running_loop()
                 await loop.run_in_executor(None, ensure_linux_account, self.user.name, Path(self.home_root))
                 self._cgroup = await loop.run_in_executor(None, self._create_cgroup)
+            else:
+                self._ensure_demo_home()
             ip, port = await super().start()
             await self._until_listening(ip, port)
             return ip, port
         finally:
             # The place in line is held until the server answers: that is where the CPU goes.
             self._spawn_queue().release(self._queue_key)
+
+    def _ensure_demo_home(self) -> None:
+        try:
+            self.home_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            self.log.error("Cannot create the home of %s at %s: %s", self.user.name, self.home_dir, err)
+            # JupyterHub shows this message to the student on the spawn page.
+            raise RuntimeError(
+                f"Không tạo được thư mục làm việc của bạn ({err.strerror}): hãy báo thầy cô hoặc quản trị viên. "
+                f"/ Your working folder could not be created ({err.strerror}): tell your teacher or the admin."
+            ) from err
 
     async def _until_listening(self, ip: str, port: int) -> None:
         while True:

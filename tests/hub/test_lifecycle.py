@@ -127,3 +127,21 @@ def test_roster_import_while_running_reloads_without_dropping_kernels(start_hub,
 
     wait_for(can_log_in, what="new student can log in")
     assert execute(s, hub.url, student["login"], kernel_id, "print(y)") == "còn đây\n"
+
+
+def test_a_server_that_cannot_start_is_explained_and_others_carry_on(start_hub):
+    hub = start_hub()
+    broken, fine = hub.account("student", 0), hub.account("student", 1)
+    (hub.data_dir / "homes").mkdir(exist_ok=True)
+    (hub.data_dir / "homes" / broken["login"]).write_text("a file where the home folder should be")
+    s = hub.login(broken["login"], broken["password"])
+    s.get(f"{hub.url}/hub/spawn/{broken['login']}")
+    headers = {"X-XSRFToken": s.cookies.get("_xsrf", path="/hub/")}
+    wait_for(lambda: not s.get(f"{hub.url}/hub/api/users/{broken['login']}", headers=headers).json()["pending"],
+             what="failed spawn to settle")
+    page = s.get(f"{hub.url}/hub/spawn-pending/{broken['login']}").content.decode()
+    assert "Your working folder could not be created" in page and "hãy báo thầy cô" in page
+    ok = hub.login(fine["login"], fine["password"])
+    open_server(ok, hub.url, fine["login"])
+    assert run_code(ok, hub.url, fine["login"], "print('vẫn chạy')") == "vẫn chạy\n"
+    assert (hub.data_dir / "homes" / broken["login"]).read_text() == "a file where the home folder should be"

@@ -197,3 +197,37 @@ def test_stopping_a_server_ends_every_process_of_it(prod_hub, students):
         assert time.monotonic() < deadline, "a detached process of the student outlived their server"
         time.sleep(0.5)
     assert not list(Path("/sys/fs/cgroup").rglob(f"stemlab/{b['login']}")), "the server's cgroup is removed"
+
+
+def test_production_mode_refuses_to_run_without_root(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("needs root to switch to an unprivileged user")
+    import subprocess
+
+    from ..conftest import STEMLAB, free_port
+
+    work = Path(tempfile.mkdtemp(prefix="stemlab-nonroot-", dir="/tmp"))
+    work.chmod(0o777)
+    config = work / "stemlab.toml"
+    config.write_text("[mode]\nproduction = true\n")
+    config.chmod(0o644)
+    result = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", STEMLAB, "up", "--config", str(config),
+         "--data", str(work / "var"), "--port", str(free_port())],
+        capture_output=True, text=True, cwd=work, timeout=120, env={**os.environ, "HOME": str(work), "COLUMNS": "200"},
+    )
+    shutil.rmtree(work, ignore_errors=True)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Production mode needs root" in result.stdout
+
+
+def test_teacher_reaches_only_their_own_class(prod_hub, students):
+    teacher = prod_hub.account("teacher", classes="10A1")
+    s = prod_hub.login(teacher["login"], teacher["password"])
+    token = s.post(f"{prod_hub.url}/hub/api/users/{teacher['login']}/tokens", json={},
+                   headers={"X-XSRFToken": s.cookies.get("_xsrf", path="/hub/")}).json()["token"]
+    headers = {"Authorization": f"token {token}"}
+    own, other = students["a"]["login"], students["c"]["login"]
+    assert requests.get(f"{prod_hub.url}/user/{own}/api/contents", headers=headers).status_code == 200
+    assert requests.get(f"{prod_hub.url}/user/{other}/api/contents", headers=headers).status_code == 403
+    assert requests.get(f"{prod_hub.url}/hub/api/users/{other}", headers=headers).status_code in (403, 404)
