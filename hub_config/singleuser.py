@@ -5,6 +5,10 @@ Earley grammars at import time: over half of a server's start-up CPU on a lab ma
 1.7 s of 3.2 s), and a class of 40 starting at once pays it 40 times. No Jupyter schema uses the
 ``iri`` formats it checks, so the server runs without it (jsonschema skips a missing checker).
 See jupyter-server/jupyter_server#1559 and python-jsonschema/jsonschema#1428.
+
+JupyterLab also runs ``node yarn.js config --json`` when its app module is imported (to find
+the npm registry for building extensions), if Node.js is on the PATH: another Node process and
+0.6 s per server start. Students never build extensions, so the server uses the default registry.
 """
 
 import sys
@@ -12,6 +16,10 @@ import sys
 
 def main() -> None:
     sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # import now raises ImportError
+    import jupyterlab.commands as lab_commands
+
+    if hasattr(lab_commands, "_yarn_config"):  # private: if a release renames it, start as usual
+        lab_commands._yarn_config = lambda logger: {"yarn config": {}, "npm config": {}}
     from jupyterhub.singleuser import main as singleuser_main
 
     sys.exit(singleuser_main())

@@ -16,6 +16,7 @@ from typing import ClassVar
 
 from jupyterhub.spawner import LocalProcessSpawner
 from jupyterhub.utils import maybe_future
+from tornado import web
 from traitlets import Bool, Integer, Unicode, default
 
 from .limits import CgroupLimiter, ServerCgroup
@@ -43,6 +44,18 @@ def seed_lab_settings(home: Path, locale: str) -> None:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(values))
+
+
+class ServerStartError(web.HTTPError):
+    """A server could not start for a reason the student should be told (in both languages).
+
+    An HTTPError passes through JupyterHub's spawn page with its own status (503, not a bare
+    500), and `jupyterhub_message` is what JupyterHub shows on the spawn and "not running" pages.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(503, message.replace("%", "%%"))
+        self.jupyterhub_message = message
 
 
 class StemlabSpawner(LocalProcessSpawner):
@@ -134,8 +147,7 @@ class StemlabSpawner(LocalProcessSpawner):
             self.home_dir.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             self.log.error("Cannot create the home of %s at %s: %s", self.user.name, self.home_dir, err)
-            # JupyterHub shows this message to the student on the spawn page.
-            raise RuntimeError(
+            raise ServerStartError(
                 f"Không tạo được thư mục làm việc của bạn ({err.strerror}): hãy báo thầy cô hoặc quản trị viên. "
                 f"/ Your working folder could not be created ({err.strerror}): tell your teacher or the admin."
             ) from err

@@ -13,6 +13,7 @@ and memory per student (PSS of the server and its kernel after `import sklearn`)
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import shutil
@@ -65,18 +66,26 @@ def one_student(url: str, user: str, password: str, barrier: threading.Barrier, 
     try:
         s = login(url, user, password)
         s.hooks["response"].append(lambda r, *a, **k: record_status(result, lock, r.status_code))
-        s.get(f"{url}/hub/spawn/{user}", timeout=PER_STUDENT_LIMIT)
-        while True:
-            if time.monotonic() - t0 > PER_STUDENT_LIMIT:
-                raise RuntimeError("no server within the limit")
+        s.get(f"{url}/hub/spawn/{user}", timeout=PER_STUDENT_LIMIT, allow_redirects=False)
+        # Wait as the spawn-pending page does: on the hub's progress event stream, not by polling.
+        ready = False
+        with s.get(f"{url}/hub/api/users/{user}/server/progress", stream=True, timeout=PER_STUDENT_LIMIT,
+                   headers={"X-XSRFToken": s.cookies.get("_xsrf", path="/hub/")}) as stream:
+            for line in stream.iter_lines(decode_unicode=True):
+                if line.startswith("data:"):
+                    event = json.loads(line[5:])
+                    if event.get("failed"):
+                        raise RuntimeError(f"spawn failed: {event.get('message', '')[:120]}")
+                    if event.get("ready"):
+                        ready = True
+                        break
+                if time.monotonic() - t0 > PER_STUDENT_LIMIT:
+                    break
+        if not ready:
             model = s.get(f"{url}/hub/api/users/{user}", timeout=60,
                           headers={"X-XSRFToken": s.cookies.get("_xsrf", path="/hub/")}).json()
-            server = model.get("servers", {}).get("")
-            if not server:
-                raise RuntimeError("spawn failed (the hub gave up on the server)")
-            if server.get("ready"):
-                break
-            time.sleep(1)
+            if not model.get("servers", {}).get("", {}).get("ready"):
+                raise RuntimeError("no server within the limit")
         r = s.get(f"{url}/user/{user}/lab", timeout=60)
         if r.status_code != 200:
             raise RuntimeError(f"JupyterLab answered {r.status_code}")

@@ -135,11 +135,13 @@ def test_a_server_that_cannot_start_is_explained_and_others_carry_on(start_hub):
     (hub.data_dir / "homes").mkdir(exist_ok=True)
     (hub.data_dir / "homes" / broken["login"]).write_text("a file where the home folder should be")
     s = hub.login(broken["login"], broken["password"])
-    s.get(f"{hub.url}/hub/spawn/{broken['login']}")
+    first = s.get(f"{hub.url}/hub/spawn/{broken['login']}")
+    assert first.status_code == 503, "a clear 'service unavailable' page, not a bare 500"
+    assert "Your working folder could not be created" in first.content.decode() and "hãy báo thầy cô" in first.content.decode()
     headers = {"X-XSRFToken": s.cookies.get("_xsrf", path="/hub/")}
     wait_for(lambda: not s.get(f"{hub.url}/hub/api/users/{broken['login']}", headers=headers).json()["pending"],
              what="failed spawn to settle")
-    page = s.get(f"{hub.url}/hub/spawn-pending/{broken['login']}").content.decode()
+    page = s.get(f"{hub.url}/hub/user/{broken['login']}/lab").content.decode()
     assert "Your working folder could not be created" in page and "hãy báo thầy cô" in page
     ok = hub.login(fine["login"], fine["password"])
     open_server(ok, hub.url, fine["login"])
