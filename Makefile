@@ -32,7 +32,7 @@ node_modules/.bin/configurable-http-proxy: package.json package-lock.json
 	touch $@
 
 test-deps: install $(TSTAMP)
-	./.ci/install-browser
+	./.ci/install-system-deps
 
 $(TSTAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'

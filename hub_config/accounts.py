@@ -18,9 +18,11 @@ from pathlib import Path
 import bcrypt
 from jupyterhub import orm as hub_orm
 from nativeauthenticator.orm import UserInfo
-from sqlalchemy import Column, DateTime, String, select
+from sqlalchemy import Column, DateTime, String, make_url, select
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session
 
+from .errors import DatabaseError
 from .logins import class_group, derive_login, generate_password, id_fingerprint
 from .paths import DataDir
 from .roster import RosterEntry
@@ -69,11 +71,19 @@ def open_session(database_url: str) -> Session:
     """A session on the hub database; creates JupyterHub's schema on a fresh database."""
     # JupyterHub's schema stamping logs through alembic at INFO; a CLI run should stay quiet.
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    factory = hub_orm.new_session_factory(database_url)
-    session = factory()
-    bind = session.get_bind()
-    Base.metadata.create_all(bind)
-    UserInfo.__table__.create(bind, checkfirst=True)
+    try:
+        factory = hub_orm.new_session_factory(database_url)
+        session = factory()
+        bind = session.get_bind()
+        Base.metadata.create_all(bind)
+        UserInfo.__table__.create(bind, checkfirst=True)
+    except (OperationalError, ArgumentError, ImportError) as err:
+        shown = make_url(database_url).render_as_string(hide_password=True) if "://" in database_url else database_url
+        reason = str(getattr(err, "orig", err)).strip().splitlines()[0]
+        raise DatabaseError(
+            f"Cannot use the hub database {shown}: {reason}. Check storage.database_url in stemlab.toml, "
+            "that the database server runs and that the user may create tables."
+        ) from err
     return session
 
 

@@ -29,6 +29,10 @@ class RosterError(StemlabError):
         )
 
 
+class DatabaseError(StemlabError):
+    """The hub database cannot be reached or used."""
+
+
 class DataDirError(StemlabError):
     """The data directory cannot be used."""
 

@@ -238,3 +238,33 @@ def write_roster(tmp_path: Path):
         return path
 
     return _write
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """A private PostgreSQL cluster (Debian's server binaries) on a free loopback port."""
+    import shutil
+    import tempfile
+
+    initdbs = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not initdbs:
+        if os.environ.get("CI"):
+            pytest.fail("Debian's postgresql is not installed: .ci/install-system-deps should have installed it")
+        pytest.skip("PostgreSQL server binaries are not installed (apt-get install postgresql)")
+    bindir = initdbs[-1].parent
+    base = Path(tempfile.mkdtemp(prefix="stemlab-pg-", dir="/tmp"))
+    as_owner: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        shutil.chown(base, "postgres", "postgres")
+        as_owner = ["runuser", "-u", "postgres", "--"]
+    port = free_port()
+    run = lambda *cmd: subprocess.run([*as_owner, *cmd], check=True, capture_output=True, text=True)  # noqa: E731
+    run(str(bindir / "initdb"), "-D", str(base / "data"), "--auth=trust", "-U", "stemlab", "--encoding=UTF8")
+    run(str(bindir / "pg_ctl"), "-D", str(base / "data"), "-l", str(base / "server.log"), "-w", "-o",
+        f"-p {port} -k {base} -c listen_addresses=127.0.0.1", "start")
+    run(str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "stemlab", "stemlab")
+    try:
+        yield f"postgresql://stemlab@127.0.0.1:{port}/stemlab"
+    finally:
+        run(str(bindir / "pg_ctl"), "-D", str(base / "data"), "-m", "fast", "stop")
+        shutil.rmtree(base, ignore_errors=True)
