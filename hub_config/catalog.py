@@ -1,0 +1,167 @@
+"""The course catalogue: `courses/<course>/course.toml` and its source assignments.
+
+A course folder is content only; this module reads and checks it. Every problem names the
+file and says how to fix it, and one broken course never hides the others.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from courses import COURSES_ROOT
+
+from .errors import StemlabError
+
+COURSE_ID = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
+ASSIGNMENT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,60}$")
+TRACKS = ("school", "stem-club", "workforce", "civil-service")
+
+
+class CourseError(StemlabError):
+    """A course folder is not usable as it is."""
+
+    def __init__(self, path: Path, problems: list[str]):
+        self.path = path
+        self.problems = problems
+        super().__init__(f"{path}:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class Bilingual:
+    vi: str
+    en: str
+
+    def __str__(self) -> str:
+        return f"{self.vi} / {self.en}"
+
+
+@dataclass(frozen=True)
+class Assignment:
+    id: str
+    title: Bilingual
+    points: float
+    source_dir: Path
+
+    @property
+    def notebooks(self) -> list[Path]:
+        return sorted(self.source_dir.glob("*.ipynb"))
+
+
+@dataclass(frozen=True)
+class Course:
+    id: str
+    title: Bilingual
+    track: str
+    audience: Bilingual
+    grade_level: int | None
+    kits: tuple[str, ...]
+    assignments: tuple[Assignment, ...]
+    root: Path
+
+    def assignment(self, assignment_id: str) -> Assignment:
+        for a in self.assignments:
+            if a.id == assignment_id:
+                return a
+        known = ", ".join(a.id for a in self.assignments)
+        raise StemlabError(f"Course {self.id} has no assignment {assignment_id!r}; it has: {known}")
+
+
+@dataclass
+class Catalog:
+    courses: dict[str, Course] = field(default_factory=dict)
+    broken: list[CourseError] = field(default_factory=list)
+
+    def course(self, course_id: str) -> Course:
+        if course_id in self.courses:
+            return self.courses[course_id]
+        for err in self.broken:
+            if err.path.parent.name == course_id:
+                raise err
+        raise StemlabError(f"No course {course_id!r}; courses: {', '.join(sorted(self.courses)) or '(none)'}")
+
+
+def _bilingual(value: Any, key: str, problems: list[str]) -> Bilingual:
+    if isinstance(value, dict) and isinstance(value.get("vi"), str) and isinstance(value.get("en"), str):
+        vi, en = (unicodedata.normalize("NFC", value[k]).strip() for k in ("vi", "en"))
+        if vi and en:
+            return Bilingual(vi, en)
+    problems.append(f"{key} needs both languages: {key}.vi = \"...\" and {key}.en = \"...\"")
+    return Bilingual("", "")
+
+
+def load_course(folder: Path) -> Course:
+    path = folder / "course.toml"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise CourseError(path, ["missing: every course folder needs a course.toml"]) from err
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise CourseError(path, [f"not valid TOML in UTF-8: {err}"]) from err
+    problems: list[str] = []
+    known = {"id", "title", "track", "audience", "grade_level", "kits", "assignments"}
+    for key in sorted(set(data) - known):
+        problems.append(f"unknown key {key!r}; known keys: {', '.join(sorted(known))}")
+    course_id = data.get("id")
+    if not isinstance(course_id, str) or not COURSE_ID.match(course_id):
+        problems.append("id must be lower-case letters, digits and '-', e.g. id = \"python-co-ban\"")
+    elif course_id != folder.name:
+        problems.append(f"id {course_id!r} must equal the folder name {folder.name!r}")
+    title = _bilingual(data.get("title"), "title", problems)
+    audience = _bilingual(data.get("audience"), "audience", problems)
+    track = data.get("track")
+    if track not in TRACKS:
+        problems.append(f"track must be one of {', '.join(TRACKS)} (found {track!r})")
+    grade_level = data.get("grade_level")
+    if grade_level is not None and not (isinstance(grade_level, int) and 1 <= grade_level <= 12):
+        problems.append("grade_level, when given, is a school grade from 1 to 12")
+    kits = data.get("kits", [])
+    if not isinstance(kits, list) or not all(isinstance(k, str) for k in kits):
+        problems.append('kits is a list of kit names, e.g. kits = ["yolobit"]')
+        kits = []
+    assignments = []
+    raw_assignments = data.get("assignments")
+    if not isinstance(raw_assignments, list) or not raw_assignments:
+        problems.append("no assignments: add one [[assignments]] table per assignment, in teaching order")
+        raw_assignments = []
+    seen: set[str] = set()
+    for index, raw in enumerate(raw_assignments, start=1):
+        where = f"assignment {index}"
+        if not isinstance(raw, dict):
+            problems.append(f"{where} is not a table")
+            continue
+        a_id = raw.get("id")
+        if not isinstance(a_id, str) or not ASSIGNMENT_ID.match(a_id):
+            problems.append(f"{where}: id must be lower-case letters, digits and '-', e.g. \"bai01-bien\"")
+            continue
+        if a_id in seen:
+            problems.append(f"{where}: id {a_id!r} is used twice")
+        seen.add(a_id)
+        a_title = _bilingual(raw.get("title"), f"{a_id}: title", problems)
+        points = raw.get("points")
+        if not isinstance(points, (int, float)) or points <= 0:
+            problems.append(f"{a_id}: points must be a positive number (the total of its graded cells)")
+            points = 0
+        source = folder / "source" / a_id
+        if not any(source.glob("*.ipynb")):
+            problems.append(f"{a_id}: no notebook in {source}; put the source notebook(s) there")
+        assignments.append(Assignment(a_id, a_title, float(points), source))
+    if problems:
+        raise CourseError(path, problems)
+    return Course(course_id, title, track, audience, grade_level, tuple(kits), tuple(assignments), folder)
+
+
+def load_catalog(root: Path = COURSES_ROOT) -> Catalog:
+    catalog = Catalog()
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))):
+        try:
+            course = load_course(folder)
+        except CourseError as err:
+            catalog.broken.append(err)
+        else:
+            catalog.courses[course.id] = course
+    return catalog

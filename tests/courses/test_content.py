@@ -1,0 +1,115 @@
+"""Every course in courses/: its metadata is valid, its notebooks teach in the Ministry's lesson
+shape, run clean with their solutions, and release without solutions or hidden tests; every
+autograded test fails on the unanswered release and passes on the solution."""
+
+import shutil
+import subprocess
+import sys
+import unicodedata
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from courses import COURSES_ROOT
+from hub_config.catalog import load_catalog
+
+CATALOG = load_catalog()
+ASSIGNMENTS = [(c, a) for c in CATALOG.courses.values() for a in c.assignments]
+IDS = [f"{c.id}/{a.id}" for c, a in ASSIGNMENTS]
+NBGRADER = str(Path(sys.executable).with_name("nbgrader"))
+LESSON_SHAPE = ("Mục tiêu", "Khởi động", "Hình thành kiến thức", "Luyện tập", "Vận dụng")
+LEAKS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "MARK SCHEME")
+
+
+def nbgrader_meta(cell):
+    return cell.metadata.get("nbgrader", {})
+
+
+def run(nb, cwd):
+    client = NotebookClient(nb, kernel_name="python3", timeout=120, allow_errors=True,
+                            resources={"metadata": {"path": str(cwd)}})
+    client.execute()
+    return nb
+
+
+def errors(cell):
+    return [o for o in cell.get("outputs", []) if o.output_type == "error"]
+
+
+@pytest.fixture(scope="module", params=ASSIGNMENTS, ids=IDS)
+def released(request, tmp_path_factory):
+    """The assignment's source notebooks and nbgrader's student version of them."""
+    course, assignment = request.param
+    root = tmp_path_factory.mktemp(assignment.id)
+    shutil.copytree(course.root / "source" / assignment.id, root / "source" / assignment.id)
+    result = subprocess.run([NBGRADER, "generate_assignment", assignment.id, f"--CourseDirectory.root={root}",
+                             "--no-db", "--force"], capture_output=True, text=True, cwd=root)
+    assert result.returncode == 0, result.stderr[-2000:]
+    pairs = []
+    for source in assignment.notebooks:
+        release = root / "release" / assignment.id / source.name
+        pairs.append((source, nbformat.read(source, as_version=4), nbformat.read(release, as_version=4), root))
+    return course, assignment, pairs
+
+
+def test_catalog_has_no_broken_course():
+    assert not CATALOG.broken, "\n".join(str(e) for e in CATALOG.broken)
+    assert CATALOG.courses, "courses/ holds at least one course"
+
+
+def test_lesson_shape_widgets_points_and_manual_answer(released):
+    course, assignment, pairs = released
+    text = "\n".join(c.source for _, nb, _, _ in pairs for c in nb.cells)
+    for heading in LESSON_SHAPE:
+        assert heading in text, f"{assignment.id}: the lesson has a '{heading}' part"
+    assert "ipywidgets" in text, f"{assignment.id}: at least one ipywidgets interaction"
+    cells = [c for _, nb, _, _ in pairs for c in nb.cells]
+    graded = [nbgrader_meta(c) for c in cells if nbgrader_meta(c).get("grade")]
+    assert sum(m.get("points", 0) for m in graded) == assignment.points, "points in course.toml = sum of graded cells"
+    assert any(c.cell_type == "markdown" and nbgrader_meta(c).get("grade") and nbgrader_meta(c).get("solution")
+               for c in cells), "one manually graded written answer"
+    assert any("BEGIN HIDDEN TESTS" in c.source for c in cells), "hidden tests"
+    assert any(c.cell_type == "code" and nbgrader_meta(c).get("grade") and "assert" in c.source.split("### BEGIN HIDDEN")[0]
+               for c in cells), "visible tests the student can run"
+
+
+def test_release_has_no_solutions_or_hidden_tests(released):
+    _, assignment, pairs = released
+    for source_path, source, release, _ in pairs:
+        for cell in release.cells:
+            for leak in LEAKS:
+                assert leak not in cell.source, f"{source_path.name}: '{leak}' reached the student version"
+        solution_lines = [line.strip() for c in source.cells if nbgrader_meta(c).get("solution")
+                          for line in c.source.split("### BEGIN SOLUTION")[-1].split("### END SOLUTION")[0].splitlines()
+                          if line.strip() and "BEGIN" not in line]
+        release_text = "\n".join(c.source for c in release.cells)
+        for line in solution_lines:
+            assert line not in release_text, f"{source_path.name}: solution line {line!r} is in the release"
+
+
+def test_source_runs_clean_and_its_tests_pass(released):
+    _, _, pairs = released
+    for source_path, source, _, root in pairs:
+        executed = run(source, source_path.parent)
+        failing = [(nbgrader_meta(c).get("grade_id"), errors(c)[0]["ename"]) for c in executed.cells if errors(c)]
+        assert not failing, f"{source_path.name}: cells fail with the solutions: {failing}"
+
+
+def test_every_test_fails_on_the_unanswered_release(released):
+    _, assignment, pairs = released
+    for source_path, _, release, root in pairs:
+        executed = run(release, root / "release" / assignment.id)
+        for cell in executed.cells:
+            meta = nbgrader_meta(cell)
+            if cell.cell_type == "code" and meta.get("grade") and meta.get("points"):
+                assert errors(cell), f"{source_path.name}: test cell {meta['grade_id']} passes without an answer"
+
+
+@pytest.mark.parametrize("path", sorted(COURSES_ROOT.rglob("*")), ids=lambda p: str(p.relative_to(COURSES_ROOT)))
+def test_vietnamese_text_is_nfc(path):
+    if path.suffix not in (".ipynb", ".toml", ".md", ".csv", ".py") or not path.is_file():
+        pytest.skip("not a text file")
+    text = path.read_text(encoding="utf-8")
+    assert unicodedata.is_normalized("NFC", text), f"{path} has text that is not NFC"
