@@ -26,6 +26,7 @@ DEMO_ROSTER = Path(__file__).resolve().parent / "demo" / "roster.csv"
 AUDIENCES: list[tuple[str, list[str]]] = [
     ("Chạy hệ thống / Run the platform (admin)", ["up"]),
     ("Tài khoản / Accounts (admin)", ["accounts"]),
+    ("Khóa học / Courses (teacher)", ["courses"]),
     ("Lớp học / Classes (admin, teacher)", ["class"]),
     ("Cấu hình / Configuration (admin)", ["config"]),
 ]
@@ -144,6 +145,42 @@ def cmd_accounts_reset_password(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- courses -----------------------------------------------------------------------------
+def cmd_courses_catalog(args: argparse.Namespace) -> int:
+    from .catalog import load_catalog
+
+    catalog = load_catalog()
+    table = Table(title="Khóa học có sẵn / Courses available")
+    for column in ("Mã / ID", "Tên / Title", "Đối tượng / Audience", "Bài / Assignments", "Điểm / Points"):
+        table.add_column(column)
+    for course in catalog.courses.values():
+        table.add_row(course.id, str(course.title), str(course.audience),
+                      "\n".join(f"{a.id}: {a.title.vi}" for a in course.assignments),
+                      "\n".join(f"{a.points:g}" for a in course.assignments))
+    console.print(table)
+    for err in catalog.broken:
+        console.print(f"[bold red]Khóa học lỗi / Broken course:[/] {err}")
+    return 1 if catalog.broken else 0
+
+
+def cmd_courses_check(args: argparse.Namespace) -> int:
+    from .authoring import check_assignment
+    from .catalog import load_catalog
+
+    catalog = load_catalog()
+    courses = [catalog.course(args.course)] if args.course else list(catalog.courses.values())
+    problems = [str(err) for err in catalog.broken if not args.course]
+    for course in courses:
+        for assignment in course.assignments:
+            found = check_assignment(course, assignment)
+            problems.extend(found)
+            mark = "[green]OK[/]" if not found else f"[red]{len(found)} problem(s)[/]"
+            console.print(f"{course.id}/{assignment.id}: {mark}")
+    for problem in problems:
+        console.print(f"  - {problem}", soft_wrap=True)
+    return 1 if problems else 0
+
+
 # ---- class -------------------------------------------------------------------------------
 def cmd_class_start(args: argparse.Namespace) -> int:
     from rich.progress import Progress
@@ -237,6 +274,13 @@ def build_parser() -> argparse.ArgumentParser:
     add(acc_sub, "list", cmd_accounts_list, "list accounts")
     reset = add(acc_sub, "reset-password", cmd_accounts_reset_password, "give an account a new generated password")
     reset.add_argument("login")
+
+    courses = add(sub, "courses", None, "browse and check the course catalogue")
+    courses_sub = courses.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add(courses_sub, "catalog", cmd_courses_catalog, "list the courses in courses/ with their assignments")
+    check = add(courses_sub, "check", cmd_courses_check,
+                "check source notebooks (markers, IDs, points) and build their student versions")
+    check.add_argument("course", nargs="?", help="one course ID (default: all)")
 
     klass = add(sub, "class", None, "pre-start the servers of a class before the lesson")
     class_sub = klass.add_subparsers(dest="action", metavar="ACTION", required=True)

@@ -1,0 +1,94 @@
+"""Checks a teacher runs on a source assignment before releasing it (`stemlab courses check`).
+
+nbgrader stops at the first bad marker with a traceback that names neither the notebook nor the
+cell ("no end solution statement found"). These checks name both, and say what to change.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import shutil
+from pathlib import Path
+
+import nbformat
+
+from .catalog import Assignment, Course
+
+PAIRS = (("### BEGIN SOLUTION", "### END SOLUTION"), ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"))
+MARK_SCHEME = ("=== BEGIN MARK SCHEME ===", "=== END MARK SCHEME ===")
+
+
+def _cell_name(index: int, cell: nbformat.NotebookNode) -> str:
+    grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+    return f"cell {index + 1}" + (f" ({grade_id})" if grade_id else "")
+
+
+def lint_notebook(path: Path) -> list[str]:
+    """Every marker and metadata problem in one source notebook, each with its fix."""
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except (json.JSONDecodeError, nbformat.reader.NotJSONError) as err:
+        return [f"{path}: not a notebook (not valid JSON: {err}). Restore it from the last good copy."]
+    except nbformat.ValidationError as err:
+        return [f"{path}: not a valid notebook ({err.message}). Open and save it in JupyterLab to repair it."]
+    problems: list[str] = []
+    seen_ids: dict[str, str] = {}
+    for index, cell in enumerate(nb.cells):
+        where = f"{path.name}, {_cell_name(index, cell)}"
+        meta = cell.metadata.get("nbgrader", {})
+        for begin, end in PAIRS + (MARK_SCHEME,):
+            opened = False
+            for line in cell.source.splitlines():
+                stripped = line.strip()
+                if stripped == begin:
+                    if opened:
+                        problems.append(f"{where}: '{begin}' twice without '{end}' between; add the missing '{end}'")
+                    opened = True
+                elif stripped == end:
+                    if not opened:
+                        problems.append(f"{where}: '{end}' without a '{begin}' before it; add '{begin}' or remove it")
+                    opened = False
+            if opened:
+                problems.append(f"{where}: '{begin}' is never closed; add '{end}' after the solution")
+        if "### BEGIN SOLUTION" in cell.source and not meta.get("solution"):
+            problems.append(f"{where}: has solution markers but is not an answer cell; in the nbgrader "
+                            "toolbar choose 'Autograded answer' (or remove the markers)")
+        if "BEGIN HIDDEN TESTS" in cell.source and not meta.get("grade"):
+            problems.append(f"{where}: has hidden tests but is not a test cell; choose 'Autograder tests'")
+        if meta:
+            grade_id = meta.get("grade_id")
+            if not grade_id:
+                problems.append(f"{where}: nbgrader cell without an ID; give it one in the nbgrader toolbar")
+            elif grade_id in seen_ids:
+                problems.append(f"{where}: ID {grade_id!r} is already used by {seen_ids[grade_id]}; IDs must be unique")
+            else:
+                seen_ids[grade_id] = _cell_name(index, cell)
+            if meta.get("grade") and not (isinstance(meta.get("points"), (int, float)) and meta["points"] > 0):
+                problems.append(f"{where}: graded cell without positive points; set its points")
+            if meta.get("grade") and not meta.get("solution") and cell.cell_type == "code" and not meta.get("locked"):
+                problems.append(f"{where}: test cell is not locked, so students could edit the tests; lock it")
+    return problems
+
+
+def check_assignment(course: Course, assignment: Assignment) -> list[str]:
+    """Lint every notebook, then let nbgrader build the student version in a scratch folder."""
+    problems = [p for nb in assignment.notebooks for p in lint_notebook(nb)]
+    if problems:
+        return problems
+    with tempfile.TemporaryDirectory(prefix="stemlab-check-") as scratch:
+        root = Path(scratch)
+        shutil.copytree(assignment.source_dir, root / "source" / assignment.id)
+        result = subprocess.run(
+            [sys.executable, "-m", "nbgrader", "generate_assignment", assignment.id,
+             f"--CourseDirectory.root={root}", "--no-db", "--force"],
+            capture_output=True, text=True, cwd=root,
+        )
+        if result.returncode != 0 or "ERROR" in result.stderr:
+            reason = [line.strip() for line in result.stderr.splitlines() if line.strip().startswith(("RuntimeError",
+                      "ValueError", "KeyError", "nbgrader"))]
+            problems.append(f"{course.id}/{assignment.id}: nbgrader could not build the student version: "
+                            + (reason[-1] if reason else result.stderr.strip().splitlines()[-1]))
+    return problems
