@@ -181,6 +181,43 @@ def cmd_courses_check(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_courses_offer(args: argparse.Namespace) -> int:
+    from .catalog import load_catalog
+    from .launcher import running_launcher
+    from .offerings import current_school_year, offer
+    from .paths import DataDir
+
+    settings = _load(args).settings
+    data = DataDir(settings.data_path()).ensure()
+    course = load_catalog().course(args.course)
+    year = args.year or current_school_year()
+    offering = offer(data, settings.hub_database_url(), course, args.class_name, args.school or settings.school_name, year)
+    counts = offering.counts()
+    console.print(f"Khóa học / Offering [bold]{offering.id}[/]: {course.title} · {args.class_name} · {year} · "
+                  f"{counts['students']} học sinh / students.\n  {offering.root}")
+    state = running_launcher(data)
+    if state:
+        os.kill(state["launcher_pid"], signal.SIGHUP)
+    return 0
+
+
+def cmd_courses_list(args: argparse.Namespace) -> int:
+    from .offerings import list_offerings
+    from .paths import DataDir
+
+    settings = _load(args).settings
+    table = Table(title="Khóa học đang mở / Course offerings")
+    for column in ("Mã / ID", "Lớp / Class", "Năm học / Year", "Học sinh / Students", "Bài đã giao / Released",
+                   "Bài nộp / Submissions"):
+        table.add_column(column)
+    for offering in list_offerings(DataDir(settings.data_path())):
+        c = offering.counts()
+        table.add_row(offering.id, offering.class_name, offering.year, str(c["students"]), str(c["released"]),
+                      str(c["submissions"]))
+    console.print(table)
+    return 0
+
+
 # ---- class -------------------------------------------------------------------------------
 def cmd_class_start(args: argparse.Namespace) -> int:
     from rich.progress import Progress
@@ -275,12 +312,19 @@ def build_parser() -> argparse.ArgumentParser:
     reset = add(acc_sub, "reset-password", cmd_accounts_reset_password, "give an account a new generated password")
     reset.add_argument("login")
 
-    courses = add(sub, "courses", None, "browse and check the course catalogue")
+    courses = add(sub, "courses", None, "the course catalogue and the offerings of courses to classes")
     courses_sub = courses.add_subparsers(dest="action", metavar="ACTION", required=True)
     add(courses_sub, "catalog", cmd_courses_catalog, "list the courses in courses/ with their assignments")
     check = add(courses_sub, "check", cmd_courses_check,
                 "check source notebooks (markers, IDs, points) and build their student versions")
     check.add_argument("course", nargs="?", help="one course ID (default: all)")
+
+    offer_p = add(courses_sub, "offer", cmd_courses_offer, "offer a course to a class: its own nbgrader course and gradebook")
+    offer_p.add_argument("course", metavar="COURSE")
+    offer_p.add_argument("--class", dest="class_name", metavar="CLASS", required=True)
+    offer_p.add_argument("--school", help="school name (default: school.name from the settings)")
+    offer_p.add_argument("--year", help="school year like 2025-2026 (default: the current one)")
+    add(courses_sub, "list", cmd_courses_list, "list offerings with students, released assignments and submissions")
 
     klass = add(sub, "class", None, "pre-start the servers of a class before the lesson")
     class_sub = klass.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -298,6 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .environment import tools_on_path
+
+    tools_on_path()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -1,0 +1,157 @@
+"""Course offerings: one course taught to one school class in one school year.
+
+Each offering is its own nbgrader course directory under the data directory, with its own
+gradebook, the class's students enrolled and the class's teachers as graders. Its `source/` is a
+link to the course's source in courses/ (one source of truth); nbgrader writes release/,
+submitted/, autograded/ and feedback/ beside it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import tomli_w
+from jupyterhub import orm as hub_orm
+from nbgrader.api import Gradebook
+
+from .accounts import Account, list_accounts, open_session
+from .catalog import Course
+from .environment import tools_on_path
+from .errors import StemlabError
+from .logins import class_group
+from .paths import DataDir
+
+SCHOOL_YEAR = re.compile(r"^(\d{4})-(\d{4})$")
+
+
+def current_school_year(today: dt.date | None = None) -> str:
+    """Vietnamese school years start in September: 2025-2026 runs from Sept 2025 to May 2026."""
+    today = today or dt.date.today()
+    start = today.year if today.month >= 8 else today.year - 1
+    return f"{start}-{start + 1}"
+
+
+def offering_id(course_id: str, class_name: str, year: str) -> str:
+    return f"{course_id}-{class_group(class_name).removeprefix('class-')}-{year}"
+
+
+def split_name(full_name: str) -> tuple[str, str]:
+    """(first, last) for nbgrader: 'Nguyễn Văn An' -> ('Nguyễn Văn', 'An'), so that sorting by
+    nbgrader's last name gives the Vietnamese roll-call order (by given name)."""
+    parts = full_name.split()
+    return (" ".join(parts[:-1]), parts[-1]) if len(parts) > 1 else ("", full_name)
+
+
+@dataclass(frozen=True)
+class Offering:
+    id: str
+    course_id: str
+    class_name: str
+    school: str
+    year: str
+    root: Path
+
+    @property
+    def gradebook_url(self) -> str:
+        return f"sqlite:///{self.root / 'gradebook.db'}"
+
+    @property
+    def student_group(self) -> str:
+        # nbgrader's JupyterHub integration lists a course for members of `nbgrader-<course_id>`.
+        return f"nbgrader-{self.id}"
+
+    @property
+    def grader_group(self) -> str:
+        return f"formgrade-{self.id}"
+
+    def counts(self) -> dict[str, int]:
+        with Gradebook(self.gradebook_url, course_id=self.id) as gb:
+            students = len(gb.students)
+        released = sum(1 for p in (self.root / "release").glob("*") if p.is_dir()) if (self.root / "release").exists() else 0
+        submitted = self.root / "submitted"
+        submissions = sum(1 for _ in submitted.glob("*/*")) if submitted.exists() else 0
+        return {"students": students, "released": released, "submissions": submissions}
+
+
+def offerings_dir(data: DataDir) -> Path:
+    return data.root / "offerings"
+
+
+def _write_course_config(offering: Offering, exchange_root: Path) -> None:
+    config = f'''# nbgrader configuration of the offering {offering.id}; written by `stemlab courses offer`.
+c = get_config()  # noqa: F821
+c.CourseDirectory.course_id = {offering.id!r}
+c.CourseDirectory.root = {str(offering.root)!r}
+c.CourseDirectory.db_url = {offering.gradebook_url!r}
+c.Exchange.root = {str(exchange_root)!r}
+'''
+    (offering.root / "nbgrader_config.py").write_text(config, encoding="utf-8")
+
+
+def _class_accounts(accounts: list[Account], class_name: str) -> tuple[list[Account], list[Account]]:
+    students = [a for a in accounts if a.role == "student" and class_name in a.class_list]
+    teachers = [a for a in accounts if a.role == "teacher" and class_name in a.class_list]
+    return students, teachers
+
+
+def _set_group(session, name: str, logins: list[str]) -> None:  # type: ignore[no-untyped-def]
+    group = hub_orm.Group.find(session, name)
+    if group is None:
+        group = hub_orm.Group(name=name)
+        session.add(group)
+    group.users = [hub_orm.User.find(session, login) for login in logins]
+
+
+def offer(data: DataDir, database_url: str, course: Course, class_name: str, school: str, year: str) -> Offering:
+    """Create (or bring up to date) the offering of a course to a class; idempotent."""
+    if not SCHOOL_YEAR.match(year) or int(year[5:]) != int(year[:4]) + 1:
+        raise StemlabError(f"Năm học {year!r} không hợp lệ. / School year {year!r} must look like 2025-2026.")
+    accounts = list_accounts(database_url)
+    students, teachers = _class_accounts(accounts, class_name)
+    if not students:
+        known = sorted({c for a in accounts for c in a.class_list})
+        raise StemlabError(
+            f"Không có lớp {class_name} (chưa có học sinh). / No class {class_name} with students; "
+            f"import its roster first. Classes: {', '.join(known) or '(none)'}"
+        )
+    tools_on_path()  # nbgrader creates the gradebook by running `alembic`
+    oid = offering_id(course.id, class_name, year)
+    offering = Offering(oid, course.id, class_name, school, year, offerings_dir(data) / oid)
+    offering.root.mkdir(parents=True, exist_ok=True)
+    source_link = offering.root / "source"
+    if not source_link.exists():
+        source_link.symlink_to(course.root / "source", target_is_directory=True)
+    exchange = data.root / "exchange"
+    exchange.mkdir(exist_ok=True)
+    _write_course_config(offering, exchange)
+    (offering.root / "offering.toml").write_text(tomli_w.dumps({
+        "id": oid, "course": course.id, "class": class_name, "school": school, "year": year,
+    }), encoding="utf-8")
+    with Gradebook(offering.gradebook_url, course_id=oid) as gb:
+        for account in students:
+            first, last = split_name(account.full_name)
+            gb.update_or_create_student(account.login, first_name=first, last_name=last)
+    session = open_session(database_url)
+    try:
+        _set_group(session, offering.student_group, [a.login for a in students])
+        _set_group(session, offering.grader_group, [a.login for a in teachers])
+        session.commit()
+    finally:
+        session.close()
+    return offering
+
+
+def load_offering(folder: Path) -> Offering:
+    meta = tomllib.loads((folder / "offering.toml").read_text(encoding="utf-8"))
+    return Offering(meta["id"], meta["course"], meta["class"], meta["school"], meta["year"], folder)
+
+
+def list_offerings(data: DataDir) -> list[Offering]:
+    root = offerings_dir(data)
+    if not root.exists():
+        return []
+    return [load_offering(p) for p in sorted(root.iterdir()) if (p / "offering.toml").exists()]

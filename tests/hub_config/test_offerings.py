@@ -1,0 +1,89 @@
+"""Offering a course to a class: its own nbgrader course, the class enrolled, groups for the hub."""
+
+import subprocess
+
+import pytest
+from jupyterhub import orm as hub_orm
+from nbgrader.api import Gradebook
+
+from hub_config.accounts import apply_roster, open_session
+from hub_config.catalog import load_catalog
+from hub_config.errors import StemlabError
+from hub_config.offerings import current_school_year, list_offerings, offer, split_name
+from hub_config.paths import DataDir
+from hub_config.roster import parse_roster
+
+from ..conftest import FILES, STEMLAB
+
+
+@pytest.fixture
+def site(tmp_path):
+    data = DataDir(tmp_path / "var").ensure()
+    url = f"sqlite:///{data.hub_db}"
+    apply_roster(data, url, parse_roster(FILES / "two_classes.csv"))
+    return data, url
+
+
+def group_members(url, name):
+    session = open_session(url)
+    try:
+        return sorted(u.name for u in hub_orm.Group.find(session, name).users)
+    finally:
+        session.close()
+
+
+def test_offer_creates_course_dir_gradebook_and_groups(site):
+    data, url = site
+    course = load_catalog().course("python-co-ban")
+    o = offer(data, url, course, "10A1", "THPT Mẫu", "2025-2026")
+    assert o.id == "python-co-ban-10a1-2025-2026"
+    assert (o.root / "source").resolve() == (course.root / "source").resolve(), "one source of truth"
+    assert f"c.CourseDirectory.course_id = '{o.id}'" in (o.root / "nbgrader_config.py").read_text()
+    with Gradebook(o.gradebook_url, course_id=o.id) as gb:
+        names = sorted(f"{s.first_name} {s.last_name}" for s in gb.students)
+    assert names == ["Lê Hoàng Anh", "Phạm Minh Châu"]
+    assert len(group_members(url, o.student_group)) == 2
+    assert len(group_members(url, o.grader_group)) == 1 and group_members(url, o.grader_group)[0].startswith("gv")
+    assert o.counts() == {"students": 2, "released": 0, "submissions": 0}
+
+
+def test_offering_again_is_idempotent_and_offerings_sit_side_by_side(site):
+    data, url = site
+    course = load_catalog().course("python-co-ban")
+    first = offer(data, url, course, "10A1", "THPT Mẫu", "2025-2026")
+    again = offer(data, url, course, "10A1", "THPT Mẫu", "2025-2026")
+    other = offer(data, url, course, "10A2", "THPT Mẫu", "2025-2026")
+    assert first == again
+    assert [o.id for o in list_offerings(data)] == [first.id, other.id]
+    assert set(group_members(url, first.student_group)).isdisjoint(group_members(url, other.student_group))
+
+
+def test_bad_offers_are_clear_and_change_nothing(site):
+    data, url = site
+    course = load_catalog().course("python-co-ban")
+    with pytest.raises(StemlabError, match="No class 11B9 with students"):
+        offer(data, url, course, "11B9", "THPT Mẫu", "2025-2026")
+    with pytest.raises(StemlabError, match="must look like 2025-2026"):
+        offer(data, url, course, "10A1", "THPT Mẫu", "2025-2027")
+    assert list_offerings(data) == []
+    with pytest.raises(StemlabError, match="No course 'hoa-hoc'"):
+        load_catalog().course("hoa-hoc")
+
+
+def test_helpers():
+    assert split_name("Nguyễn Văn An") == ("Nguyễn Văn", "An")
+    assert split_name("An") == ("", "An")
+    import datetime as dt
+    assert current_school_year(dt.date(2026, 11, 27)) == "2026-2027"
+    assert current_school_year(dt.date(2026, 3, 1)) == "2025-2026"
+
+
+def test_offer_and_list_commands(site):
+    data, _ = site
+    env = {"COLUMNS": "200", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([STEMLAB, "courses", "offer", "python-co-ban", "--class", "10A2", "--year", "2025-2026",
+                             "--data", str(data.root)], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "python-co-ban-10a2-2025-2026" in result.stdout
+    listing = subprocess.run([STEMLAB, "courses", "list", "--data", str(data.root)], capture_output=True, text=True, env=env)
+    assert "python-co-ban-10a2-2025-2026" in listing.stdout and "10A2" in listing.stdout
