@@ -201,6 +201,23 @@ def cmd_courses_offer(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_courses_release(args: argparse.Namespace) -> int:
+    from .catalog import load_catalog
+    from .offerings import list_offerings, write_site_nbgrader_config
+    from .paths import DataDir
+    from .teaching import find_offering, release
+
+    settings = _load(args).settings
+    data = DataDir(settings.data_path()).ensure()
+    offering = find_offering(data, args.offering)
+    load_catalog().course(offering.course_id).assignment(args.assignment)  # a clear error for a typo
+    write_site_nbgrader_config(data, {o.id: f"{o.course_id} · {o.class_name} · {o.year}" for o in list_offerings(data)})
+    release(data, offering, args.assignment)
+    console.print(f"Đã giao bài {args.assignment} cho lớp {offering.class_name}. / Released {args.assignment} "
+                  f"to {offering.class_name} ({offering.id}).")
+    return 0
+
+
 def cmd_courses_list(args: argparse.Namespace) -> int:
     from .offerings import list_offerings
     from .paths import DataDir
@@ -324,6 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
     offer_p.add_argument("--class", dest="class_name", metavar="CLASS", required=True)
     offer_p.add_argument("--school", help="school name (default: school.name from the settings)")
     offer_p.add_argument("--year", help="school year like 2025-2026 (default: the current one)")
+    rel = add(courses_sub, "release", cmd_courses_release, "release an assignment of an offering to its students")
+    rel.add_argument("offering", metavar="OFFERING")
+    rel.add_argument("assignment", metavar="ASSIGNMENT")
     add(courses_sub, "list", cmd_courses_list, "list offerings with students, released assignments and submissions")
 
     klass = add(sub, "class", None, "pre-start the servers of a class before the lesson")

@@ -54,7 +54,7 @@ c.JupyterHub.load_roles = accounts.roles + [
     {
         "name": "stemlab-launcher",
         "description": "The `stemlab` command: stop the hub cleanly, pre-start a class's servers",
-        "scopes": ["shutdown", "admin:servers", "list:users", "read:users", "read:groups"],
+        "scopes": ["shutdown", "admin:servers", "list:users", "read:users", "read:groups", "list:services", "read:services"],
         "services": ["stemlab-launcher"],
     },
 ]
@@ -91,6 +91,45 @@ if site["idle_timeout"] > 0:
             "name": "idle-culler",
             "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
             "services": ["idle-culler"],
+        }
+    )
+# ---- course offerings: a formgrader service per offering, reachable by its graders only
+from hub_config.launcher import free_port  # noqa: E402
+from hub_config.offerings import jupyter_config_dir, list_offerings, write_site_nbgrader_config  # noqa: E402
+
+offerings = list_offerings(data)
+write_site_nbgrader_config(data, {o.id: f"{o.course_id} · {o.class_name} · {o.year}" for o in offerings})
+config_path = str(jupyter_config_dir(data))
+c.Spawner.environment["JUPYTER_CONFIG_PATH"] = config_path
+# nbgrader's assignment list asks the hub for the student's courses with the server's token.
+c.JupyterHub.load_roles.append({"name": "server", "scopes": ["inherit"]})
+for offering in offerings:
+    c.JupyterHub.load_roles += [
+        {
+            "name": offering.grader_group,
+            "groups": [offering.grader_group],
+            "scopes": [f"access:services!service={offering.id}", "list:services", f"read:services!service={offering.id}"],
+        },
+        {
+            "name": offering.student_group,
+            "groups": [offering.student_group],
+            "scopes": ["list:services", f"read:services!service={offering.id}"],
+        },
+    ]
+    if site["production"]:
+        # A formgrader runs student code when it autogrades; in production it must run as its own
+        # unprivileged account, not as root. Until that lands, production offerings are graded
+        # with `stemlab` commands only.
+        continue
+    services.append(
+        {
+            "name": offering.id,
+            "url": f"http://127.0.0.1:{free_port()}",
+            "command": [sys.executable, "-m", "hub_config.singleuser"]
+            + (["--allow-root"] if os.geteuid() == 0 else []),
+            "cwd": str(offering.root),
+            "environment": {"JUPYTERHUB_DEFAULT_URL": "/lab", "JUPYTER_CONFIG_PATH": config_path},
+            "oauth_no_confirm": True,
         }
     )
 c.JupyterHub.services = services

@@ -81,9 +81,44 @@ def offerings_dir(data: DataDir) -> Path:
     return data.root / "offerings"
 
 
-def _write_course_config(offering: Offering, exchange_root: Path) -> None:
-    config = f'''# nbgrader configuration of the offering {offering.id}; written by `stemlab courses offer`.
+def exchange_dir(data: DataDir) -> Path:
+    return data.root / "exchange"
+
+
+def jupyter_config_dir(data: DataDir) -> Path:
+    """On JUPYTER_CONFIG_PATH of every server and formgrader: the site-wide nbgrader config."""
+    return data.root / "etc" / "jupyter"
+
+
+def write_site_nbgrader_config(data: DataDir, titles: dict[str, str]) -> None:
+    """Exchange location, course ids in exchange paths, courses from JupyterHub groups."""
+    folder = jupyter_config_dir(data)
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o755)
+    exchange = exchange_dir(data)
+    exchange.mkdir(exist_ok=True)
+    exchange.chmod(0o1777)  # nbgrader's file exchange: every user drops files here (see README)
+    text = f'''# Site-wide nbgrader configuration; written by STEM-Lab Hub at each hub start.
+from nbgrader.auth import JupyterHubAuthPlugin
 c = get_config()  # noqa: F821
+c.Exchange.root = {str(exchange)!r}
+c.Exchange.path_includes_course = True
+c.Authenticator.plugin_class = JupyterHubAuthPlugin
+c.NbGrader.course_titles = {titles!r}
+'''
+    path = folder / "nbgrader_config.py"
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o644)
+
+
+def _write_course_config(offering: Offering, exchange_root: Path) -> None:
+    # The formgrader and the teacher's commands run in this directory. Its course is fixed, and
+    # enrolment comes from rosters, so it need not ask JupyterHub for courses (which it could
+    # not: it runs as a service, not as a hub user).
+    config = f'''# nbgrader configuration of the offering {offering.id}; written by `stemlab courses offer`.
+from nbgrader.auth import NoAuthPlugin
+c = get_config()  # noqa: F821
+c.Authenticator.plugin_class = NoAuthPlugin
 c.CourseDirectory.course_id = {offering.id!r}
 c.CourseDirectory.root = {str(offering.root)!r}
 c.CourseDirectory.db_url = {offering.gradebook_url!r}
@@ -125,7 +160,7 @@ def offer(data: DataDir, database_url: str, course: Course, class_name: str, sch
     source_link = offering.root / "source"
     if not source_link.exists():
         source_link.symlink_to(course.root / "source", target_is_directory=True)
-    exchange = data.root / "exchange"
+    exchange = exchange_dir(data)
     exchange.mkdir(exist_ok=True)
     _write_course_config(offering, exchange)
     (offering.root / "offering.toml").write_text(tomli_w.dumps({

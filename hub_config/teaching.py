@@ -1,0 +1,40 @@
+"""The teacher's side of the loop, by command: nbgrader run inside an offering's course directory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from .errors import StemlabError
+from .offerings import Offering, jupyter_config_dir, list_offerings
+from .paths import DataDir
+
+
+def find_offering(data: DataDir, offering_id: str) -> Offering:
+    offerings = {o.id: o for o in list_offerings(data)}
+    if offering_id not in offerings:
+        raise StemlabError(
+            f"Không có khóa học {offering_id}. / No offering {offering_id}; offerings: "
+            f"{', '.join(sorted(offerings)) or '(none: create one with `stemlab courses offer`)'}"
+        )
+    return offerings[offering_id]
+
+
+def run_nbgrader(data: DataDir, offering: Offering, *args: str) -> str:
+    """Run one nbgrader command in the offering's course directory; its errors become ours."""
+    env = dict(os.environ, JUPYTER_CONFIG_PATH=str(jupyter_config_dir(data)))
+    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=offering.root, env=env,
+                            capture_output=True, text=True)
+    log = result.stdout + result.stderr
+    if result.returncode != 0 or "| ERROR]" in log:
+        errors = [line for line in log.splitlines() if "| ERROR]" in line or line.strip().startswith(
+            ("RuntimeError", "ValueError", "nbgrader.", "OSError", "FileNotFoundError"))]
+        raise StemlabError(f"nbgrader {args[0]} failed for {offering.id}:\n  " + "\n  ".join(errors[-6:] or log.splitlines()[-6:]))
+    return log
+
+
+def release(data: DataDir, offering: Offering, assignment_id: str) -> None:
+    """Build the student version and put it in the exchange for the class to fetch."""
+    run_nbgrader(data, offering, "generate_assignment", assignment_id, "--force")
+    run_nbgrader(data, offering, "release_assignment", assignment_id, "--force")

@@ -1,0 +1,90 @@
+"""An offering through the real hub: the teacher releases, the class sees and fetches it in their
+own servers, other classes do not, and only the class's teacher reaches its formgrader."""
+
+import json
+import subprocess
+import time
+
+import pytest
+import requests
+
+from ..conftest import FILES, STEMLAB
+from .helpers import open_as_helper, open_server, xsrf_headers
+
+pytestmark = pytest.mark.hub
+OFFERING = "python-co-ban-10a1-2025-2026"
+ASSIGNMENT = "bai01-bien-va-kieu-du-lieu"
+
+
+def stemlab(hub, *args):
+    result = subprocess.run([STEMLAB, *args, "--data", str(hub.data_dir)], capture_output=True, text=True,
+                            env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def offered(tmp_path_factory):
+    from ..conftest import launch, leftovers_after_stop
+
+    hub = launch(tmp_path_factory.mktemp("offer") / "var", roster=FILES / "two_classes.csv")
+    stemlab(hub, "courses", "offer", "python-co-ban", "--class", "10A1", "--year", "2025-2026")
+    deadline = time.monotonic() + 90
+    token = (hub.data_dir / "secrets" / "launcher_token").read_text().strip()
+    while True:  # the hub reloads with the offering's formgrader service
+        try:
+            services = requests.get(f"{hub.url}/hub/api/services", headers={"Authorization": f"token {token}"}).json()
+            if OFFERING in services:
+                break
+        except (requests.RequestException, ValueError):
+            pass
+        assert time.monotonic() < deadline, "the hub did not reload with the offering"
+        time.sleep(1)
+    out = stemlab(hub, "courses", "release", OFFERING, ASSIGNMENT)
+    assert "Released" in out
+    yield hub
+    hub.stop()
+    leftovers_after_stop(hub.data_dir)
+
+
+def student_session(hub, classes, index=0):
+    acc = hub.account("student", index, classes=classes)
+    s = hub.login(acc["login"], acc["password"])
+    open_server(s, hub.url, acc["login"])
+    return acc["login"], s
+
+
+def test_class_sees_and_fetches_the_released_assignment(offered):
+    login, s = student_session(offered, "10A1")
+    courses = s.get(f"{offered.url}/user/{login}/courses").json()
+    assert courses["success"] and OFFERING in courses["value"], courses
+    listed = s.get(f"{offered.url}/user/{login}/assignments", params={"course_id": OFFERING}).json()
+    assert listed["success"], listed
+    assert [(a["assignment_id"], a["status"]) for a in listed["value"]] == [(ASSIGNMENT, "released")]
+    fetched = s.post(f"{offered.url}/user/{login}/assignments/fetch",
+                     data={"course_id": OFFERING, "assignment_id": ASSIGNMENT}, headers=xsrf_headers(s, login)).json()
+    assert [a["status"] for a in fetched["value"]] == ["fetched"], fetched
+    notebook = offered.data_dir / "homes" / login / OFFERING / ASSIGNMENT / "bai01.ipynb"
+    text = notebook.read_text(encoding="utf-8")
+    assert "YOUR CODE HERE" in text and "BEGIN SOLUTION" not in text and "2 * (dai + rong)" not in text
+    assert json.loads(text)["cells"], "a real notebook"
+
+
+def test_another_class_does_not_see_the_offering(offered):
+    login, s = student_session(offered, "10A2")
+    courses = s.get(f"{offered.url}/user/{login}/courses").json()
+    assert OFFERING not in courses.get("value", [])
+
+
+def test_only_the_class_teacher_reaches_the_formgrader(offered):
+    url = f"{offered.url}/services/{OFFERING}/"
+    t1 = offered.account("teacher", classes="10A1")
+    s = offered.login(t1["login"], t1["password"])
+    r = s.get(url)
+    assert r.status_code == 200 and f"/services/{OFFERING}/" in r.url
+    formgrader = s.get(f"{offered.url}/services/{OFFERING}/formgrader/api/assignments")
+    assert formgrader.status_code == 200 and ASSIGNMENT in formgrader.text
+    t2 = offered.account("teacher", classes="10A2")
+    assert offered.login(t2["login"], t2["password"]).get(url).status_code == 403
+    student = offered.account("student", 1, classes="10A1")
+    assert offered.login(student["login"], student["password"]).get(url).status_code == 403
