@@ -7,6 +7,7 @@ or raises a StemlabError whose message says what to do.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import signal
 import sys
@@ -27,6 +28,7 @@ AUDIENCES: list[tuple[str, list[str]]] = [
     ("Chạy hệ thống / Run the platform (admin)", ["up"]),
     ("Tài khoản / Accounts (admin)", ["accounts"]),
     ("Khóa học / Courses (teacher)", ["courses"]),
+    ("Chấm bài / Grading (teacher)", ["grade", "grades"]),
     ("Lớp học / Classes (admin, teacher)", ["class"]),
     ("Cấu hình / Configuration (admin)", ["config"]),
 ]
@@ -212,9 +214,59 @@ def cmd_courses_release(args: argparse.Namespace) -> int:
     offering = find_offering(data, args.offering)
     load_catalog().course(offering.course_id).assignment(args.assignment)  # a clear error for a typo
     write_site_nbgrader_config(data, {o.id: f"{o.course_id} · {o.class_name} · {o.year}" for o in list_offerings(data)})
-    release(data, offering, args.assignment)
+    due = None
+    if args.due:
+        try:
+            due = dt.datetime.fromisoformat(args.due)
+        except ValueError as err:
+            raise StemlabError(f"--due {args.due!r}: use a date and time like 2025-12-01T07:00") from err
+    release(data, offering, args.assignment, due)
     console.print(f"Đã giao bài {args.assignment} cho lớp {offering.class_name}. / Released {args.assignment} "
                   f"to {offering.class_name} ({offering.id}).")
+    return 0
+
+
+def _offering_step(args: argparse.Namespace, step: Callable, done_vi: str, done_en: str) -> int:
+    from .paths import DataDir
+    from .teaching import find_offering
+
+    settings = _load(args).settings
+    data = DataDir(settings.data_path()).ensure()
+    offering = find_offering(data, args.offering)
+    extra = {"student": args.student} if getattr(args, "student", None) else {}
+    step(data, offering, args.assignment, **extra)
+    console.print(f"{done_vi} {args.assignment} ({offering.id}). / {done_en} {args.assignment} ({offering.id}).")
+    return 0
+
+
+def cmd_courses_collect(args: argparse.Namespace) -> int:
+    from .teaching import collect
+
+    return _offering_step(args, collect, "Đã thu bài", "Collected")
+
+
+def cmd_courses_feedback(args: argparse.Namespace) -> int:
+    from .teaching import feedback
+
+    return _offering_step(args, feedback, "Đã trả nhận xét", "Released feedback for")
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from .teaching import autograde
+
+    return _offering_step(args, autograde, "Đã chấm tự động", "Autograded")
+
+
+def cmd_grades_export(args: argparse.Namespace) -> int:
+    from .grade_sheets import export
+    from .paths import DataDir
+    from .teaching import find_offering
+
+    settings = _load(args).settings
+    data = DataDir(settings.data_path()).ensure()
+    offering = find_offering(data, args.offering)
+    for path in export(offering, Path(args.out or data.root / "grades"), args.format):
+        console.print(f"Bảng điểm / Grade sheet: {path}")
     return 0
 
 
@@ -344,7 +396,25 @@ def build_parser() -> argparse.ArgumentParser:
     rel = add(courses_sub, "release", cmd_courses_release, "release an assignment of an offering to its students")
     rel.add_argument("offering", metavar="OFFERING")
     rel.add_argument("assignment", metavar="ASSIGNMENT")
+    rel.add_argument("--due", help="due date and time, e.g. 2025-12-01T07:00 (later submissions are marked late)")
+    for name, handler, text in (("collect", cmd_courses_collect, "collect the class's submissions of an assignment"),
+                                ("feedback", cmd_courses_feedback, "generate and release feedback to the students")):
+        step = add(courses_sub, name, handler, text)
+        step.add_argument("offering", metavar="OFFERING")
+        step.add_argument("assignment", metavar="ASSIGNMENT")
     add(courses_sub, "list", cmd_courses_list, "list offerings with students, released assignments and submissions")
+
+    grade = add(sub, "grade", cmd_grade, "autograde the collected submissions of an assignment")
+    grade.add_argument("offering", metavar="OFFERING")
+    grade.add_argument("assignment", metavar="ASSIGNMENT")
+    grade.add_argument("--student", help="one student's login only")
+    grades = add(sub, "grades", None, "export an offering's grades for the school's records")
+    grades_sub = grades.add_subparsers(dest="action", metavar="ACTION", required=True)
+    exp = add(grades_sub, "export", cmd_grades_export, "CSV (UTF-8 with BOM) and XLSX: 10-point totals, lateness")
+    exp.add_argument("offering", metavar="OFFERING")
+    exp.add_argument("--format", choices=["vi", "en"], default="vi",
+                     help="vi: decimal comma and ';' (Excel in Vietnamese); en: decimal point and ','")
+    exp.add_argument("--out", metavar="DIR", help="where to write (default: <data>/grades)")
 
     klass = add(sub, "class", None, "pre-start the servers of a class before the lesson")
     class_sub = klass.add_subparsers(dest="action", metavar="ACTION", required=True)

@@ -99,8 +99,14 @@ def write_site_nbgrader_config(data: DataDir, titles: dict[str, str]) -> None:
     exchange.mkdir(exist_ok=True)
     exchange.chmod(0o1777)  # nbgrader's file exchange: every user drops files here (see README)
     text = f'''# Site-wide nbgrader configuration; written by STEM-Lab Hub at each hub start.
+import os
 from nbgrader.auth import JupyterHubAuthPlugin
 c = get_config()  # noqa: F821
+if os.environ.get("JUPYTERHUB_USER") and not os.environ.get("JUPYTERHUB_SERVICE_NAME"):
+    # A student's own server. nbgrader names a submission after the OS account, and in demo mode
+    # every server shares one account: the hub's name for the student is the right one (and the
+    # same as the OS account in production).
+    c.CourseDirectory.student_id = os.environ["JUPYTERHUB_USER"]
 c.Exchange.root = {str(exchange)!r}
 c.Exchange.path_includes_course = True
 c.Authenticator.plugin_class = JupyterHubAuthPlugin

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
 
+from nbgrader.api import Gradebook
+
+from .environment import tools_on_path
 from .errors import StemlabError
 from .offerings import Offering, jupyter_config_dir, list_offerings
 from .paths import DataDir
@@ -34,7 +38,29 @@ def run_nbgrader(data: DataDir, offering: Offering, *args: str) -> str:
     return log
 
 
-def release(data: DataDir, offering: Offering, assignment_id: str) -> None:
+def release(data: DataDir, offering: Offering, assignment_id: str, due: dt.datetime | None = None) -> None:
     """Build the student version and put it in the exchange for the class to fetch."""
+    if due is not None:
+        tools_on_path()
+        with Gradebook(offering.gradebook_url, course_id=offering.id) as gb:
+            gb.update_or_create_assignment(assignment_id, duedate=due)
     run_nbgrader(data, offering, "generate_assignment", assignment_id, "--force")
     run_nbgrader(data, offering, "release_assignment", assignment_id, "--force")
+
+
+def collect(data: DataDir, offering: Offering, assignment_id: str) -> None:
+    """Copy the students' submissions from the exchange into the offering (newest wins)."""
+    run_nbgrader(data, offering, "collect", assignment_id, "--update")
+
+
+def autograde(data: DataDir, offering: Offering, assignment_id: str, student: str | None = None) -> None:
+    args = ["autograde", assignment_id, "--force"]
+    if student:
+        args.append(f"--student={student}")
+    run_nbgrader(data, offering, *args)
+
+
+def feedback(data: DataDir, offering: Offering, assignment_id: str) -> None:
+    """Generate the feedback pages and put them where each student can fetch their own."""
+    run_nbgrader(data, offering, "generate_feedback", assignment_id, "--force")
+    run_nbgrader(data, offering, "release_feedback", assignment_id)
