@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .errors import StemlabError
@@ -59,7 +60,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     loaded = _load(args)
     settings = loaded.settings
-    launcher = Launcher(settings, say=console.print)
+    launcher = Launcher(settings, say=lambda message: console.print(escape(message)))
     # Signals during start-up must not leave a half-started proxy behind.
     launcher.install_signal_handlers()
     if not settings.production and not list_accounts(settings.hub_database_url()):
@@ -161,7 +162,7 @@ def cmd_courses_catalog(args: argparse.Namespace) -> int:
                       "\n".join(f"{a.points:g}" for a in course.assignments))
     console.print(table)
     for err in catalog.broken:
-        console.print(f"[bold red]Khóa học lỗi / Broken course:[/] {err}")
+        console.print(f"[bold red]Khóa học lỗi / Broken course:[/] {escape(str(err))}")
     return 1 if catalog.broken else 0
 
 
@@ -179,7 +180,7 @@ def cmd_courses_check(args: argparse.Namespace) -> int:
             mark = "[green]OK[/]" if not found else f"[red]{len(found)} problem(s)[/]"
             console.print(f"{course.id}/{assignment.id}: {mark}")
     for problem in problems:
-        console.print(f"  - {problem}", soft_wrap=True)
+        console.print(f"  - {escape(problem)}", soft_wrap=True)
     return 1 if problems else 0
 
 
@@ -433,14 +434,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from .environment import tools_on_path
+    from .paths import PRIVATE_UMASK
 
     tools_on_path()
+    os.umask(PRIVATE_UMASK)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args))
     except StemlabError as err:
-        console.print(f"[bold red]Lỗi / Error:[/] {err}", soft_wrap=True)
+        # escape: messages quote settings such as "[mode] production", which are not markup
+        console.print(f"[bold red]Lỗi / Error:[/] {escape(str(err))}", soft_wrap=True)
         return err.exit_code
     except KeyboardInterrupt:
         return 130

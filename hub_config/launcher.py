@@ -142,12 +142,20 @@ class Launcher:
                 "Run on a host with the memory and cpu cgroup controllers, or use demo mode."
             ) from err
         home_root = Path(self.settings.home_root)
-        home_root.mkdir(parents=True, exist_ok=True, mode=0o755)
+        if not home_root.exists():
+            home_root.mkdir(parents=True)
+            home_root.chmod(0o755)  # each home inside is private; the folder itself must be searchable
         blocked = first_unreachable(home_root)
         if blocked:
             raise LaunchError(
                 f"Users cannot reach their homes under {home_root}: {blocked} is not searchable by others. "
                 f"Run `chmod o+x {blocked}` or choose another [mode] home_root."
+            )
+        blocked = first_unreachable(self.data.root)
+        if blocked:
+            raise LaunchError(
+                f"Students' servers read the course exchange and settings in {self.data.root}, but {blocked} is "
+                f"closed to other users. Run `chmod o+x {blocked}` or choose a --data directory outside it."
             )
         for program in (Path(sys.executable), Path(os.path.realpath(sys.executable)), Path(sys.prefix)):
             blocked = first_unreachable(program)

@@ -94,7 +94,8 @@ def write_site_nbgrader_config(data: DataDir, titles: dict[str, str]) -> None:
     """Exchange location, course ids in exchange paths, courses from JupyterHub groups."""
     folder = jupyter_config_dir(data)
     folder.mkdir(parents=True, exist_ok=True)
-    folder.chmod(0o755)
+    for readable in (folder.parent, folder):  # <data>/etc and <data>/etc/jupyter
+        readable.chmod(0o755)
     exchange = exchange_dir(data)
     exchange.mkdir(exist_ok=True)
     exchange.chmod(0o1777)  # nbgrader's file exchange: every user drops files here (see README)

@@ -10,6 +10,11 @@ from pathlib import Path
 from .errors import DataDirError
 
 
+# Files the platform writes are private unless made readable on purpose: the hub database holds
+# password hashes and tokens, logs and runtime files hold URLs, gradebooks hold grades.
+PRIVATE_UMASK = 0o077
+
+
 @dataclass(frozen=True)
 class DataDir:
     root: Path
@@ -71,16 +76,24 @@ class DataDir:
     def ensure(self) -> DataDir:
         """Create the layout; fail with a clear message if the directory is not usable."""
         try:
+            created = not self.root.exists()
             self.root.mkdir(parents=True, exist_ok=True)
+            if created:
+                # Traversable, so students' servers reach the exchange and the site's nbgrader
+                # settings inside; everything else in it is private (see PRIVATE_UMASK).
+                self.root.chmod(0o755)
             for sub, mode in (
                 (self.secrets_dir, 0o700),
                 (self.accounts_db.parent, 0o700),
                 (self.sheets_dir, 0o700),
                 (self.homes_dir, 0o755),
-                (self.logs_dir, 0o755),
-                (self.run_dir, 0o755),
+                (self.logs_dir, 0o700),
+                (self.run_dir, 0o700),
             ):
-                sub.mkdir(parents=True, exist_ok=True, mode=mode)
+                sub.mkdir(parents=True, exist_ok=True)
+                sub.chmod(mode)
+            if self.hub_db.exists():
+                self.hub_db.chmod(0o600)  # password hashes and tokens
             probe = self.root / ".write-test"
             probe.write_text("ok")
             probe.unlink()

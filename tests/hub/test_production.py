@@ -32,10 +32,11 @@ def prod_hub(tmp_path_factory):
         if os.environ.get("CI"):
             pytest.fail("CI runs as root; production-mode tests must run there")
         pytest.skip("production mode needs root")
-    base = tmp_path_factory.mktemp("prod")
-    # pytest's own temporary root is 0700: students could not reach homes under it.
-    home_root = Path(tempfile.mkdtemp(prefix="stemlab-homes-", dir="/tmp"))
-    home_root.chmod(0o755)
+    # pytest's own temporary root is 0700: students could not reach their homes or the course
+    # exchange under it, and production mode refuses to start then.
+    base = Path(tempfile.mkdtemp(prefix="stemlab-prod-", dir="/tmp"))
+    base.chmod(0o755)
+    home_root = base / "home"
     config = base / "stemlab.toml"
     config.write_text(
         "[mode]\nproduction = true\n"
@@ -56,7 +57,7 @@ def prod_hub(tmp_path_factory):
             if p.info["username"] == account.login:
                 p.kill()
         remove_linux_account(account.login)
-    shutil.rmtree(home_root, ignore_errors=True)
+    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
