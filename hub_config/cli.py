@@ -31,6 +31,7 @@ AUDIENCES: list[tuple[str, list[str]]] = [
     ("Khóa học / Courses (teacher)", ["courses"]),
     ("Chấm bài / Grading (teacher)", ["grade", "grades"]),
     ("Lớp học / Classes (admin, teacher)", ["class"]),
+    ("Bộ kit / Kits (lab technician)", ["kits"]),
     ("Cấu hình / Configuration (admin)", ["config"]),
 ]
 
@@ -315,6 +316,25 @@ def cmd_class_start(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- kits --------------------------------------------------------------------------------
+def cmd_kits_list(args: argparse.Namespace) -> int:
+    from lab_hardware.discovery import usb_serial_ports
+
+    ports = usb_serial_ports()
+    if not ports:
+        console.print("Không thấy bộ kit nào qua USB. / No kit found on USB: check the cable (some are charge-only), "
+                      "plug the kit in again, and run `stemlab kits list` again.")
+        return 1
+    table = Table(title="Bộ kit qua USB / Kits on USB")
+    for column in ("Cổng / Port", "VID:PID", "Có thể là / May be", "Tên cố định / Stable name", "Ghi chú / Note"):
+        table.add_column(column)
+    for port in ports:
+        maybe = ", ".join(port.hint.candidates) + f" ({port.hint.bridge})" if port.hint else "không rõ / unknown"
+        table.add_row(port.device, port.usb_id or "", maybe, port.stable_name, port.access_problem or "")
+    console.print(table)
+    return 0
+
+
 # ---- config --------------------------------------------------------------------------------
 def cmd_config_show(args: argparse.Namespace) -> int:
     from .settings import SiteSettings, dotted_key
@@ -423,6 +443,10 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("class_name", metavar="CLASS")
     start.add_argument("--wait", action="store_true", help="wait, with progress, until every server is ready")
     start.add_argument("--timeout", type=float, default=600, help="seconds to wait with --wait (default 600)")
+
+    kits = add(sub, "kits", None, "find the lab's MicroPython kits")
+    kits_sub = kits.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add(kits_sub, "list", cmd_kits_list, "USB serial ports with their likely board and a name that survives replugging")
 
     config = add(sub, "config", None, "show the effective site settings or write a commented settings file")
     cfg_sub = config.add_subparsers(dest="action", metavar="ACTION", required=True)

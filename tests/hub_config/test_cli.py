@@ -13,8 +13,8 @@ def test_help_groups_commands_by_who_uses_them():
     out = stemlab("--help").stdout
     sections = [line for line in out.splitlines() if line.endswith(":") and "/" in line]
     assert [s.split(" / ")[1].split(" (")[0] for s in sections[1:]] == [
-        "Run the platform", "Accounts", "Courses", "Grading", "Classes", "Configuration"]
-    for command in ("up", "accounts", "courses", "grade", "grades", "class", "config"):
+        "Run the platform", "Accounts", "Courses", "Grading", "Classes", "Kits", "Configuration"]
+    for command in ("up", "accounts", "courses", "grade", "grades", "class", "kits", "config"):
         assert f"\n  {command} " in out
 
 
