@@ -81,12 +81,18 @@ def test_release_has_no_solutions_or_hidden_tests(released):
         for cell in release.cells:
             for leak in LEAKS:
                 assert leak not in cell.source, f"{source_path.name}: '{leak}' reached the student version"
-        solution_lines = [line.strip() for c in source.cells if nbgrader_meta(c).get("solution")
-                          for line in c.source.split("### BEGIN SOLUTION")[-1].split("### END SOLUTION")[0].splitlines()
-                          if line.strip() and "BEGIN" not in line]
-        release_text = "\n".join(c.source for c in release.cells)
-        for line in solution_lines:
-            assert line not in release_text, f"{source_path.name}: solution line {line!r} is in the release"
+        # Each answer cell of the student version has none of its solution's lines (other cells
+        # may quote code on purpose, e.g. a buggy program to explain).
+        released_by_id = {nbgrader_meta(c).get("grade_id"): c for c in release.cells}
+        for cell in source.cells:
+            meta = nbgrader_meta(cell)
+            if not meta.get("solution") or "### BEGIN SOLUTION" not in cell.source:
+                continue
+            solution = cell.source.split("### BEGIN SOLUTION", 1)[1].split("### END SOLUTION", 1)[0]
+            student_lines = {line.strip() for line in released_by_id[meta["grade_id"]].source.splitlines()}
+            for line in (x.strip() for x in solution.splitlines()):
+                assert not line or line not in student_lines, (
+                    f"{source_path.name}: solution line {line!r} is in the student's cell {meta['grade_id']}")
 
 
 def test_source_runs_clean_and_its_tests_pass(released):
