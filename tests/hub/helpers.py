@@ -94,3 +94,29 @@ def open_as_helper(session: requests.Session, hub_url: str, login: str) -> reque
         fields = {i["name"]: i.get("value", "") for i in form.find_all("input") if i.get("name")}
         r = session.post(r.url if not form.get("action") else requests.compat.urljoin(r.url, form["action"]), data=fields)
     return r
+
+
+def stemlab_on(hub, *args: str) -> str:
+    """Run a `stemlab` command against a running test hub's data directory; it must succeed."""
+    import subprocess
+
+    from ..conftest import STEMLAB
+
+    result = subprocess.run([STEMLAB, *args, "--data", str(hub.data_dir)], capture_output=True, text=True,
+                            env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def wait_for_service(hub, name: str, timeout: float = 90) -> None:
+    """Wait until the hub (reloaded after an offering) lists the service."""
+    token = (hub.data_dir / "secrets" / "launcher_token").read_text().strip()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if name in requests.get(f"{hub.url}/hub/api/services", headers={"Authorization": f"token {token}"}).json():
+                return
+        except (requests.RequestException, ValueError):
+            pass
+        time.sleep(1)
+    raise AssertionError(f"service {name} did not appear")

@@ -2,25 +2,15 @@
 own servers, other classes do not, and only the class's teacher reaches its formgrader."""
 
 import json
-import subprocess
-import time
 
 import pytest
-import requests
 
-from ..conftest import FILES, STEMLAB
-from .helpers import open_as_helper, open_server, xsrf_headers
+from ..conftest import FILES
+from .helpers import open_server, stemlab_on, wait_for_service, xsrf_headers
 
 pytestmark = pytest.mark.hub
 OFFERING = "python-co-ban-10a1-2025-2026"
 ASSIGNMENT = "bai01-bien-va-kieu-du-lieu"
-
-
-def stemlab(hub, *args):
-    result = subprocess.run([STEMLAB, *args, "--data", str(hub.data_dir)], capture_output=True, text=True,
-                            env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
 
 
 @pytest.fixture(scope="module")
@@ -28,23 +18,19 @@ def offered(tmp_path_factory):
     from ..conftest import launch, leftovers_after_stop
 
     hub = launch(tmp_path_factory.mktemp("offer") / "var", roster=FILES / "two_classes.csv")
-    stemlab(hub, "courses", "offer", "python-co-ban", "--class", "10A1", "--year", "2025-2026")
-    deadline = time.monotonic() + 90
-    token = (hub.data_dir / "secrets" / "launcher_token").read_text().strip()
-    while True:  # the hub reloads with the offering's formgrader service
-        try:
-            services = requests.get(f"{hub.url}/hub/api/services", headers={"Authorization": f"token {token}"}).json()
-            if OFFERING in services:
-                break
-        except (requests.RequestException, ValueError):
-            pass
-        assert time.monotonic() < deadline, "the hub did not reload with the offering"
-        time.sleep(1)
-    out = stemlab(hub, "courses", "release", OFFERING, ASSIGNMENT)
+    try:
+        yield prepare(hub)
+    finally:  # also when preparing fails: no hub is left running
+        hub.stop()
+        leftovers_after_stop(hub.data_dir)
+
+
+def prepare(hub):
+    stemlab_on(hub, "courses", "offer", "python-co-ban", "--class", "10A1", "--year", "2025-2026")
+    wait_for_service(hub, OFFERING)  # the hub reloads with the offering's formgrader service
+    out = stemlab_on(hub, "courses", "release", OFFERING, ASSIGNMENT)
     assert "Released" in out
-    yield hub
-    hub.stop()
-    leftovers_after_stop(hub.data_dir)
+    return hub
 
 
 def student_session(hub, classes, index=0):

@@ -7,15 +7,12 @@ students fetch their feedback; the exported grades are exactly what the answers 
 """
 
 import csv
-import subprocess
-import time
 
 import openpyxl
 import pytest
-import requests
 
-from ..conftest import FILES, STEMLAB, launch, leftovers_after_stop
-from .helpers import open_server, xsrf_headers
+from ..conftest import FILES, launch, leftovers_after_stop
+from .helpers import open_server, stemlab_on, wait_for_service, xsrf_headers
 
 pytestmark = pytest.mark.hub
 OFFERING = "python-co-ban-10a3-2025-2026"
@@ -28,26 +25,6 @@ ANSWERS = {
     "cau4-tra-loi": "input() trả về xâu nên a + b nối xâu. Sửa: print(int(a) + int(b)).",
 }
 PARTIAL = {"cau1-loi-giai": ANSWERS["cau1-loi-giai"], "cau2-loi-giai": "def doi_nhiet_do(do_c):\n    return do_c"}
-
-
-def stemlab(hub, *args):
-    result = subprocess.run([STEMLAB, *args, "--data", str(hub.data_dir)], capture_output=True, text=True,
-                            env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
-
-
-def wait_for_service(hub, name, timeout=90):
-    token = (hub.data_dir / "secrets" / "launcher_token").read_text().strip()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if name in requests.get(f"{hub.url}/hub/api/services", headers={"Authorization": f"token {token}"}).json():
-                return
-        except (requests.RequestException, ValueError):
-            pass
-        time.sleep(1)
-    raise AssertionError(f"service {name} did not appear")
 
 
 def answer_and_submit(hub, s, login, answers):
@@ -80,9 +57,9 @@ def loop(tmp_path_factory):
 
 def test_release_submit_collect_grade_feedback_export(loop):
     hub = loop
-    stemlab(hub, "courses", "offer", "python-co-ban", "--class", "10A3", "--year", "2025-2026")
+    stemlab_on(hub, "courses", "offer", "python-co-ban", "--class", "10A3", "--year", "2025-2026")
     wait_for_service(hub, OFFERING)
-    stemlab(hub, "courses", "release", OFFERING, ASSIGNMENT, "--due", "2099-06-01T07:00")
+    stemlab_on(hub, "courses", "release", OFFERING, ASSIGNMENT, "--due", "2099-06-01T07:00")
 
     by_name = {a["name"]: a for a in hub.accounts() if a["role"] == "student"}
     plan = {"Trần Minh Khoa": ANSWERS, "Lý Thu Trang": PARTIAL, "Vũ Đức Bảo": None}
@@ -94,8 +71,8 @@ def test_release_submit_collect_grade_feedback_export(loop):
         answer_and_submit(hub, s, acc["login"], answers)
         sessions[name] = (acc["login"], s)
 
-    stemlab(hub, "courses", "collect", OFFERING, ASSIGNMENT)
-    stemlab(hub, "grade", OFFERING, ASSIGNMENT)
+    stemlab_on(hub, "courses", "collect", OFFERING, ASSIGNMENT)
+    stemlab_on(hub, "grade", OFFERING, ASSIGNMENT)
 
     # the teacher grades Khoa's written answer in the formgrader, through the hub
     teacher = hub.account("teacher")
@@ -110,7 +87,7 @@ def test_release_submit_collect_grade_feedback_export(loop):
     r = t.put(f"{fg}/grade/{written['id']}", json={"manual_score": 2}, headers=headers)
     assert r.status_code == 200, r.text
 
-    stemlab(hub, "courses", "feedback", OFFERING, ASSIGNMENT)
+    stemlab_on(hub, "courses", "feedback", OFFERING, ASSIGNMENT)
     login, s = sessions["Trần Minh Khoa"]
     listed = s.post(f"{hub.url}/user/{login}/assignments/fetch_feedback",
                     data={"course_id": OFFERING, "assignment_id": ASSIGNMENT}, headers=xsrf_headers(s, login)).json()
@@ -118,7 +95,7 @@ def test_release_submit_collect_grade_feedback_export(loop):
     feedback = list((hub.data_dir / "homes" / login / OFFERING / ASSIGNMENT / "feedback").rglob("bai01.html"))
     assert feedback and "chu_vi_hinh_chu_nhat" in feedback[0].read_text(encoding="utf-8")
 
-    out = stemlab(hub, "grades", "export", OFFERING)
+    out = stemlab_on(hub, "grades", "export", OFFERING)
     sheet = hub.data_dir / "grades" / f"{OFFERING}-grades.csv"
     assert str(sheet) in out
     raw = sheet.read_bytes()
