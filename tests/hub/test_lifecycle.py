@@ -2,10 +2,12 @@
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -147,3 +149,35 @@ def test_a_server_that_cannot_start_is_explained_and_others_carry_on(start_hub):
     open_server(ok, hub.url, fine["login"])
     assert run_code(ok, hub.url, fine["login"], "print('vẫn chạy')") == "vẫn chạy\n"
     assert (hub.data_dir / "homes" / broken["login"]).read_text() == "a file where the home folder should be"
+
+
+def test_demo_runs_as_an_ordinary_user():
+    """The README's run command works without root: hub, proxy and a student's server and kernel."""
+    import tempfile
+
+    from ..conftest import RunningHub
+
+    if os.geteuid() != 0:
+        pytest.skip("this run is already an ordinary user's; the other tests cover it")
+    work = Path(tempfile.mkdtemp(prefix="stemlab-user-", dir="/tmp"))
+    work.chmod(0o777)
+    port = free_port()
+    log = work / "up.log"
+    proc = subprocess.Popen(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", STEMLAB, "up", "--data", str(work / "var"),
+         "--port", str(port)],
+        stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=work,
+        env={**os.environ, "HOME": str(work), "COLUMNS": "200"},
+    )
+    hub = RunningHub(f"http://127.0.0.1:{port}", port, work / "var", proc, log)
+    try:
+        wait_for(lambda: "Ctrl-C" in hub.output or proc.poll() is not None, timeout=120, what="hub start")
+        assert proc.poll() is None, hub.output
+        student = hub.account("student")
+        s = hub.login(student["login"], student["password"])
+        open_server(s, hub.url, student["login"])
+        assert run_code(s, hub.url, student["login"], "import os; print(os.getuid())") == "65534\n"
+    finally:
+        hub.stop()
+        leftovers_after_stop(work / "var")
+        shutil.rmtree(work, ignore_errors=True)
