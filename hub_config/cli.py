@@ -256,6 +256,14 @@ def cmd_courses_feedback(args: argparse.Namespace) -> int:
 def cmd_grade(args: argparse.Namespace) -> int:
     from .teaching import autograde
 
+    settings = _load(args).settings
+    if settings.production and os.geteuid() == 0 and not args.unsandboxed:
+        # nbgrader autograde runs each submission's code with the rights of whoever runs it.
+        raise StemlabError(
+            "Chấm tự động chạy mã của học sinh; không chạy bằng quyền root. / Autograding runs students' code, "
+            "and here it would run as root. The sandboxed runner is not installed yet: grade in demo mode on a "
+            "separate machine, or pass --unsandboxed if you accept the risk."
+        )
     return _offering_step(args, autograde, "Đã chấm tự động", "Autograded")
 
 
@@ -429,6 +437,8 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("offering", metavar="OFFERING")
     grade.add_argument("assignment", metavar="ASSIGNMENT")
     grade.add_argument("--student", help="one student's login only")
+    grade.add_argument("--unsandboxed", action="store_true",
+                       help="production mode: run nbgrader autograde as this user anyway (unsafe as root)")
     grades = add(sub, "grades", None, "export an offering's grades for the school's records")
     grades_sub = grades.add_subparsers(dest="action", metavar="ACTION", required=True)
     exp = add(grades_sub, "export", cmd_grades_export, "CSV (UTF-8 with BOM) and XLSX: 10-point totals, lateness")
