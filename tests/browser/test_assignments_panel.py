@@ -1,0 +1,45 @@
+"""A student in Chromium opens JupyterLab's Assignments panel and sees the released assignment."""
+
+import pytest
+
+from ..conftest import ARTIFACTS, FILES, launch, leftovers_after_stop
+from ..hub.helpers import stemlab_on, wait_for_service
+from .test_student_in_chromium import browser  # noqa: F401  (the shared Chromium fixture)
+
+pytestmark = [pytest.mark.hub, pytest.mark.browser]
+OFFERING = "python-co-ban-10a1-2025-2026"
+ASSIGNMENT = "bai01-bien-va-kieu-du-lieu"
+
+
+@pytest.fixture
+def released(tmp_path):
+    hub = launch(tmp_path / "var", roster=FILES / "two_classes.csv")
+    try:
+        stemlab_on(hub, "courses", "offer", "python-co-ban", "--class", "10A1", "--year", "2025-2026")
+        wait_for_service(hub, OFFERING)
+        stemlab_on(hub, "courses", "release", OFFERING, ASSIGNMENT)
+        yield hub
+    finally:
+        hub.stop()
+        leftovers_after_stop(hub.data_dir)
+
+
+def test_assignments_panel_lists_the_released_assignment(released, browser):  # noqa: F811
+    student = released.account("student", classes="10A1")
+    context = browser.new_context(locale="vi-VN", viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(90_000)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        page.goto(f"{released.url}/hub/login")
+        page.fill("#username_input", student["login"])
+        page.fill("#password_input", student["password"])
+        page.click("#login_submit")
+        page.wait_for_url(f"**/user/{student['login']}/lab**")
+        page.get_by_role("menuitem", name="Nbgrader").click()
+        page.get_by_text("Assignment List", exact=True).click()
+        row = page.wait_for_selector(f"text={ASSIGNMENT}")
+        assert row.is_visible()
+    finally:
+        page.screenshot(path=str(ARTIFACTS / "student-assignments-panel.png"), full_page=True)
+        context.close()
