@@ -2,9 +2,9 @@
 
 import pytest
 
-from ..conftest import ARTIFACTS, FILES, launch, leftovers_after_stop
+from ..conftest import FILES, launch, leftovers_after_stop
 from ..hub.helpers import stemlab_on, wait_for_service
-from .test_student_in_chromium import browser  # noqa: F401  (the shared Chromium fixture)
+from .test_student_in_chromium import browser, logged_in_page  # noqa: F401  (the shared Chromium fixture)
 
 pytestmark = [pytest.mark.hub, pytest.mark.browser]
 OFFERING = "python-co-ban-10a1-2025-2026"
@@ -26,20 +26,8 @@ def released(tmp_path):
 
 def test_assignments_panel_lists_the_released_assignment(released, browser):  # noqa: F811
     student = released.account("student", classes="10A1")
-    context = browser.new_context(locale="vi-VN", viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(90_000)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    try:
-        page.goto(f"{released.url}/hub/login")
-        page.fill("#username_input", student["login"])
-        page.fill("#password_input", student["password"])
-        page.click("#login_submit")
-        page.wait_for_url(f"**/user/{student['login']}/lab**")
+    with logged_in_page(browser, released, student, "student-assignments-panel.png") as page:
         page.get_by_role("menuitem", name="Nbgrader").click()
         page.get_by_text("Assignment List", exact=True).click()
         row = page.wait_for_selector(f"text={ASSIGNMENT}")
         assert row.is_visible()
-    finally:
-        page.screenshot(path=str(ARTIFACTS / "student-assignments-panel.png"), full_page=True)
-        context.close()

@@ -2,6 +2,7 @@
 
 import os
 import shutil
+from contextlib import contextmanager
 
 import nbformat
 import pytest
@@ -15,6 +16,26 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Without the background-networking flags Chromium tries to reach Google's hosts at every start.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+
+@contextmanager
+def logged_in_page(browser, hub, account, screenshot):
+    """A Vietnamese-locale page logged in through the hub's login form, landed in JupyterLab;
+    its screenshot is kept in test-artifacts/ whatever the test's outcome."""
+    context = browser.new_context(locale="vi-VN", viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(90_000)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        page.goto(f"{hub.url}/hub/login")
+        page.fill("#username_input", account["login"])
+        page.fill("#password_input", account["password"])
+        page.click("#login_submit")
+        page.wait_for_url(f"**/user/{account['login']}/lab**")
+        yield page
+    finally:
+        page.screenshot(path=str(ARTIFACTS / screenshot), full_page=True)
+        context.close()
 
 
 @pytest.fixture(scope="module")
@@ -43,16 +64,7 @@ def test_student_runs_a_cell_in_jupyterlab(demo_hub, browser):
               json={"type": "notebook", "format": "json", "content": nb}, headers=xsrf_headers(s, login))
     assert r.status_code in (200, 201), r.text
 
-    context = browser.new_context(locale="vi-VN", viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    try:
-        page.goto(f"{demo_hub.url}/hub/login")
-        page.fill("#username_input", login)
-        page.fill("#password_input", student["password"])
-        page.click("#login_submit")
-        page.wait_for_url(f"**/user/{login}/lab**")
+    with logged_in_page(browser, demo_hub, student, "student-runs-cell.png") as page:
         page.goto(f"{demo_hub.url}/user/{login}/lab/tree/bai1.ipynb")
         page.wait_for_selector(".jp-Notebook .jp-Cell")
         assert page.get_by_role("menuitem", name="Trợ giúp").count() == 1, "JupyterLab's menus are in Vietnamese"
@@ -70,6 +82,3 @@ def test_student_runs_a_cell_in_jupyterlab(demo_hub, browser):
             except PlaywrightTimeout:
                 continue
         assert output is not None and "Tổng = 55" in output.inner_text()
-    finally:
-        page.screenshot(path=str(ARTIFACTS / "student-runs-cell.png"), full_page=True)
-        context.close()
