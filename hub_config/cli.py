@@ -195,7 +195,8 @@ def cmd_courses_offer(args: argparse.Namespace) -> int:
     data = DataDir(settings.data_path()).ensure()
     course = load_catalog().course(args.course)
     year = args.year or current_school_year()
-    offering = offer(data, settings.hub_database_url(), course, args.class_name, args.school or settings.school_name, year)
+    offering = offer(data, settings.hub_database_url(), course, args.class_name, args.school or settings.school_name, year,
+                     production=settings.production)
     counts = offering.counts()
     console.print(f"Khóa học / Offering [bold]{offering.id}[/]: {course.title} · {args.class_name} · {year} · "
                   f"{counts['students']} học sinh / students.\n  {offering.root}")
@@ -207,7 +208,7 @@ def cmd_courses_offer(args: argparse.Namespace) -> int:
 
 def cmd_courses_release(args: argparse.Namespace) -> int:
     from .catalog import load_catalog
-    from .offerings import list_offerings, write_site_nbgrader_config
+    from .offerings import write_site_nbgrader_config
     from .paths import DataDir
     from .teaching import find_offering, release
 
@@ -215,7 +216,7 @@ def cmd_courses_release(args: argparse.Namespace) -> int:
     data = DataDir(settings.data_path()).ensure()
     offering = find_offering(data, args.offering)
     load_catalog().course(offering.course_id).assignment(args.assignment)  # a clear error for a typo
-    write_site_nbgrader_config(data, {o.id: f"{o.course_id} · {o.class_name} · {o.year}" for o in list_offerings(data)})
+    write_site_nbgrader_config(data, settings.production)
     due = None
     if args.due:
         try:
@@ -236,7 +237,8 @@ def _offering_step(args: argparse.Namespace, step: Callable, done_vi: str, done_
     data = DataDir(settings.data_path()).ensure()
     offering = find_offering(data, args.offering)
     extra = {"student": args.student} if getattr(args, "student", None) else {}
-    step(data, offering, args.assignment, **extra)
+    for warning in step(data, offering, args.assignment, **extra) or []:
+        console.print(f"[yellow]{escape(warning)}[/]")
     console.print(f"{done_vi} {args.assignment} ({offering.id}). / {done_en} {args.assignment} ({offering.id}).")
     return 0
 
@@ -258,11 +260,12 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
     settings = _load(args).settings
     if settings.production and os.geteuid() == 0 and not args.unsandboxed:
-        # nbgrader autograde runs each submission's code with the rights of whoever runs it.
+        # nbgrader autograde runs each submission's code with the rights of whoever runs it: here
+        # the offering's grader account, which can read every submission of the offering.
         raise StemlabError(
-            "Chấm tự động chạy mã của học sinh; không chạy bằng quyền root. / Autograding runs students' code, "
-            "and here it would run as root. The sandboxed runner is not installed yet: grade in demo mode on a "
-            "separate machine, or pass --unsandboxed if you accept the risk."
+            "Chấm tự động chạy mã của học sinh mà chưa có hộp cát riêng cho từng bài. / Autograding runs students' "
+            "code as the offering's grader account, which can read the other submissions of the class; the "
+            "per-submission sandbox is not installed yet. Pass --unsandboxed if you accept the risk."
         )
     return _offering_step(args, autograde, "Đã chấm tự động", "Autograded")
 

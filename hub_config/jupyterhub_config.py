@@ -98,7 +98,7 @@ from hub_config.launcher import free_port  # noqa: E402
 from hub_config.offerings import jupyter_config_dir, list_offerings, write_site_nbgrader_config  # noqa: E402
 
 offerings = list_offerings(data)
-write_site_nbgrader_config(data, {o.id: f"{o.course_id} · {o.class_name} · {o.year}" for o in offerings})
+write_site_nbgrader_config(data, bool(site["production"]))
 config_path = str(jupyter_config_dir(data))
 c.Spawner.environment["JUPYTER_CONFIG_PATH"] = config_path
 # nbgrader's assignment list asks the hub for the student's courses with the server's token.
@@ -116,22 +116,25 @@ for offering in offerings:
             "scopes": ["list:services", f"read:services!service={offering.id}"],
         },
     ]
-    if site["production"]:
-        # A formgrader runs student code when it autogrades; in production it must run as its own
-        # unprivileged account, not as root. Until that lands, production offerings are graded
-        # with `stemlab` commands only.
+    formgrader = {
+        "name": offering.id,
+        "url": f"http://127.0.0.1:{free_port()}",
+        "command": [sys.executable, "-m", "hub_config.singleuser"],
+        "cwd": str(offering.root),
+        "environment": {"JUPYTERHUB_DEFAULT_URL": "/lab", "JUPYTER_CONFIG_PATH": config_path},
+        "oauth_no_confirm": True,
+    }
+    if offering.grader:
+        # The formgrader runs student code when it autogrades: as the offering's own unprivileged
+        # account, which reaches this offering's files and nothing else of the site.
+        formgrader["user"] = offering.grader
+    elif site["production"]:
+        print(f"stemlab: offering {offering.id} has no grader account (offered in demo mode); "
+              f"its formgrader is not started. Run `stemlab courses offer` for it again.", file=sys.stderr)
         continue
-    services.append(
-        {
-            "name": offering.id,
-            "url": f"http://127.0.0.1:{free_port()}",
-            "command": [sys.executable, "-m", "hub_config.singleuser"]
-            + (["--allow-root"] if os.geteuid() == 0 else []),
-            "cwd": str(offering.root),
-            "environment": {"JUPYTERHUB_DEFAULT_URL": "/lab", "JUPYTER_CONFIG_PATH": config_path},
-            "oauth_no_confirm": True,
-        }
-    )
+    elif os.geteuid() == 0:
+        formgrader["command"].append("--allow-root")
+    services.append(formgrader)
 c.JupyterHub.services = services
 
 # ---- pages

@@ -127,7 +127,8 @@ class Launcher:
         """Refuse to run production mode without isolation; create every user's Linux account."""
         from .accounts import list_accounts
         from .limits import CgroupLimiter, LimitsUnavailable
-        from .system_accounts import ensure_linux_account
+        from .catalog import load_catalog
+        from .system_accounts import ensure_linux_account, restrict_to_graders
 
         if os.geteuid() != 0:
             raise LaunchError(
@@ -167,6 +168,9 @@ class Launcher:
                 )
         for account in list_accounts(self.settings.hub_database_url()):
             ensure_linux_account(account.login, home_root)
+        # The course sources hold solutions and hidden tests, and the install is world-readable.
+        for course in load_catalog().courses.values():
+            restrict_to_graders(course.root / "source")
 
     def _start_proxy(self, proxy_cmd: str) -> None:
         assert self.runtime

@@ -64,3 +64,12 @@ def class_group(class_name: str) -> str:
     """JupyterHub group of a school class: '10A1' -> 'class-10a1', '6/1' -> 'class-6-1'."""
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_fold(class_name).lower()).strip("-")
     return f"class-{slug}"
+
+
+def grader_login(offering_id: str) -> str:
+    """The Linux account of an offering's grading: 'gr' and a hash of the offering id (ids are
+    longer than Linux allows, and the account needs no secrecy)."""
+    digest = hashlib.sha256(b"grader:" + offering_id.encode()).digest()
+    login = "gr" + _encode(digest, LOGIN_BODY_LENGTH)
+    assert LINUX_USERNAME.match(login), login
+    return login

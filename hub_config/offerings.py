@@ -9,6 +9,7 @@ submitted/, autograded/ and feedback/ beside it.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import tomllib
 from dataclasses import dataclass
@@ -22,8 +23,11 @@ from .accounts import Account, list_accounts, open_session
 from .catalog import Course
 from .environment import tools_on_path
 from .errors import StemlabError
+from .exchange import FACTORY as EXCHANGE_FACTORY
+from .logins import grader_login
 from .logins import class_group
 from .paths import DataDir
+from .system_accounts import ensure_grader_account, restrict_to_graders
 
 SCHOOL_YEAR = re.compile(r"^(\d{4})-(\d{4})$")
 
@@ -54,6 +58,7 @@ class Offering:
     school: str
     year: str
     root: Path
+    grader: str | None = None  # production mode: the Linux account its nbgrader runs as
 
     @property
     def gradebook_url(self) -> str:
@@ -90,15 +95,25 @@ def jupyter_config_dir(data: DataDir) -> Path:
     return data.root / "etc" / "jupyter"
 
 
-def write_site_nbgrader_config(data: DataDir, titles: dict[str, str]) -> None:
-    """Exchange location, course ids in exchange paths, courses from JupyterHub groups."""
+def ensure_exchange_root(data: DataDir) -> Path:
+    """The site owns the exchange root; offerings get their folders in it from `courses offer`
+    (see hub_config/exchange.py for why nbgrader's world-writable root is not used)."""
+    exchange = exchange_dir(data)
+    exchange.mkdir(exist_ok=True)
+    exchange.chmod(0o755)
+    return exchange
+
+
+def write_site_nbgrader_config(data: DataDir, production: bool) -> None:
+    """Exchange location and classes, course ids in exchange paths, courses from JupyterHub groups."""
+    titles = {o.id: f"{o.course_id} · {o.class_name} · {o.year}" for o in list_offerings(data)}
     folder = jupyter_config_dir(data)
     folder.mkdir(parents=True, exist_ok=True)
     for readable in (folder.parent, folder):  # <data>/etc and <data>/etc/jupyter
         readable.chmod(0o755)
-    exchange = exchange_dir(data)
-    exchange.mkdir(exist_ok=True)
-    exchange.chmod(0o1777)  # nbgrader's file exchange: every user drops files here (see README)
+    exchange = ensure_exchange_root(data)
+    factory = "\n".join(f"c.ExchangeFactory.{role} = {f'hub_config.exchange.{cls.__name__}'!r}"
+                        for role, cls in EXCHANGE_FACTORY.items())
     text = f'''# Site-wide nbgrader configuration; written by STEM-Lab Hub at each hub start.
 import os
 from nbgrader.auth import JupyterHubAuthPlugin
@@ -112,6 +127,9 @@ c.Exchange.root = {str(exchange)!r}
 c.Exchange.path_includes_course = True
 c.Authenticator.plugin_class = JupyterHubAuthPlugin
 c.NbGrader.course_titles = {titles!r}
+{factory}
+# Production: one Linux account per student, so a submission's owner must be the student it names.
+c.OwnerCheckedCollect.quarantine_forged = {production!r}
 '''
     path = folder / "nbgrader_config.py"
     path.write_text(text, encoding="utf-8")
@@ -148,8 +166,14 @@ def _set_group(session, name: str, logins: list[str]) -> None:  # type: ignore[n
     group.users = [hub_orm.User.find(session, login) for login in logins]
 
 
-def offer(data: DataDir, database_url: str, course: Course, class_name: str, school: str, year: str) -> Offering:
-    """Create (or bring up to date) the offering of a course to a class; idempotent."""
+def offer(data: DataDir, database_url: str, course: Course, class_name: str, school: str, year: str,
+          production: bool = False) -> Offering:
+    """Create (or bring up to date) the offering of a course to a class; idempotent.
+
+    In production mode the offering gets its own unprivileged grader account, which owns the
+    course directory and the offering's exchange folders; its formgrader and every nbgrader
+    command of the offering run as that account, never as root.
+    """
     if not SCHOOL_YEAR.match(year) or int(year[5:]) != int(year[:4]) + 1:
         raise StemlabError(f"Năm học {year!r} không hợp lệ. / School year {year!r} must look like 2025-2026.")
     accounts = list_accounts(database_url)
@@ -162,21 +186,35 @@ def offer(data: DataDir, database_url: str, course: Course, class_name: str, sch
         )
     tools_on_path()  # nbgrader creates the gradebook by running `alembic`
     oid = offering_id(course.id, class_name, year)
-    offering = Offering(oid, course.id, class_name, school, year, offerings_dir(data) / oid)
-    offering.root.mkdir(parents=True, exist_ok=True)
+    folder = offerings_dir(data)
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o711)  # grader accounts reach their own offering, and list none
+    offering = Offering(oid, course.id, class_name, school, year, folder / oid,
+                        grader_login(oid) if production else None)
+    offering.root.mkdir(exist_ok=True)
     source_link = offering.root / "source"
     if not source_link.exists():
         source_link.symlink_to(course.root / "source", target_is_directory=True)
-    exchange = exchange_dir(data)
-    exchange.mkdir(exist_ok=True)
+    exchange = ensure_exchange_root(data)
     _write_course_config(offering, exchange)
-    (offering.root / "offering.toml").write_text(tomli_w.dumps({
-        "id": oid, "course": course.id, "class": class_name, "school": school, "year": year,
-    }), encoding="utf-8")
+    meta = {"id": oid, "course": course.id, "class": class_name, "school": school, "year": year}
+    if offering.grader:
+        meta["grader"] = offering.grader
+    (offering.root / "offering.toml").write_text(tomli_w.dumps(meta), encoding="utf-8")
     with Gradebook(offering.gradebook_url, course_id=oid) as gb:
         for account in students:
             first, last = split_name(account.full_name)
             gb.update_or_create_student(account.login, first_name=first, last_name=last)
+    owner = (os.getuid(), os.getgid())
+    if offering.grader:
+        entry = ensure_grader_account(offering.grader, data.graders_dir / offering.grader)
+        owner = (entry.pw_uid, entry.pw_gid)
+        data.graders_dir.chmod(0o711)
+        restrict_to_graders(course.root / "source")
+        for path in [offering.root, *offering.root.rglob("*")]:
+            os.lchown(path, *owner)
+        offering.root.chmod(0o700)
+    _prepare_exchange_folders(exchange / oid, owner)
     session = open_session(database_url)
     try:
         _set_group(session, offering.student_group, [a.login for a in students])
@@ -187,9 +225,23 @@ def offer(data: DataDir, database_url: str, course: Course, class_name: str, sch
     return offering
 
 
+def _prepare_exchange_folders(course_exchange: Path, owner: tuple[int, int]) -> None:
+    """nbgrader's layout and modes, created by us so no student can create or own them first:
+    outbound readable by all, inbound writable but not listable (set-group-ID, so submissions
+    take the grader's group; sticky, so nobody renames or removes a classmate's), feedback reachable
+    only by the exact (hashed) file name."""
+    for path, mode in ((course_exchange, 0o755), (course_exchange / "outbound", 0o755),
+                       (course_exchange / "inbound", 0o3733), (course_exchange / "feedback", 0o711)):
+        path.mkdir(exist_ok=True)
+        if path.stat().st_uid != owner[0] or path.stat().st_gid != owner[1]:
+            os.chown(path, *owner)
+        path.chmod(mode)
+
+
 def load_offering(folder: Path) -> Offering:
     meta = tomllib.loads((folder / "offering.toml").read_text(encoding="utf-8"))
-    return Offering(meta["id"], meta["course"], meta["class"], meta["school"], meta["year"], folder)
+    return Offering(meta["id"], meta["course"], meta["class"], meta["school"], meta["year"], folder,
+                    meta.get("grader"))
 
 
 def list_offerings(data: DataDir) -> list[Offering]:

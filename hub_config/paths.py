@@ -58,6 +58,11 @@ class DataDir:
         """Where `stemlab up` records its process ids and ports for other commands."""
         return self.run_dir / "launcher.json"
 
+    @property
+    def graders_dir(self) -> Path:
+        """Homes of the offerings' grader accounts (production mode)."""
+        return self.root / "graders"
+
     def home_of(self, username: str) -> Path:
         return self.homes_dir / username
 

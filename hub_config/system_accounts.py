@@ -9,6 +9,7 @@ from __future__ import annotations
 import grp
 import os
 import pwd
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -22,16 +23,21 @@ class SystemAccountError(StemlabError):
 
 
 def _run(cmd: list[str]) -> None:
-    result = subprocess.run(cmd, capture_output=True, text=True)
+    # useradd and friends live in sbin, which an ordinary PATH (cron, a teacher's shell) lacks.
+    program = shutil.which(cmd[0], path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"]))
+    if program is None:
+        raise SystemAccountError(f"`{cmd[0]}` not found: install Debian's `passwd` package.")
+    result = subprocess.run([program, *cmd[1:]], capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemAccountError(f"`{' '.join(cmd)}` failed: {result.stderr.strip() or result.stdout.strip()}")
 
 
-def ensure_group() -> None:
+def ensure_group(name: str = STEMLAB_GROUP) -> int:
     try:
-        grp.getgrnam(STEMLAB_GROUP)
+        return grp.getgrnam(name).gr_gid
     except KeyError:
-        _run(["groupadd", "--system", STEMLAB_GROUP])
+        _run(["groupadd", "--system", name])
+        return grp.getgrnam(name).gr_gid
 
 
 def ensure_linux_account(login: str, home_root: Path) -> Path:
@@ -71,3 +77,56 @@ def remove_linux_account(login: str) -> None:
     if entry.pw_gid != grp.getgrnam(STEMLAB_GROUP).gr_gid:
         raise SystemAccountError(f"{login} is not a STEM-Lab Hub account; not removing it")
     _run(["userdel", "--remove", login])
+
+
+GRADERS_GROUP = "stemlab-graders"
+
+
+def ensure_grader_account(login: str, home: Path) -> pwd.struct_passwd:
+    """The unprivileged account an offering's formgrader and nbgrader commands run as.
+
+    Its own group (the offering's submissions take it), membership of GRADERS_GROUP (which may
+    read the course sources, with their solutions), no login shell.
+    """
+    if os.geteuid() != 0:
+        raise SystemAccountError("Creating a grader account needs root: run `stemlab courses offer` as root.")
+    ensure_group(GRADERS_GROUP)
+    try:
+        entry = pwd.getpwnam(login)
+    except KeyError:
+        home.parent.mkdir(parents=True, exist_ok=True)
+        _run([
+            "useradd", "--system", "--user-group", "--groups", GRADERS_GROUP, "--create-home",
+            "--home-dir", str(home), "--shell", "/usr/sbin/nologin", "--comment", "STEM-Lab Hub grader", login,
+        ])
+        entry = pwd.getpwnam(login)
+    else:
+        if login not in grp.getgrnam(GRADERS_GROUP).gr_mem:
+            raise SystemAccountError(
+                f"A Linux account named {login} already exists and is not a STEM-Lab Hub grader account; "
+                "remove or rename it, then offer the course again."
+            )
+    home.mkdir(parents=True, exist_ok=True)
+    os.chown(home, entry.pw_uid, entry.pw_gid)
+    home.chmod(0o700)
+    return entry
+
+
+def remove_grader_account(login: str) -> None:
+    try:
+        pwd.getpwnam(login)
+    except KeyError:
+        return
+    if login not in grp.getgrnam(GRADERS_GROUP).gr_mem:
+        raise SystemAccountError(f"{login} is not a STEM-Lab Hub grader account; not removing it")
+    _run(["userdel", "--remove", login])
+
+
+def restrict_to_graders(folder: Path) -> None:
+    """Course sources hold solutions and hidden tests: root and grader accounts only."""
+    gid = ensure_group(GRADERS_GROUP)
+    for path in [folder, *folder.rglob("*")]:
+        if path.is_symlink():
+            continue
+        os.chown(path, 0, gid)
+        path.chmod(0o750 if path.is_dir() else 0o640)

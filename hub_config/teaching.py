@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import pwd
 import subprocess
 import sys
 
-from nbgrader.api import Gradebook
 
-from .environment import tools_on_path
 from .errors import StemlabError
 from .offerings import Offering, jupyter_config_dir, list_offerings
 from .paths import DataDir
@@ -28,8 +27,15 @@ def find_offering(data: DataDir, offering_id: str) -> Offering:
 def run_nbgrader(data: DataDir, offering: Offering, *args: str) -> str:
     """Run one nbgrader command in the offering's course directory; its errors become ours."""
     env = dict(os.environ, JUPYTER_CONFIG_PATH=str(jupyter_config_dir(data)))
+    account: dict = {}
+    if offering.grader:
+        # Production: never as root; as the offering's grader account, which owns its files.
+        entry = pwd.getpwnam(offering.grader)
+        env.update(HOME=entry.pw_dir, USER=entry.pw_name, LOGNAME=entry.pw_name)
+        account = dict(user=entry.pw_uid, group=entry.pw_gid,
+                       extra_groups=os.getgrouplist(entry.pw_name, entry.pw_gid))
     result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=offering.root, env=env,
-                            capture_output=True, text=True)
+                            capture_output=True, text=True, **account)
     log = result.stdout + result.stderr
     if result.returncode != 0 or "| ERROR]" in log:
         errors = [line for line in log.splitlines() if "| ERROR]" in line or line.strip().startswith(
@@ -41,16 +47,16 @@ def run_nbgrader(data: DataDir, offering: Offering, *args: str) -> str:
 def release(data: DataDir, offering: Offering, assignment_id: str, due: dt.datetime | None = None) -> None:
     """Build the student version and put it in the exchange for the class to fetch."""
     if due is not None:
-        tools_on_path()
-        with Gradebook(offering.gradebook_url, course_id=offering.id) as gb:
-            gb.update_or_create_assignment(assignment_id, duedate=due)
+        run_nbgrader(data, offering, "db", "assignment", "add", assignment_id, f"--duedate={due.isoformat()}")
     run_nbgrader(data, offering, "generate_assignment", assignment_id, "--force")
     run_nbgrader(data, offering, "release_assignment", assignment_id, "--force")
 
 
-def collect(data: DataDir, offering: Offering, assignment_id: str) -> None:
-    """Copy the students' submissions from the exchange into the offering (newest wins)."""
-    run_nbgrader(data, offering, "collect", assignment_id, "--update")
+def collect(data: DataDir, offering: Offering, assignment_id: str) -> list[str]:
+    """Copy the students' submissions from the exchange into the offering (newest wins); return
+    the warnings a teacher must see (forged submissions set aside)."""
+    log = run_nbgrader(data, offering, "collect", assignment_id, "--update")
+    return [line.split("]", 1)[-1].strip() for line in log.splitlines() if "Forged submission" in line]
 
 
 def autograde(data: DataDir, offering: Offering, assignment_id: str, student: str | None = None) -> None:

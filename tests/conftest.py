@@ -7,6 +7,8 @@ Index:
   started is stopped with SIGTERM at the end of the test and checked to have left no process.
 - ``demo_hub`` (module scope): one running hub with the demo school, shared by read-only tests.
 - ``two_class_hub`` (module scope): a hub with classes 10A1 and 10A2 (tests/files/two_classes.csv).
+- ``prod_hub`` (module scope, root only): the same classes in production mode, with real Linux
+  accounts; ``.config`` is its stemlab.toml (pass it to `stemlab` commands), ``.home_root`` its homes.
 - ``RunningHub.login(login, password)``: a requests.Session logged in through the login form.
 - ``RunningHub.credentials(role or class)``: first passwords from the password sheets.
 """
@@ -15,10 +17,12 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -214,6 +218,51 @@ def two_class_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningH
     hub.stop()
     for p in processes_using(hub.data_dir):
         p.kill()
+
+
+@pytest.fixture(scope="module")
+def prod_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningHub]:
+    """Production mode as root (module scope): classes 10A1 and 10A2 as real Linux accounts."""
+    if os.geteuid() != 0:
+        if os.environ.get("CI"):
+            pytest.fail("CI runs as root; production-mode tests must run there")
+        pytest.skip("production mode needs root")
+    # pytest's own temporary root is 0700: students could not reach their homes or the course
+    # exchange under it, and production mode refuses to start then.
+    base = Path(tempfile.mkdtemp(prefix="stemlab-prod-", dir="/tmp"))
+    base.chmod(0o755)
+    home_root = base / "home"
+    config = base / "stemlab.toml"
+    config.write_text(
+        "[mode]\nproduction = true\n"
+        f'home_root = "{home_root}"\n'
+        '[limits]\nmem_limit = "400M"\ncpu_limit = 0.5\n'
+        '[school]\nname = "THPT Chuyên Lê Quý Đôn"\n',
+        encoding="utf-8",
+    )
+    hub = launch(base / "var", roster=FILES / "two_classes.csv", extra_args=("--config", str(config)))
+    hub.home_root = home_root
+    hub.config = config
+    yield hub
+    hub.stop()
+    leftovers_after_stop(hub.data_dir)
+    for p in processes_using(hub.data_dir):
+        p.kill()
+    from hub_config.accounts import list_accounts
+    from hub_config.offerings import list_offerings
+    from hub_config.paths import DataDir
+    from hub_config.system_accounts import remove_grader_account, remove_linux_account
+
+    people = [a.login for a in list_accounts(f"sqlite:///{hub.data_dir / 'jupyterhub.sqlite'}")]
+    graders = [o.grader for o in list_offerings(DataDir(hub.data_dir)) if o.grader]
+    for p in psutil.process_iter(["username"]):
+        if p.info["username"] in people + graders:
+            p.kill()
+    for login in people:
+        remove_linux_account(login)
+    for login in graders:
+        remove_grader_account(login)
+    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture

@@ -16,48 +16,10 @@ import psutil
 import pytest
 import requests
 
-from hub_config.accounts import list_accounts
-from hub_config.system_accounts import remove_linux_account
-
-from ..conftest import FILES, launch, leftovers_after_stop, processes_using
 from .helpers import execute, open_server, run_code, xsrf_headers
 
 pytestmark = [pytest.mark.hub, pytest.mark.root]
 MEM_LIMIT = 400 * 1024**2
-
-
-@pytest.fixture(scope="module")
-def prod_hub(tmp_path_factory):
-    if os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("CI runs as root; production-mode tests must run there")
-        pytest.skip("production mode needs root")
-    # pytest's own temporary root is 0700: students could not reach their homes or the course
-    # exchange under it, and production mode refuses to start then.
-    base = Path(tempfile.mkdtemp(prefix="stemlab-prod-", dir="/tmp"))
-    base.chmod(0o755)
-    home_root = base / "home"
-    config = base / "stemlab.toml"
-    config.write_text(
-        "[mode]\nproduction = true\n"
-        f'home_root = "{home_root}"\n'
-        '[limits]\nmem_limit = "400M"\ncpu_limit = 0.5\n'
-        '[school]\nname = "THPT Chuyên Lê Quý Đôn"\n',
-        encoding="utf-8",
-    )
-    hub = launch(base / "var", roster=FILES / "two_classes.csv", extra_args=("--config", str(config)))
-    hub.home_root = home_root
-    yield hub
-    hub.stop()
-    leftovers_after_stop(hub.data_dir)
-    for p in processes_using(hub.data_dir):
-        p.kill()
-    for account in list_accounts(f"sqlite:///{hub.data_dir / 'jupyterhub.sqlite'}"):
-        for p in psutil.process_iter(["username"]):
-            if p.info["username"] == account.login:
-                p.kill()
-        remove_linux_account(account.login)
-    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

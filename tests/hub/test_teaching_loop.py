@@ -12,12 +12,11 @@ import openpyxl
 import pytest
 
 from ..conftest import FILES, launch, leftovers_after_stop
-from .helpers import open_server, stemlab_on, wait_for_service, xsrf_headers
+from .helpers import answer_and_submit, open_server, stemlab_on, wait_for_service, xsrf_headers
 
 pytestmark = pytest.mark.hub
 OFFERING = "python-co-ban-10a3-2025-2026"
 ASSIGNMENT = "bai01-bien-va-kieu-du-lieu"
-NOTEBOOK = f"{OFFERING}/{ASSIGNMENT}/bai01.ipynb"
 ANSWERS = {
     "cau1-loi-giai": "def chu_vi_hinh_chu_nhat(dai, rong):\n    return 2 * (dai + rong)",
     "cau2-loi-giai": "def doi_nhiet_do(do_c):\n    return do_c * 9 / 5 + 32",
@@ -25,26 +24,6 @@ ANSWERS = {
     "cau4-tra-loi": "input() trả về xâu nên a + b nối xâu. Sửa: print(int(a) + int(b)).",
 }
 PARTIAL = {"cau1-loi-giai": ANSWERS["cau1-loi-giai"], "cau2-loi-giai": "def doi_nhiet_do(do_c):\n    return do_c"}
-
-
-def answer_and_submit(hub, s, login, answers):
-    base = f"{hub.url}/user/{login}"
-    fetched = s.post(f"{base}/assignments/fetch", data={"course_id": OFFERING, "assignment_id": ASSIGNMENT},
-                     headers=xsrf_headers(s, login)).json()
-    assert fetched["success"], fetched
-    if answers is None:
-        return
-    model = s.get(f"{base}/api/contents/{NOTEBOOK}", params={"content": 1}).json()
-    for cell in model["content"]["cells"]:
-        grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
-        if grade_id in answers:
-            cell["source"] = answers[grade_id]
-    saved = s.put(f"{base}/api/contents/{NOTEBOOK}", json={"type": "notebook", "format": "json",
-                                                           "content": model["content"]}, headers=xsrf_headers(s, login))
-    assert saved.status_code == 200, saved.text
-    submitted = s.post(f"{base}/assignments/submit", data={"course_id": OFFERING, "assignment_id": ASSIGNMENT},
-                       headers=xsrf_headers(s, login)).json()
-    assert submitted["success"], submitted
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +47,7 @@ def test_release_submit_collect_grade_feedback_export(loop):
         acc = by_name[name]
         s = hub.login(acc["login"], acc["password"])
         open_server(s, hub.url, acc["login"])
-        answer_and_submit(hub, s, acc["login"], answers)
+        answer_and_submit(hub, s, acc["login"], OFFERING, ASSIGNMENT, answers)
         sessions[name] = (acc["login"], s)
 
     stemlab_on(hub, "courses", "collect", OFFERING, ASSIGNMENT)
