@@ -26,14 +26,25 @@ def _cell_name(index: int, cell: nbformat.NotebookNode) -> str:
     return f"cell {index + 1}" + (f" ({grade_id})" if grade_id else "")
 
 
-def lint_notebook(path: Path) -> list[str]:
-    """Every marker and metadata problem in one source notebook, each with its fix."""
+def read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, str | None]:
+    """The notebook, or why it is not one (naming the file), for a person to act on."""
     try:
         nb = nbformat.read(path, as_version=4)
-    except (json.JSONDecodeError, nbformat.reader.NotJSONError) as err:
-        return [f"{path}: not a notebook (not valid JSON: {err}). Restore it from the last good copy."]
+        nbformat.validate(nb)
+    except (json.JSONDecodeError, nbformat.reader.NotJSONError, UnicodeDecodeError) as err:
+        return None, f"{path}: not a notebook (not valid JSON: {err})"
     except nbformat.ValidationError as err:
-        return [f"{path}: not a valid notebook ({err.message}). Open and save it in JupyterLab to repair it."]
+        return None, f"{path}: not a valid notebook ({err.message})"
+    except OSError as err:
+        return None, f"{path}: cannot be read ({err.strerror})"
+    return nb, None
+
+
+def lint_notebook(path: Path) -> list[str]:
+    """Every marker and metadata problem in one source notebook, each with its fix."""
+    nb, problem = read_notebook(path)
+    if nb is None:
+        return [f"{problem}. Restore it from the last good copy, or open and save it in JupyterLab to repair it."]
     problems: list[str] = []
     seen_ids: dict[str, str] = {}
     for index, cell in enumerate(nb.cells):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
+from .catalog import load_catalog
 from .environment import tools_on_path
 from .offerings import Offering
 
@@ -35,10 +36,19 @@ def ten_point(score: float, max_score: float) -> Decimal:
     return (Decimal(str(score)) * 10 / Decimal(str(max_score))).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
+def _course_assignments(course_id: str) -> list:
+    catalog = load_catalog()
+    return list(catalog.courses[course_id].assignments) if course_id in catalog.courses else []
+
+
 def grade_rows(offering: Offering) -> tuple[list[str], list[float], list[GradeRow]]:
     tools_on_path()
     with Gradebook(offering.gradebook_url, course_id=offering.id) as gb:
-        assignments = sorted(gb.assignments, key=lambda a: (a.duedate is None, a.duedate, a.name))
+        # In teaching order (course.toml), as the teacher's mark book runs; assignments the course
+        # no longer lists come after, by due date.
+        order = {a.id: i for i, a in enumerate(_course_assignments(offering.course_id))}
+        assignments = sorted(gb.assignments, key=lambda a: (order.get(a.name, len(order)), a.duedate is None,
+                                                            a.duedate or 0, a.name))
         names = [a.name for a in assignments]
         maxima = [float(a.max_score) for a in assignments]
         rows = []

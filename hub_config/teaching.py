@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 
+from .authoring import read_notebook
 from .errors import StemlabError
 from .offerings import Offering, jupyter_config_dir, list_offerings
 from .paths import DataDir
@@ -59,11 +60,36 @@ def collect(data: DataDir, offering: Offering, assignment_id: str) -> list[str]:
     return [line.split("]", 1)[-1].strip() for line in log.splitlines() if "Forged submission" in line]
 
 
+def broken_submissions(offering: Offering, assignment_id: str, student: str | None = None) -> dict[str, list[str]]:
+    """Collected notebooks that are not notebooks, by student: nbgrader would stop on them with a
+    traceback that names neither the student nor the fix."""
+    broken: dict[str, list[str]] = {}
+    for path in sorted((offering.root / "submitted").glob(f"{student or '*'}/{assignment_id}/*.ipynb")):
+        _, problem = read_notebook(path)
+        if problem:
+            broken.setdefault(path.parent.parent.name, []).append(problem)
+    return broken
+
+
 def autograde(data: DataDir, offering: Offering, assignment_id: str, student: str | None = None) -> None:
+    """Autograde every collected submission that is a notebook; then report the ones that are not,
+    so one broken file never holds up (or loses) the class's grades."""
+    broken = broken_submissions(offering, assignment_id, student)
     args = ["autograde", assignment_id, "--force"]
     if student:
         args.append(f"--student={student}")
-    run_nbgrader(data, offering, *args)
+    if broken:
+        args.append(f"--CourseDirectory.student_id_exclude={','.join(sorted(broken))}")
+    if not (student and student in broken):
+        run_nbgrader(data, offering, *args)
+    if broken:
+        lines = [f"  {login}: {problem}" for login, problems in broken.items() for problem in problems]
+        raise StemlabError(
+            "Bài nộp hỏng, chưa chấm; các bài khác đã chấm xong. Nhờ học sinh mở lại bài trong JupyterLab, "
+            "kiểm tra (Validate) rồi nộp lại, hoặc chấm tay trong formgrader. / Broken submissions were not "
+            "graded; every other submission was. Ask the student to open the notebook in JupyterLab, "
+            "validate it and submit again, or grade it by hand in the formgrader:\n" + "\n".join(lines)
+        )
 
 
 def feedback(data: DataDir, offering: Offering, assignment_id: str) -> None:

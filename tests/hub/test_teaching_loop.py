@@ -91,3 +91,63 @@ def test_release_submit_collect_grade_feedback_export(loop):
     wb = openpyxl.load_workbook(hub.data_dir / "grades" / f"{OFFERING}-grades.xlsx")
     values = [[c.value for c in row] for row in wb.active.iter_rows(min_row=3)]
     assert [(v[1], v[3]) for v in values] == [("Vũ Đức Bảo", 0.0), ("Trần Minh Khoa", 10.0), ("Lý Thu Trang", 2.0)]
+
+
+def solutions(assignment: str) -> dict[str, str]:
+    """The course's own solutions, markers removed: what a student who got everything right writes."""
+    import nbformat
+
+    from courses import COURSES_ROOT
+
+    path = next((COURSES_ROOT / "python-co-ban" / "source" / assignment).glob("*.ipynb"))
+    out = {}
+    for cell in nbformat.read(path, as_version=4).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") and cell.cell_type == "code":
+            out[meta["grade_id"]] = "\n".join(line for line in cell.source.splitlines() if "### " not in line)
+    return out
+
+
+def test_a_late_submission_is_marked_late_and_a_broken_one_is_reported_not_lost(loop):
+    """After the first test: bai02 is due in the past. Khoa hands in a correct notebook (late);
+    Trang hands in a file that is not JSON. Grading names Trang's file and what to do, grades
+    Khoa, and leaves bai01's grades as they were."""
+    import subprocess
+
+    from ..conftest import STEMLAB
+
+    hub = loop
+    late_one = "bai02-cau-lenh-re-nhanh"
+    stemlab_on(hub, "courses", "release", OFFERING, late_one, "--due", "2020-09-05T07:00")
+    by_name = {a["name"]: a for a in hub.accounts() if a["role"] == "student"}
+    khoa, trang = by_name["Trần Minh Khoa"], by_name["Lý Thu Trang"]
+    s = hub.login(khoa["login"], khoa["password"])
+    open_server(s, hub.url, khoa["login"])
+    answer_and_submit(hub, s, khoa["login"], OFFERING, late_one, solutions(late_one))
+
+    s = hub.login(trang["login"], trang["password"])
+    open_server(s, hub.url, trang["login"])
+    answer_and_submit(hub, s, trang["login"], OFFERING, late_one, None)
+    base = f"{hub.url}/user/{trang['login']}"
+    saved = s.put(f"{base}/api/contents/{OFFERING}/{late_one}/bai02.ipynb",
+                  json={"type": "file", "format": "text", "content": '{"cells": [ bị cắt giữa chừng'},
+                  headers=xsrf_headers(s, trang["login"]))
+    assert saved.status_code in (200, 201), saved.text
+    submitted = s.post(f"{base}/assignments/submit", data={"course_id": OFFERING, "assignment_id": late_one},
+                       headers=xsrf_headers(s, trang["login"])).json()
+    assert submitted["success"], submitted
+
+    stemlab_on(hub, "courses", "collect", OFFERING, late_one)
+    graded = subprocess.run([STEMLAB, "grade", OFFERING, late_one, "--data", str(hub.data_dir)],
+                            capture_output=True, text=True, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+    assert graded.returncode != 0, "a broken submission needs a person"
+    assert trang["login"] in graded.stdout and "bai02.ipynb" in graded.stdout and "not valid JSON" in graded.stdout
+    assert "submit again" in graded.stdout and "nộp lại" in graded.stdout
+
+    stemlab_on(hub, "grades", "export", OFFERING)
+    raw = (hub.data_dir / "grades" / f"{OFFERING}-grades.csv").read_bytes()
+    rows = {row[1]: row for row in csv.reader(raw.decode("utf-8-sig").splitlines()[1:], delimiter=";")}
+    # columns: login, name, bai01, bai02, total on 10, late
+    assert rows["Trần Minh Khoa"][2:] == ["10", "8", "9,0", late_one]   # (10 + 8) / 20 × 10
+    assert rows["Lý Thu Trang"][2:] == ["2", "", "1,0", ""]              # bai01 untouched, bai02 not graded
+    assert rows["Vũ Đức Bảo"][2:] == ["", "", "0,0", ""]
