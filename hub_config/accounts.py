@@ -229,6 +229,7 @@ class HubView:
 
     users: set[str]
     admins: set[str]
+    students: set[str]
     roles: list[dict]
     display_names: dict[str, str]
 
@@ -273,6 +274,7 @@ def hub_view(database_url: str) -> HubView:
     return HubView(
         users={a.login for a in accounts},
         admins={a.login for a in accounts if a.role == "admin"},
+        students={a.login for a in accounts if a.role == "student"},
         roles=roles,
         display_names={a.login: a.full_name for a in accounts},
     )

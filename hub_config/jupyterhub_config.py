@@ -95,12 +95,21 @@ if site["idle_timeout"] > 0:
     )
 # ---- course offerings: a formgrader service per offering, reachable by its graders only
 from hub_config.launcher import free_port  # noqa: E402
-from hub_config.offerings import jupyter_config_dir, list_offerings, write_site_nbgrader_config  # noqa: E402
+from hub_config.offerings import (  # noqa: E402
+    jupyter_config_dir,
+    list_offerings,
+    student_config_dir,
+    write_site_nbgrader_config,
+    write_student_config,
+)
 
 offerings = list_offerings(data)
 write_site_nbgrader_config(data, bool(site["production"]))
 config_path = str(jupyter_config_dir(data))
 c.Spawner.environment["JUPYTER_CONFIG_PATH"] = config_path
+write_student_config(data)
+c.StemlabSpawner.students = accounts.students
+c.StemlabSpawner.student_config_path = str(student_config_dir(data))
 # nbgrader's assignment list asks the hub for the student's courses with the server's token.
 c.JupyterHub.load_roles.append({"name": "server", "scopes": ["inherit"]})
 for offering in offerings:

@@ -9,6 +9,7 @@ submitted/, autograded/ and feedback/ beside it.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 import tomllib
@@ -93,6 +94,35 @@ def exchange_dir(data: DataDir) -> Path:
 def jupyter_config_dir(data: DataDir) -> Path:
     """On JUPYTER_CONFIG_PATH of every server and formgrader: the site-wide nbgrader config."""
     return data.root / "etc" / "jupyter"
+
+
+def student_config_dir(data: DataDir) -> Path:
+    """First on JUPYTER_CONFIG_PATH of students' servers only: JupyterLab without authoring tools."""
+    return data.root / "etc" / "jupyter-student"
+
+
+# nbgrader installs its teacher tools in every server. A student has no use for them, and the
+# formgrader of their own home would only confuse: students keep the Assignments and Validate
+# parts only. Teachers' and technicians' own servers keep everything.
+STUDENT_DISABLED_LAB_PLUGINS = ("@jupyter/nbgrader:create-assignment", "@jupyter/nbgrader:formgrader",
+                                "@jupyter/nbgrader:course-list",
+                                # installing JupyterLab extensions from PyPI is the site's job
+                                "@jupyterlab/extensionmanager-extension:plugin")
+STUDENT_DISABLED_SERVER_EXTENSIONS = ("nbgrader.server_extensions.formgrader",
+                                      "nbgrader.server_extensions.course_list")
+
+
+def write_student_config(data: DataDir) -> None:
+    folder = student_config_dir(data)
+    (folder / "labconfig").mkdir(parents=True, exist_ok=True)
+    (folder / "labconfig" / "page_config.json").write_text(
+        json.dumps({"disabledExtensions": {name: True for name in STUDENT_DISABLED_LAB_PLUGINS}}, indent=1))
+    (folder / "jupyter_server_config.json").write_text(json.dumps(
+        {"ServerApp": {"jpserver_extensions": {name: False for name in STUDENT_DISABLED_SERVER_EXTENSIONS}}}, indent=1))
+    for path in (folder, folder / "labconfig"):
+        path.chmod(0o755)
+    for path in (folder / "labconfig" / "page_config.json", folder / "jupyter_server_config.json"):
+        path.chmod(0o644)
 
 
 def ensure_exchange_root(data: DataDir) -> Path:

@@ -17,7 +17,7 @@ from typing import ClassVar
 from jupyterhub.spawner import LocalProcessSpawner
 from jupyterhub.utils import maybe_future
 from tornado import web
-from traitlets import Bool, Integer, Unicode, default
+from traitlets import Bool, Integer, Set, Unicode, default
 
 from .limits import CgroupLimiter, ServerCgroup
 from .spawn_queue import SpawnQueue
@@ -78,6 +78,16 @@ class StemlabSpawner(LocalProcessSpawner):
         "vi_VN",
         config=True,
         help="JupyterLab language given to a user on their first start: vi_VN or en.",
+    )
+
+    students = Set(
+        config=True,
+        help="Logins of students: their servers get the student's JupyterLab (no nbgrader authoring tools).",
+    )
+    student_config_path = Unicode(
+        "",
+        config=True,
+        help="A Jupyter config folder put first on JUPYTER_CONFIG_PATH of students' servers.",
     )
 
     @default("oauth_access_scopes")
@@ -233,6 +243,13 @@ class StemlabSpawner(LocalProcessSpawner):
         env["USER"] = self.user.name
         env["HOME"] = str(self.home_dir)
         env["SHELL"] = "/bin/bash"
+        return env
+
+    def get_env(self) -> dict[str, str]:
+        env = super().get_env()
+        if self.user.name in self.students and self.student_config_path:
+            env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
+                p for p in (self.student_config_path, env.get("JUPYTER_CONFIG_PATH")) if p)
         return env
 
     def get_args(self) -> list[str]:

@@ -1,4 +1,5 @@
-"""A student in Chromium opens JupyterLab's Assignments panel and sees the released assignment."""
+"""A student in Chromium opens JupyterLab's Assignments panel and sees the released assignment;
+the Nbgrader menu offers a student no teacher tools."""
 
 import pytest
 
@@ -28,6 +29,8 @@ def test_assignments_panel_lists_the_released_assignment(released, browser):  # 
     student = released.account("student", classes="10A1")
     with logged_in_page(browser, released, student, "student-assignments-panel.png") as page:
         page.get_by_role("menuitem", name="Nbgrader").click()
+        menu = page.get_by_role("menu").last.inner_text()
+        assert "Assignment List" in menu and "Formgrader" not in menu and "Course List" not in menu, menu
         page.get_by_text("Assignment List", exact=True).click()
         row = page.wait_for_selector(f"text={ASSIGNMENT}")
         assert row.is_visible()

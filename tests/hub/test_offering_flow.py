@@ -74,3 +74,32 @@ def test_only_the_class_teacher_reaches_the_formgrader(offered):
     assert offered.login(t2["login"], t2["password"]).get(url).status_code == 403
     student = offered.account("student", 1, classes="10A1")
     assert offered.login(student["login"], student["password"]).get(url).status_code == 403
+
+
+def test_students_get_no_teacher_tools_and_teachers_keep_them(offered):
+    """nbgrader's authoring tools (Create Assignment, Formgrader, Course List) are off in students'
+    servers, on the server and in JupyterLab; a teacher's own server keeps them."""
+    login, s = student_session(offered, "10A1", 1)
+    assert s.get(f"{offered.url}/user/{login}/formgrader").status_code == 404
+    assert s.get(f"{offered.url}/user/{login}/formgraders").status_code == 404
+    assert s.get(f"{offered.url}/user/{login}/assignments", params={"course_id": OFFERING}).json()["success"]
+    lab = s.get(f"{offered.url}/user/{login}/lab").content.decode()
+    disabled = page_config(lab)["disabledExtensions"]
+    for plugin in ("@jupyter/nbgrader:create-assignment", "@jupyter/nbgrader:formgrader",
+                   "@jupyter/nbgrader:course-list", "@jupyterlab/extensionmanager-extension:plugin"):
+        assert plugin in disabled, plugin
+    teacher = offered.account("teacher", classes="10A1")
+    t = offered.login(teacher["login"], teacher["password"])
+    open_server(t, offered.url, teacher["login"])
+    assert t.get(f"{offered.url}/user/{teacher['login']}/formgraders").status_code == 200
+    teacher_lab = page_config(t.get(f"{offered.url}/user/{teacher['login']}/lab").content.decode())
+    assert "@jupyter/nbgrader:create-assignment" not in teacher_lab["disabledExtensions"]
+
+
+def page_config(html: str) -> dict:
+    """JupyterLab's page config, which the page embeds as JSON."""
+    import re
+
+    found = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', html, re.S)
+    assert found, "JupyterLab page config"
+    return json.loads(found.group(1))
