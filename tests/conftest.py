@@ -33,6 +33,12 @@ import pytest
 import requests
 
 STEMLAB = str(Path(sys.executable).with_name("stemlab"))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--kit", metavar="URL", default=None,
+                     help="run the kit tests against a real board at this pyserial URL (e.g. /dev/ttyUSB0) "
+                          "instead of a simulated kit; tests that need the simulator's controls are skipped")
 FILES = Path(__file__).parent / "files"
 ARTIFACTS = Path(os.environ.get("STEMLAB_TEST_ARTIFACTS", Path(__file__).parent.parent / "test-artifacts"))
 

@@ -1,0 +1,204 @@
+"""The raw REPL link over a real serial line: a pseudo-terminal opened through pyserial, with the
+simulated kit on the other end (or a real board with --kit=URL). Faults included: an unplugged
+cable, garbage on the line, a program that never ends or floods, a main.py stuck at boot, Ctrl-C
+disabled, firmware without raw-paste, a board that never answers, a device that is not MicroPython."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import tty
+
+import pytest
+
+from lab_hardware.errors import (
+    BoardError,
+    KitBusy,
+    KitDisconnected,
+    KitNotFound,
+    KitStuck,
+    KitTimeout,
+    NotMicroPython,
+    ProgramTimeout,
+)
+from lab_hardware.transport import KitConnection
+
+pytestmark = pytest.mark.kit
+
+
+def test_exec_returns_output_and_eval_returns_values(board):
+    assert board.exec("print(6 * 7)") == "42\n"
+    assert board.eval("[1, 'hai', 3.5]") == [1, "hai", 3.5]
+    assert board.eval("__import__('sys').implementation.name") == "micropython"
+    assert board.exec("print('Xin chào, kit!')") == "Xin chào, kit!\n"
+
+
+def test_output_streams_as_it_arrives(board):
+    start = time.monotonic()
+    arrivals: list[tuple[float, str]] = []
+    board.exec("import time\nfor i in range(3):\n    print(i)\n    time.sleep(0.3)",
+               on_output=lambda text: arrivals.append((time.monotonic() - start, text)))
+    firsts = [t for t, text in arrivals if text.strip()]
+    assert "".join(text for _, text in arrivals) == "0\n1\n2\n"
+    assert firsts[1] - firsts[0] > 0.2 and firsts[2] - firsts[1] > 0.2, arrivals
+
+
+def test_a_board_exception_is_typed_with_the_cells_line_numbers(board):
+    with pytest.raises(BoardError) as caught:
+        board.exec("a = 1\nb = 0\nprint(a / b)\n", line_offset=0)
+    err = caught.value
+    assert err.exc_type == "ZeroDivisionError" and err.line == 3
+    with pytest.raises(BoardError) as caught:
+        board.exec("import machine\n\ndef f():\n    return undefined_name\nf()\n", line_offset=1)
+    assert caught.value.exc_type == "NameError" and caught.value.line == 3  # line 4 sent, 1 line of prologue
+    assert 'File "cell", line 3' in str(caught.value)
+    assert board.exec("print('still fine')") == "still fine\n"
+
+
+def test_a_syntax_error_names_its_line(board):
+    with pytest.raises(BoardError) as caught:
+        board.exec("x = 1\nif x > 0\n    print(x)\n")
+    assert caught.value.exc_type == "SyntaxError" and caught.value.line == 2
+
+
+def test_an_endless_loop_is_stopped_at_its_timeout_and_the_board_recovers(board):
+    start = time.monotonic()
+    with pytest.raises(ProgramTimeout) as caught:
+        board.exec("while True:\n    pass\n", timeout=1.0)
+    assert time.monotonic() - start < 6
+    assert "1 s" in caught.value.en and "giây" in caught.value.vi
+    assert board.exec("print('back')") == "back\n"
+
+
+def test_the_hosts_interrupt_stops_the_program_on_the_board(board):
+    seen: list[str] = []
+
+    def stop_after_first(text: str) -> None:
+        seen.append(text)  # output arrives in pieces of any size
+        if "tick" in "".join(seen):
+            raise KeyboardInterrupt  # what Jupyter's stop button raises in the kernel
+
+    with pytest.raises(KeyboardInterrupt):
+        board.exec("import time\nwhile True:\n    print('tick')\n    time.sleep(0.1)\n", on_output=stop_after_first)
+    assert board.exec("print('ready')") == "ready\n"
+
+
+def test_soft_reset_clears_the_boards_memory(board):
+    board.exec("remembered = 5")
+    assert board.eval("remembered") == 5
+    board.soft_reset()
+    with pytest.raises(BoardError) as caught:
+        board.exec("print(remembered)")
+    assert caught.value.exc_type == "NameError"
+
+
+def test_an_output_flood_is_streamed_and_capped(board):
+    received = [0]
+
+    def count(text: str) -> None:
+        received[0] += len(text)
+
+    out = board.exec("line = 'x' * 99\nfor i in range(20000):\n    print(line)\n", on_output=count,
+                     timeout=120, keep_output=10_000)
+    assert received[0] == 20000 * 100
+    assert len(out) <= 10_000 and out.endswith("x\n")
+
+
+def test_firmware_without_raw_paste_falls_back_to_the_raw_repl(sim_kit):
+    for fault in ("refuse-raw-paste", "old-firmware"):
+        kit = sim_kit(faults=(fault,))
+        with KitConnection.open(kit.path) as link:
+            code = "total = 0\n" + "".join(f"total += {i}\n" for i in range(300)) + "print(total)\n"
+            assert link.exec(code) == f"{sum(range(300))}\n"
+            assert link.use_raw_paste is False
+            assert link.exec("print('again')") == "again\n"
+
+
+def test_garbage_on_the_line_is_skipped(sim_kit):
+    kit = sim_kit(faults=("garbage",))
+    time.sleep(0.5)
+    with KitConnection.open(kit.path) as link:
+        assert link.exec("print(1 + 1)") == "2\n"
+
+
+def test_a_board_that_never_answers_times_out_saying_what_it_waited_for(sim_kit):
+    kit = sim_kit(faults=("silent",))
+    start = time.monotonic()
+    with KitConnection.open(kit.path, timeout=1.0) as link:
+        with pytest.raises(KitTimeout) as caught:
+            link.exec("print(1)")
+    assert time.monotonic() - start < 15
+    assert "Ctrl-C" in caught.value.en and "RESET" in caught.value.en
+
+
+def test_unplugging_mid_exec_reports_a_disconnect(sim_kit):
+    kit = sim_kit()
+    with KitConnection.open(kit.path) as link:
+        link.exec("print('ok')")
+        threading.Timer(0.5, kit.unplug).start()
+        with pytest.raises(KitDisconnected) as caught:
+            link.exec("import time\nwhile True:\n    print('.')\n    time.sleep(0.05)\n", timeout=20)
+        assert "Cắm lại" in caught.value.vi
+
+
+def test_a_main_py_that_never_returns_is_interrupted_on_connect(sim_kit):
+    kit = sim_kit(model="esp32")
+    with KitConnection.open(kit.path) as link:
+        link.exec("f = open('main.py', 'w')\nf.write('while True:\\n    pass\\n')\nf.close()")
+    kit.hard_reset()  # power-on: main.py starts and never returns
+    time.sleep(0.5)
+    with KitConnection.open(kit.path) as link:
+        assert link.exec("import os\nprint('main.py' in os.listdir())") == "True\n"
+
+
+def test_ctrl_c_disabled_is_reported_as_stuck_and_a_hard_reset_recovers(sim_kit):
+    code = "import micropython\nmicropython.kbd_intr(-1)\nwhile True:\n    pass\n"
+    kit = sim_kit()
+    with KitConnection.open(kit.path, timeout=1.0) as link:
+        with pytest.raises((KitStuck, ProgramTimeout)):
+            link.exec(code, timeout=1.0)
+        with pytest.raises(KitStuck) as caught:
+            link.exec("print(1)")  # a pseudo-terminal has no RTS line: only a person can reset it
+        assert "RESET" in caught.value.en
+    with KitConnection.open("sim://yolobit", timeout=1.0) as link:  # our URL wires RTS to EN
+        with pytest.raises((KitStuck, ProgramTimeout)):
+            link.exec(code, timeout=1.0)
+        link.hard_reset()
+        assert link.exec("print('reset')") == "reset\n"
+
+
+def test_ports_that_do_not_exist_or_are_taken_get_a_clear_error(sim_kit):
+    with pytest.raises(KitNotFound) as caught:
+        KitConnection.open("/dev/ttyUSB-does-not-exist")
+    assert "stemlab kits list" in caught.value.en
+    kit = sim_kit()
+    with KitConnection.open(kit.path):
+        with pytest.raises(KitBusy) as busy:
+            KitConnection.open(kit.path)
+        assert "Thonny" in busy.value.en
+
+
+def test_a_device_that_is_not_micropython_is_named_so():
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    stop = threading.Event()
+
+    def arduino_sketch() -> None:  # prints readings forever, ignores what it is sent
+        while not stop.is_set():
+            try:
+                os.write(master, b"temp=28.5 hum=61\r\n")
+            except OSError:
+                return
+            time.sleep(0.05)
+
+    threading.Thread(target=arduino_sketch, daemon=True).start()
+    try:
+        with KitConnection.open(os.ttyname(slave), timeout=0.5) as link:
+            with pytest.raises(NotMicroPython) as caught:
+                link.exec("print(1)")
+        assert "temp=28.5" in caught.value.en
+    finally:
+        stop.set()
+        os.close(master)
+        os.close(slave)
