@@ -346,6 +346,42 @@ def cmd_kits_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kits_sim(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from lab_hardware.sim.kit import SimKit
+    from .paths import DataDir
+
+    settings = _load(args).settings
+    root = DataDir(settings.data_path()).ensure().root / "sim-kits"
+    kits = []
+    try:
+        for n in range(1, args.count + 1):
+            flash = root / f"{args.board}-{n:02d}" / "flash"
+            kits.append(SimKit(model=args.board, flash_dir=str(flash), realtime=not args.virtual_time,
+                               board_id=f"5e{n:010x}").start())
+    except ValueError as err:
+        raise StemlabError(str(err)) from err
+    table = Table(title="Bộ kit mô phỏng / Simulated kits (Ctrl-C: dừng / stop)")
+    for column in ("Kit", "Thiết bị / Device", "Bo mạch / Board", "Flash"):
+        table.add_column(column)
+    for n, kit in enumerate(kits, 1):
+        table.add_row(f"Kit {n:02d}", kit.path, args.board, str(kit.flash_dir))
+    console.print(table)
+    console.print(f"Thử / Try: mpremote connect {kits[0].path} exec \"print('Xin chào')\"")
+    for kit in kits:
+        print(f"SIMKIT {kit.path}", flush=True)  # one line per kit, for scripts
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    stop.wait()
+    for kit in kits:
+        kit.stop()
+    console.print("Đã dừng các kit mô phỏng. / Simulated kits stopped.")
+    return 0
+
+
 # ---- config --------------------------------------------------------------------------------
 def cmd_config_show(args: argparse.Namespace) -> int:
     from .settings import SiteSettings, dotted_key
@@ -460,6 +496,12 @@ def build_parser() -> argparse.ArgumentParser:
     kits = add(sub, "kits", None, "find the lab's MicroPython kits")
     kits_sub = kits.add_subparsers(dest="action", metavar="ACTION", required=True)
     add(kits_sub, "list", cmd_kits_list, "USB serial ports with their likely board and a name that survives replugging")
+    sim = add(kits_sub, "sim", cmd_kits_sim, "start simulated kits on pseudo-terminals (until Ctrl-C)")
+    sim.add_argument("--count", type=int, default=1, help="how many kits (default 1)")
+    sim.add_argument("--board", default="yolobit", choices=["yolobit", "xbot", "esp32", "pico"],
+                     help="which board to simulate (default yolobit)")
+    sim.add_argument("--virtual-time", action="store_true",
+                     help="sleep() returns at once and time jumps (for graders); default: real time")
 
     config = add(sub, "config", None, "show the effective site settings or write a commented settings file")
     cfg_sub = config.add_subparsers(dest="action", metavar="ACTION", required=True)
