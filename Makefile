@@ -43,6 +43,7 @@ test: test-deps
 
 bench: test-deps
 	$(BIN)/python tests/bench/login_storm.py
+	$(BIN)/python tests/bench/kit_link.py
 
 clean:
 	rm -rf $(VENV) node_modules build *.egg-info test-artifacts

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import tty
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ class SimKitOptions:
     faults: tuple[str, ...] = ()
     scenario: dict[str, Any] | None = None
     board_id: str = "240ac4000001"
+    baud: int | None = None          # pace the line like a UART at this rate (None: as fast as the pty)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -131,6 +133,7 @@ class SimKit:
             except OSError:
                 return
             self.bytes_to_board += len(data)
+            self._pace(len(data))
             mcu = self.mcu
             try:
                 if mcu and mcu.stdin:
@@ -145,6 +148,7 @@ class SimKit:
             if not data:
                 return
             self.bytes_from_board += len(data)
+            self._pace(len(data))
             view = memoryview(data)
             while view:
                 try:
@@ -152,6 +156,10 @@ class SimKit:
                 except OSError:
                     return
                 view = view[written:]
+
+    def _pace(self, n: int) -> None:
+        if self.options.baud:
+            time.sleep(n * 10 / self.options.baud)  # 8N1: ten bits on the wire per byte
 
     def describe(self) -> dict[str, Any]:
         return {"path": self.path, **asdict(self.options), "flash_dir": str(self.flash_dir)}

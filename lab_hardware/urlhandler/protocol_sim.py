@@ -3,6 +3,7 @@
     serial.serial_for_url("sim://yolobit")                      # a Yolo:Bit
     serial.serial_for_url("sim://esp32?fault=refuse-raw-paste")  # firmware without raw-paste
     serial.serial_for_url("sim://yolobit?virtual=1&flash=/tmp/f")  # virtual time, a kept flash
+    serial.serial_for_url("sim://yolobit?baud=115200")          # paced like a CH340 at 115200
 
 The kit starts when the port opens and stops when it closes. Its RTS and DTR lines drive the
 simulated EN/IO0 pins like the two-transistor auto-reset circuit of ESP32 boards, so a hard reset
@@ -33,6 +34,7 @@ def options_from_url(url: str) -> SimKitOptions:
             faults=tuple(query.get("fault", [])),
             scenario=json.loads(query["scenario"][0]) if "scenario" in query else None,
             board_id=query.get("id", ["240ac4000001"])[0],
+            baud=int(query["baud"][0]) if "baud" in query else None,
         )
     except ValueError as err:
         raise SerialException(f"{url}: {err}") from err
