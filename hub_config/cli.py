@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import signal
 import sys
@@ -329,20 +330,47 @@ def cmd_class_start(args: argparse.Namespace) -> int:
 
 # ---- kits --------------------------------------------------------------------------------
 def cmd_kits_list(args: argparse.Namespace) -> int:
-    from lab_hardware.discovery import usb_serial_ports
+    from lab_hardware.inventory import all_kits, probe_all
+    from .paths import DataDir
 
-    ports = usb_serial_ports()
-    if not ports:
-        console.print("Không thấy bộ kit nào qua USB. / No kit found on USB: check the cable (some are charge-only), "
+    settings = _load(args).settings
+    kits = all_kits(DataDir(settings.data_path()).ensure().root)
+    if not kits:
+        console.print("Không thấy bộ kit nào. / No kit found: check the USB cable (some are charge-only), "
                       "plug the kit in again, and run `stemlab kits list` again.")
         return 1
-    table = Table(title="Bộ kit qua USB / Kits on USB")
-    for column in ("Cổng / Port", "VID:PID", "Có thể là / May be", "Tên cố định / Stable name", "Ghi chú / Note"):
+    if not args.no_probe:
+        kits = probe_all(kits)
+    table = Table(title="Bộ kit / Kits")
+    for column in ("Kit", "Cổng / Port", "VID:PID", "Bo mạch / Board", "Tên cố định / Stable name", "Ghi chú / Note"):
         table.add_column(column)
-    for port in ports:
-        maybe = ", ".join(port.hint.candidates) + f" ({port.hint.bridge})" if port.hint else "không rõ / unknown"
-        table.add_row(port.device, port.usb_id or "", maybe, port.stable_name, port.access_problem or "")
+    for kit in kits:
+        if kit.identity:
+            board = f"{kit.identity.model} (MicroPython {kit.identity.firmware})"
+        elif kit.port and kit.port.hint:
+            board = "? " + ", ".join(kit.port.hint.candidates) + f" ({kit.port.hint.bridge})"
+        else:
+            board = "?"
+        usb = kit.port.usb_id if kit.port else kit.kind
+        table.add_row(escape(kit.name), kit.url, usb or "", escape(board), kit.stable_name, escape(kit.problem or ""))
     console.print(table)
+    return 0
+
+
+def cmd_kits_label(args: argparse.Namespace) -> int:
+    from lab_hardware.inventory import KitsFile, all_kits
+    from .paths import DataDir
+
+    root = DataDir(_load(args).settings.data_path()).ensure().root
+    known = {k.stable_name: k for k in all_kits(root)} | {k.url: k for k in all_kits(root)}
+    kit = known.get(args.kit)
+    if kit is None:
+        raise StemlabError(f"Không thấy kit {args.kit}. / No kit {args.kit}: use a port or stable name from "
+                           "`stemlab kits list`.")
+    kits_file = KitsFile.load(root)
+    kits_file.labels[kit.stable_name] = args.label
+    kits_file.save()
+    console.print(f"{kit.stable_name} → {escape(args.label)}")
     return 0
 
 
@@ -370,13 +398,19 @@ def cmd_kits_sim(args: argparse.Namespace) -> int:
         table.add_row(f"Kit {n:02d}", kit.path, args.board, str(kit.flash_dir))
     console.print(table)
     console.print(f"Thử / Try: mpremote connect {kits[0].path} exec \"print('Xin chào')\"")
+    records = []
     for kit in kits:
+        # `kits list`, `kits test` and the kits service find running simulated kits here
+        record = kit.flash_dir.parent / "device.json"
+        record.write_text(json.dumps({"path": kit.path, "model": args.board}), encoding="utf-8")
+        records.append(record)
         print(f"SIMKIT {kit.path}", flush=True)  # one line per kit, for scripts
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     stop.wait()
-    for kit in kits:
+    for kit, record in zip(kits, records):
+        record.unlink(missing_ok=True)
         kit.stop()
     console.print("Đã dừng các kit mô phỏng. / Simulated kits stopped.")
     return 0
@@ -495,7 +529,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     kits = add(sub, "kits", None, "find the lab's MicroPython kits")
     kits_sub = kits.add_subparsers(dest="action", metavar="ACTION", required=True)
-    add(kits_sub, "list", cmd_kits_list, "USB serial ports with their likely board and a name that survives replugging")
+    lst = add(kits_sub, "list", cmd_kits_list, "every kit with its board (asked), port and a name that survives replugging")
+    lst.add_argument("--no-probe", action="store_true", help="do not ask the boards (only USB ids)")
+    lab = add(kits_sub, "label", cmd_kits_label, "give a kit a label such as 'Kit 07' (kept across replugging)")
+    lab.add_argument("kit", metavar="KIT", help="its port or stable name, from `stemlab kits list`")
+    lab.add_argument("label", metavar="LABEL")
     sim = add(kits_sub, "sim", cmd_kits_sim, "start simulated kits on pseudo-terminals (until Ctrl-C)")
     sim.add_argument("--count", type=int, default=1, help="how many kits (default 1)")
     sim.add_argument("--board", default="yolobit", choices=["yolobit", "xbot", "esp32", "pico"],

@@ -51,6 +51,7 @@ class SimKit:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if self.options.flash_dir:
             self.flash_dir = Path(self.options.flash_dir)
+            self.flash_dir.mkdir(parents=True, exist_ok=True)
         else:
             self._tmp = tempfile.TemporaryDirectory(prefix="stemlab-simkit-")
             self.flash_dir = Path(self._tmp.name)

@@ -60,7 +60,7 @@ def test_permission_problem_names_the_group_and_the_fix(tmp_path):
     assert "no permission to open" in out and "usermod -aG" in out
 
 
-def test_kits_list_without_kits_says_what_to_check():
-    result = subprocess.run([STEMLAB, "kits", "list"], capture_output=True, text=True,
+def test_kits_list_without_kits_says_what_to_check(tmp_path):
+    result = subprocess.run([STEMLAB, "kits", "list", "--data", str(tmp_path / "var")], capture_output=True, text=True,
                             env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
-    assert result.returncode == 1 and "No kit found on USB" in result.stdout
+    assert result.returncode == 1 and "No kit found" in result.stdout and "USB cable" in result.stdout

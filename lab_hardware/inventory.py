@@ -1,0 +1,143 @@
+"""The lab's kits: USB ports, kits on other machines (rfc2217://), simulated kits, their labels,
+and what each board says it is.
+
+Kept in the data directory:
+- `kits/kits.toml`: labels ("Kit 07") by stable name, and kits reached over the network;
+- `sim-kits/<name>/device.json`: written by `stemlab kits sim` while its kits run.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import tomllib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import tomli_w
+
+from .discovery import KitPort, usb_serial_ports
+from .errors import KitError
+from .transport import KitConnection
+
+IDENTIFY = """
+import os, sys
+u = os.uname()
+try:
+    import machine, binascii
+    uid = binascii.hexlify(machine.unique_id()).decode()
+except Exception:
+    uid = ''
+try:
+    import yolobit
+    y = True
+except ImportError:
+    y = False
+try:
+    i2c = machine.I2C(0).scan()
+except Exception:
+    i2c = []
+print(repr((u.machine, u.release, sys.platform, uid, y, i2c)))
+"""
+
+
+@dataclass(frozen=True)
+class Identity:
+    model: str          # our table's name, confirmed by the board
+    machine: str        # os.uname().machine
+    firmware: str       # MicroPython release
+    platform: str       # sys.platform: esp32, rp2, ...
+    unique_id: str
+    i2c: tuple[int, ...]
+
+
+def model_from_answer(machine: str, platform: str, has_yolobit: bool, i2c: list[int]) -> str:
+    if has_yolobit:
+        return "Yolo:Bit v5" if "S3" in machine else "Yolo:Bit v4"
+    if platform == "rp2":
+        return "Raspberry Pi Pico"
+    if platform == "microbit" or "micro:bit" in machine:
+        return "BBC micro:bit"
+    if platform == "esp32" and 0x68 in i2c:
+        return "xBot"
+    if platform == "esp32":
+        return "Yolo UNO" if "S3" in machine else "ESP32 DevKit"
+    return f"MicroPython board ({platform})"
+
+
+def identify(link: KitConnection) -> Identity:
+    answer = link.exec(IDENTIFY, timeout=10).strip().splitlines()[-1]
+    machine, release, platform, uid, has_yolobit, i2c = ast.literal_eval(answer)
+    return Identity(model_from_answer(machine, platform, has_yolobit, list(i2c)), machine, release, platform, uid,
+                    tuple(i2c))
+
+
+@dataclass(frozen=True)
+class Kit:
+    url: str                      # what pyserial opens
+    stable_name: str              # survives replugging
+    label: str | None = None
+    port: KitPort | None = None   # USB details, when on USB
+    kind: str = "usb"             # usb, remote, simulated
+    identity: Identity | None = None
+    problem: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.label or self.stable_name
+
+
+@dataclass
+class KitsFile:
+    path: Path
+    labels: dict[str, str] = field(default_factory=dict)
+    remote: list[dict[str, str]] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, data_root: Path) -> "KitsFile":
+        path = data_root / "kits" / "kits.toml"
+        if not path.exists():
+            return cls(path)
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return cls(path, dict(data.get("labels", {})), list(data.get("remote", [])))
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(tomli_w.dumps({"labels": self.labels, "remote": self.remote}), encoding="utf-8")
+
+
+def simulated_kits(data_root: Path) -> list[Kit]:
+    out = []
+    for record in sorted((data_root / "sim-kits").glob("*/device.json")):
+        info = json.loads(record.read_text(encoding="utf-8"))
+        if Path(info["path"]).exists():
+            out.append(Kit(info["path"], f"sim:{record.parent.name}", kind="simulated"))
+    return out
+
+
+def all_kits(data_root: Path) -> list[Kit]:
+    """Every kit this machine can reach, with its label; not yet asked."""
+    kits_file = KitsFile.load(data_root)
+    kits = [Kit(p.device, p.stable_name, port=p) for p in usb_serial_ports()]
+    kits += [Kit(r["url"], r.get("name", r["url"]), kind="remote") for r in kits_file.remote]
+    kits += simulated_kits(data_root)
+    return [replace(k, label=kits_file.labels.get(k.stable_name)) for k in kits]
+
+
+def probe(kit: Kit, timeout: float = 3.0) -> Kit:
+    """Ask the board what it is; a kit that cannot be asked gets the reason instead."""
+    if kit.port and kit.port.access_problem:
+        return replace(kit, problem=kit.port.access_problem)
+    try:
+        with KitConnection.open(kit.url, timeout=timeout) as link:
+            return replace(kit, identity=identify(link))
+    except KitError as err:
+        return replace(kit, problem=str(err))
+
+
+def probe_all(kits: list[Kit], timeout: float = 3.0) -> list[Kit]:
+    if not kits:
+        return []
+    with ThreadPoolExecutor(max_workers=min(16, len(kits))) as pool:
+        return list(pool.map(lambda k: probe(k, timeout), kits))

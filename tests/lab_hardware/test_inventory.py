@@ -1,0 +1,97 @@
+"""The lab's kits: each board asked what it is, labels that survive replugging, kits on another
+machine over the network, simulated kits found while `stemlab kits sim` runs."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+from lab_hardware.inventory import KitsFile, model_from_answer
+from lab_hardware.sim.kit import SimKit
+from lab_hardware.transport import KitConnection
+
+from ..conftest import STEMLAB
+
+pytestmark = pytest.mark.kit
+
+
+def stemlab(data, *args):
+    return subprocess.run([STEMLAB, "kits", *args, "--data", str(data)], capture_output=True, text=True,
+                          env={**os.environ, "COLUMNS": "220"}, timeout=120)
+
+
+def test_boards_are_named_from_their_own_answers():
+    assert model_from_answer("Yolo:Bit with ESP32", "esp32", True, [0x19]) == "Yolo:Bit v4"
+    assert model_from_answer("Yolo:Bit with ESP32S3", "esp32", True, [0x19]) == "Yolo:Bit v5"
+    assert model_from_answer("xBot with ESP32", "esp32", False, [0x68]) == "xBot"
+    assert model_from_answer("Generic ESP32 module with ESP32", "esp32", False, []) == "ESP32 DevKit"
+    assert model_from_answer("Raspberry Pi Pico with RP2040", "rp2", False, []) == "Raspberry Pi Pico"
+
+
+def test_kits_list_asks_each_board_and_shows_labels(tmp_path):
+    data = tmp_path / "var"
+    sim = subprocess.Popen([STEMLAB, "kits", "sim", "--count", "2", "--data", str(data)], stdout=subprocess.PIPE,
+                           text=True, env={**os.environ, "COLUMNS": "200"})
+    try:
+        paths = []
+        while len(paths) < 2:
+            line = sim.stdout.readline()
+            assert line, "kits sim ended early"
+            if line.startswith("SIMKIT "):
+                paths.append(line.split()[1])
+        listed = stemlab(data, "list")
+        assert listed.returncode == 0, listed.stdout + listed.stderr
+        assert listed.stdout.count("Yolo:Bit v4 (MicroPython 1.23.0)") == 2, listed.stdout
+        labelled = stemlab(data, "label", "sim:yolobit-01", "Kit 07")
+        assert labelled.returncode == 0, labelled.stdout
+        assert KitsFile.load(data).labels == {"sim:yolobit-01": "Kit 07"}
+        assert "Kit 07" in stemlab(data, "list").stdout
+        unknown = stemlab(data, "label", "/dev/ttyUSB42", "Kit 99")
+        assert unknown.returncode == 2 and "kits list" in unknown.stdout
+    finally:
+        sim.send_signal(signal.SIGINT)
+        sim.wait(timeout=30)
+    assert "sim:yolobit" not in stemlab(data, "list", "--no-probe").stdout, "stopped kits are gone"
+
+
+def serve_over_tcp(device: str) -> tuple[int, threading.Event]:
+    """A kit on 'another machine': its serial line bridged to a TCP port (as ser2net does)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def bridge() -> None:
+        conn, _ = server.accept()
+        fd = os.open(device, os.O_RDWR | os.O_NOCTTY)
+        while not stop.is_set():
+            ready, _, _ = select.select([conn, fd], [], [], 0.1)
+            if conn in ready:
+                data = conn.recv(4096)
+                if not data:
+                    break
+                os.write(fd, data)
+            if fd in ready:
+                conn.sendall(os.read(fd, 4096))
+        conn.close()
+        os.close(fd)
+        server.close()
+
+    threading.Thread(target=bridge, daemon=True).start()
+    return server.getsockname()[1], stop
+
+
+def test_a_kit_on_another_machine_over_the_network(tmp_path):
+    with SimKit(model="pico") as kit:
+        port, stop = serve_over_tcp(kit.path)
+        kits_file = KitsFile.load(tmp_path)
+        kits_file.remote.append({"url": f"socket://127.0.0.1:{port}", "name": "lab-pc-3:kit"})
+        kits_file.save()
+        listed = stemlab(tmp_path, "list")
+        stop.set()
+    assert "Raspberry Pi Pico" in listed.stdout and f"socket://127.0.0.1:{port}" in listed.stdout, listed.stdout
