@@ -374,6 +374,63 @@ def cmd_kits_label(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kits_test(args: argparse.Namespace) -> int:
+    from rich.live import Live
+
+    from lab_hardware.inventory import all_kits
+    from lab_hardware.selftest import CHECKS, FAIL, PASS, save_reports, test_room
+    from .paths import DataDir
+
+    root = DataDir(_load(args).settings.data_path()).ensure().root
+    kits = all_kits(root)
+    if args.kits:
+        chosen = [k for k in kits if {k.url, k.stable_name, k.label} & set(args.kits)]
+        unknown = set(args.kits) - {n for k in chosen for n in (k.url, k.stable_name, k.label)}
+        if unknown:
+            raise StemlabError(f"Không thấy kit {', '.join(sorted(unknown))}. / No kit {', '.join(sorted(unknown))}: "
+                               "see `stemlab kits list`.")
+        kits = chosen
+    elif not args.all:
+        raise StemlabError("Chọn kit cần kiểm tra, hoặc --all. / Name the kits to test, or --all.")
+    if not kits:
+        raise StemlabError("Không thấy bộ kit nào. / No kit found: see `stemlab kits list`.")
+    state: dict[str, dict[str, str]] = {k.name: {} for k in kits}
+    symbols = {PASS: "[green]✓[/]", FAIL: "[red]✗[/]", "skip": "–", "warn": "[yellow]![/]"}
+
+    def table() -> Table:
+        t = Table(title="Kiểm tra kit / Kit self-test")
+        t.add_column("Kit")
+        for check, _ in CHECKS:
+            t.add_column(check)
+        for name, checks in state.items():
+            t.add_row(escape(name), *[symbols.get(checks.get(c, ""), "…") for c, _ in CHECKS])
+        return t
+
+    operator = _ConsoleOperator() if args.confirm else None
+    with Live(table(), console=console, refresh_per_second=4, transient=False) as live:
+        def progress(kit: str, check: str, status: str) -> None:
+            state[kit][check] = status
+            live.update(table())
+
+        reports = test_room(kits, operator, wait=args.wait, progress=progress)
+    folder = save_reports(reports, root / "kits" / "reports")
+    passed = sum(r.passed for r in reports)
+    console.print(f"{passed}/{len(reports)} kit đạt / kits passed. Báo cáo / Reports: {folder}/room.html, room.csv, room.json")
+    for r in reports:
+        for c in r.results:
+            if c.status == FAIL:
+                console.print(f"[red]{escape(r.kit)}[/] {escape(c.title)}: {escape(c.detail)}")
+    return 0 if passed == len(reports) else 1
+
+
+class _ConsoleOperator:
+    def ask(self, kit: str, instruction: str) -> None:
+        console.print(f"[bold]{escape(kit)}[/]: {escape(instruction)}")
+
+    def confirm(self, kit: str, question: str) -> bool:
+        return console.input(f"[bold]{escape(kit)}[/]: {escape(question)} [y/n] ").strip().lower().startswith(("y", "c"))
+
+
 def cmd_kits_sim(args: argparse.Namespace) -> int:
     import signal
     import threading
@@ -534,6 +591,12 @@ def build_parser() -> argparse.ArgumentParser:
     lab = add(kits_sub, "label", cmd_kits_label, "give a kit a label such as 'Kit 07' (kept across replugging)")
     lab.add_argument("kit", metavar="KIT", help="its port or stable name, from `stemlab kits list`")
     lab.add_argument("label", metavar="LABEL")
+    kt = add(kits_sub, "test", cmd_kits_test, "self-test kits (all at once), with reports kept in the data directory")
+    kt.add_argument("kits", nargs="*", metavar="KIT", help="ports, stable names or labels from `stemlab kits list`")
+    kt.add_argument("--all", action="store_true", help="every kit this machine reaches")
+    kt.add_argument("--confirm", action="store_true",
+                    help="a person is at the bench: run the checks where someone presses, covers, looks or listens")
+    kt.add_argument("--wait", type=float, default=10.0, help="seconds to wait for a button press or a covered sensor")
     sim = add(kits_sub, "sim", cmd_kits_sim, "start simulated kits on pseudo-terminals (until Ctrl-C)")
     sim.add_argument("--count", type=int, default=1, help="how many kits (default 1)")
     sim.add_argument("--board", default="yolobit", choices=["yolobit", "xbot", "esp32", "pico"],

@@ -1,0 +1,274 @@
+"""Kit self-test: the checks in DOMAIN.md, a room of kits at once, reports kept with history.
+
+Automatic where the board can answer (REPL, identity, I2C sensors, 1 g at rest, temperature,
+Wi-Fi scan). Where a person must act (press the buttons, cover the light sensor) the board watches
+for it while the operator is asked; where a person must look or listen (LEDs, buzzer) the
+operator confirms. Without an operator those checks are skipped, and the report says so.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import html
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Protocol
+
+from .errors import KitError
+from .inventory import Identity, Kit, identify
+from .transport import KitConnection
+
+PASS, FAIL, SKIP, WARN = "pass", "fail", "skip", "warn"
+EXPECTED_SENSORS = {"Yolo:Bit v4": {0x19: "LIS3DH"}, "Yolo:Bit v5": {0x19: "LIS3DH"}, "xBot": {0x68: "MPU6050"}}
+
+
+@dataclass
+class CheckResult:
+    check: str
+    title: str
+    status: str
+    detail: str = ""
+
+
+@dataclass
+class KitReport:
+    kit: str
+    url: str
+    model: str = "?"
+    unique_id: str = ""
+    results: list[CheckResult] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(r.status != FAIL for r in self.results)
+
+
+class Operator(Protocol):
+    """The person at the lab bench. `ask` shows an instruction; `confirm` asks yes/no."""
+
+    def ask(self, kit: str, instruction: str) -> None: ...
+
+    def confirm(self, kit: str, question: str) -> bool: ...
+
+
+CHECKS = [
+    ("usb", "Định danh USB / USB identity"),
+    ("repl", "REPL trả lời / REPL answers"),
+    ("i2c", "Cảm biến trên I2C / Sensors on I2C"),
+    ("accel", "Gia tốc kế ≈ 1 g khi để yên / Accelerometer ≈ 1 g at rest"),
+    ("leds_buzzer", "Đèn và còi / LEDs and buzzer"),
+    ("buttons", "Nút A và B / Buttons A and B"),
+    ("light", "Cảm biến ánh sáng khi che / Light sensor when covered"),
+    ("temperature", "Nhiệt độ hợp lý / Plausible temperature"),
+    ("wifi", "Quét Wi-Fi / Wi-Fi scan"),
+]
+TITLES = dict(CHECKS)
+
+ACCEL = {
+    0x19: "i2c.writeto_mem(0x19, 0x20, b'\\x57')\ni2c.writeto_mem(0x19, 0x23, b'\\x08')\n"
+          "r = i2c.readfrom_mem(0x19, 0x28 | 0x80, 6)\n"
+          "v = [((r[2*i+1] << 8 | r[2*i]) - (65536 if r[2*i+1] & 0x80 else 0)) >> 4 for i in range(3)]\n"
+          "print(repr([x / 1000 for x in v]))",
+    0x68: "i2c.writeto_mem(0x68, 0x6B, b'\\x00')\nr = i2c.readfrom_mem(0x68, 0x3B, 6)\n"
+          "v = [((r[2*i] << 8 | r[2*i+1]) - (65536 if r[2*i] & 0x80 else 0)) for i in range(3)]\n"
+          "print(repr([x / 16384 for x in v]))",
+}
+
+
+def _wait_on_board(link: KitConnection, condition: str, seconds: float, setup: str = "") -> bool:
+    """Poll a condition on the board itself (it sees the button, not us), for up to `seconds`."""
+    code = (f"import time\n{setup}\nt0 = time.ticks_ms()\nok = False\n"
+            f"while time.ticks_diff(time.ticks_ms(), t0) < {int(seconds * 1000)}:\n"
+            f"    if {condition}:\n        ok = True\n        break\n    time.sleep_ms(20)\nprint(ok)")
+    return link.exec(code, timeout=seconds + 10).strip() == "True"
+
+
+class KitTester:
+    def __init__(self, kit: Kit, operator: Operator | None, wait: float = 10.0,
+                 progress: Callable[[str, str, str], None] | None = None):
+        self.kit, self.operator, self.wait = kit, operator, wait
+        self.progress = progress or (lambda kit, check, status: None)
+        self.report = KitReport(kit.name, kit.url)
+        self.identity: Identity | None = None
+
+    def record(self, check: str, status: str, detail: str = "") -> None:
+        self.report.results.append(CheckResult(check, TITLES[check], status, detail))
+        self.progress(self.kit.name, check, status)
+
+    def run(self) -> KitReport:
+        port = self.kit.port
+        if port:
+            self.record("usb", PASS, f"{port.usb_id} serial {port.serial_number or '(none)'}")
+        else:
+            self.record("usb", SKIP, f"{self.kit.kind} kit: no USB identity")
+        try:
+            with KitConnection.open(self.kit.url, timeout=3.0) as link:
+                self.identity = identify(link)
+                self.report.model, self.report.unique_id = self.identity.model, self.identity.unique_id
+                self.record("repl", PASS, f"{self.identity.machine}, MicroPython {self.identity.firmware}, "
+                                          f"id {self.identity.unique_id}")
+                for check in ("i2c", "accel", "leds_buzzer", "buttons", "light", "temperature", "wifi"):
+                    try:
+                        getattr(self, f"check_{check}")(link)
+                    except KitError as err:
+                        self.record(check, FAIL, err.en)
+        except KitError as err:
+            self.record("repl", FAIL, err.en)
+        return self.report
+
+    @property
+    def yolobit(self) -> bool:
+        return bool(self.identity and self.identity.model.startswith("Yolo:Bit"))
+
+    def check_i2c(self, link: KitConnection) -> None:
+        assert self.identity
+        expected = EXPECTED_SENSORS.get(self.identity.model)
+        if not expected:
+            self.record("i2c", SKIP, "no on-board sensor expected")
+            return
+        missing = [f"{name} (0x{addr:02X})" for addr, name in expected.items() if addr not in self.identity.i2c]
+        found = ", ".join(f"0x{a:02X}" for a in self.identity.i2c) or "nothing"
+        self.record("i2c", FAIL if missing else PASS, f"missing {', '.join(missing)}; found {found}" if missing
+                    else f"found {found}")
+
+    def check_accel(self, link: KitConnection) -> None:
+        assert self.identity
+        address = next((a for a in ACCEL if a in self.identity.i2c), None)
+        if address is None:
+            self.record("accel", SKIP, "no accelerometer found")
+            return
+        x, y, z = _eval_last(link, f"import machine\ni2c = machine.I2C(0)\n{ACCEL[address]}")
+        g = (x * x + y * y + z * z) ** 0.5
+        self.record("accel", PASS if 0.85 <= g <= 1.15 else FAIL, f"{g:.2f} g (x {x:.2f}, y {y:.2f}, z {z:.2f})")
+
+    def check_leds_buzzer(self, link: KitConnection) -> None:
+        if not self.yolobit:
+            self.record("leds_buzzer", SKIP, "no display or buzzer on this board")
+            return
+        if not self.operator:
+            self.record("leds_buzzer", SKIP, "needs a person to look and listen (run with --confirm)")
+            return
+        link.exec("from yolobit import *\nimport time\nfor c in ('#ff0000', '#00ff00', '#0000ff'):\n"
+                  "    display.show(Image.ALL_ON, c)\n    time.sleep_ms(400)\nmusic.pitch(880, 300)\ndisplay.clear()")
+        seen = self.operator.confirm(self.kit.name, "Đèn sáng đỏ, xanh lá, xanh dương và còi kêu? / "
+                                                    "Did the LEDs show red, green, blue and the buzzer beep?")
+        self.record("leds_buzzer", PASS if seen else FAIL, "confirmed by the operator" if seen else "operator saw a fault")
+
+    def check_buttons(self, link: KitConnection) -> None:
+        if not self.yolobit:
+            self.record("buttons", SKIP, "no buttons A/B on this board")
+            return
+        if not self.operator:
+            self.record("buttons", SKIP, "needs a person to press them (run with --confirm)")
+            return
+        missed = []
+        for name in ("a", "b"):
+            self.operator.ask(self.kit.name, f"Nhấn nút {name.upper()} / Press button {name.upper()}")
+            if not _wait_on_board(link, f"button_{name}.is_pressed()", self.wait, "from yolobit import *"):
+                missed.append(name.upper())
+        self.record("buttons", FAIL if missed else PASS,
+                    f"not pressed within {self.wait:g} s: {', '.join(missed)}" if missed else "A and B pressed")
+
+    def check_light(self, link: KitConnection) -> None:
+        if not self.yolobit:
+            self.record("light", SKIP, "no light sensor on this board")
+            return
+        if not self.operator:
+            self.record("light", SKIP, "needs a person to cover the sensor (run with --confirm)")
+            return
+        before = link.eval("__import__('yolobit').light_level()")
+        self.operator.ask(self.kit.name, "Lấy tay che cảm biến ánh sáng / Cover the light sensor with your hand")
+        fell = _wait_on_board(link, f"light_level() < {before} * 0.5", self.wait, "from yolobit import *")
+        self.record("light", PASS if fell else FAIL, f"from {before}: " + ("fell below half" if fell
+                    else f"did not fall below half within {self.wait:g} s"))
+
+    def check_temperature(self, link: KitConnection) -> None:
+        if not self.yolobit:
+            self.record("temperature", SKIP, "no temperature sensor in our table for this board")
+            return
+        celsius = link.eval("__import__('yolobit').temperature()")
+        self.record("temperature", PASS if 5 <= celsius <= 50 else FAIL, f"{celsius} °C")
+
+    def check_wifi(self, link: KitConnection) -> None:
+        assert self.identity
+        if self.identity.platform != "esp32":
+            self.record("wifi", SKIP, "no Wi-Fi on this board")
+            return
+        networks = link.eval("(lambda w: (w.active(True), len(w.scan()))[1])(__import__('network').WLAN(0))", timeout=20)
+        self.record("wifi", PASS if networks else WARN, f"{networks} networks seen")
+
+
+def _eval_last(link: KitConnection, code: str):  # type: ignore[no-untyped-def]
+    import ast
+
+    return ast.literal_eval(link.exec(code, timeout=10).strip().splitlines()[-1])
+
+
+class _OneOperator:
+    """Prompts from kits tested at once reach the single person one at a time."""
+
+    def __init__(self, operator: Operator):
+        self.operator = operator
+        self.lock = threading.Lock()
+
+    def ask(self, kit: str, instruction: str) -> None:
+        with self.lock:
+            self.operator.ask(kit, instruction)
+
+    def confirm(self, kit: str, question: str) -> bool:
+        with self.lock:
+            return self.operator.confirm(kit, question)
+
+
+def test_room(kits: list[Kit], operator: Operator | None = None, wait: float = 10.0,
+              progress: Callable[[str, str, str], None] | None = None) -> list[KitReport]:
+    """Every kit at once (one thread each), in the order given."""
+    shared = _OneOperator(operator) if operator else None
+    with ThreadPoolExecutor(max_workers=max(1, min(40, len(kits)))) as pool:
+        return list(pool.map(lambda k: KitTester(k, shared, wait, progress).run(), kits))
+
+
+test_room.__test__ = False  # type: ignore[attr-defined]  (a tool, not a pytest test)
+
+
+def save_reports(reports: list[KitReport], folder: Path, when: dt.datetime | None = None) -> Path:
+    """reports/<time>/: room.json, room.csv, room.html and one JSON per kit; earlier runs stay."""
+    when = when or dt.datetime.now()
+    out = folder / when.strftime("%Y%m%d-%H%M%S")
+    out.mkdir(parents=True, exist_ok=True)
+    data = [asdict(r) | {"passed": r.passed} for r in reports]
+    (out / "room.json").write_text(json.dumps({"time": when.isoformat(timespec="seconds"), "kits": data},
+                                              ensure_ascii=False, indent=1), encoding="utf-8")
+    for report, item in zip(reports, data):
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in report.kit)
+        (out / f"kit-{safe}.json").write_text(json.dumps(item, ensure_ascii=False, indent=1), encoding="utf-8")
+    with (out / "room.csv").open("w", newline="", encoding="utf-8-sig") as f:
+        writer = csv.writer(f)
+        writer.writerow(["kit", "model", "unique_id", "check", "status", "detail"])
+        for r in reports:
+            for c in r.results:
+                writer.writerow([r.kit, r.model, r.unique_id, c.check, c.status, c.detail])
+    (out / "room.html").write_text(_html(reports, when), encoding="utf-8")
+    return out
+
+
+def _html(reports: list[KitReport], when: dt.datetime) -> str:
+    colour = {PASS: "#c8f7c5", FAIL: "#f7c5c5", SKIP: "#eeeeee", WARN: "#f7ecc5"}
+    head = "".join(f"<th>{html.escape(title)}</th>" for _, title in CHECKS)
+    rows = []
+    for r in reports:
+        by_check = {c.check: c for c in r.results}
+        cells = "".join(
+            f'<td style="background:{colour[by_check[k].status]}" title="{html.escape(by_check[k].detail)}">'
+            f"{by_check[k].status}</td>" if k in by_check else "<td></td>" for k, _ in CHECKS)
+        verdict = "ĐẠT / PASS" if r.passed else "LỖI / FAIL"
+        rows.append(f"<tr><td>{html.escape(r.kit)}</td><td>{html.escape(r.model)}</td>{cells}<td>{verdict}</td></tr>")
+    passed = sum(r.passed for r in reports)
+    return (f"<!doctype html><meta charset='utf-8'><title>Kiểm tra kit / Kit self-test {when:%Y-%m-%d %H:%M}</title>"
+            f"<h1>Kiểm tra kit / Kit self-test — {when:%Y-%m-%d %H:%M}</h1>"
+            f"<p>{passed}/{len(reports)} kit đạt / kits passed</p>"
+            f"<table border=1 cellpadding=4><tr><th>Kit</th><th>Model</th>{head}<th></th></tr>{''.join(rows)}</table>")

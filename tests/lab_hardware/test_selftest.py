@@ -1,0 +1,106 @@
+"""Kit self-test: a room of simulated kits tested at once, a person's part played by a scripted
+operator (the board sees the button presses and the covered sensor from its scenario), faults
+found, and reports (JSON, CSV, HTML) kept with history."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+
+import pytest
+
+from lab_hardware.inventory import Kit
+from lab_hardware.selftest import save_reports, test_room
+from lab_hardware.sim.kit import SimKit
+
+from ..conftest import STEMLAB
+
+pytestmark = pytest.mark.kit
+BENCH_SCENARIO = {"buttons": {"a": [[3000, 3400]], "b": [[4000, 4400]]}, "light": [[0, 60], [6000, 4]]}  # ms since boot
+
+
+class ScriptedOperator:
+    def __init__(self, sees_lights: bool = True):
+        self.asked: list[tuple[str, str]] = []
+        self.sees_lights = sees_lights
+
+    def ask(self, kit: str, instruction: str) -> None:
+        self.asked.append((kit, instruction))
+
+    def confirm(self, kit: str, question: str) -> bool:
+        self.asked.append((kit, question))
+        return self.sees_lights
+
+
+def statuses(report) -> dict[str, str]:
+    return {r.check: r.status for r in report.results}
+
+
+def test_a_room_is_tested_at_once_and_faults_are_named(tmp_path):
+    with SimKit(model="yolobit", realtime=False, scenario=BENCH_SCENARIO) as good, \
+         SimKit(model="xbot", realtime=False, scenario={"acceleration": [[0, [0, 0, -300]]]}) as bad_accel, \
+         SimKit(model="yolobit", faults=("silent",)) as dead:
+        kits = [Kit(good.path, "sim:good", "Kit 01", kind="simulated"),
+                Kit(bad_accel.path, "sim:xbot", "Kit 02", kind="simulated"),
+                Kit(dead.path, "sim:dead", "Kit 03", kind="simulated")]
+        operator = ScriptedOperator()
+        seen: list[tuple[str, str, str]] = []
+        reports = test_room(kits, operator, wait=3.0, progress=lambda *event: seen.append(event))
+    one, two, three = reports
+    assert statuses(one) == {"usb": "skip", "repl": "pass", "i2c": "pass", "accel": "pass", "leds_buzzer": "pass",
+                             "buttons": "pass", "light": "pass", "temperature": "pass", "wifi": "pass"}, one.results
+    assert one.model == "Yolo:Bit v4" and one.passed
+    assert statuses(two)["accel"] == "fail" and "0.30 g" in next(r.detail for r in two.results if r.check == "accel")
+    assert statuses(two)["i2c"] == "pass" and not two.passed
+    assert statuses(three)["repl"] == "fail" and not three.passed
+    assert ("Kit 01", "Nhấn nút A / Press button A") in operator.asked
+    assert ("Kit 01", "buttons", "pass") in seen, "live progress per kit and check"
+
+    first = save_reports(reports, tmp_path / "reports")
+    room = json.loads((first / "room.json").read_text(encoding="utf-8"))
+    assert [k["passed"] for k in room["kits"]] == [True, False, False]
+    rows = list(csv.DictReader((first / "room.csv").read_text(encoding="utf-8-sig").splitlines()))
+    assert {"kit": "Kit 02", "check": "accel", "status": "fail"}.items() <= next(
+        r for r in rows if r["kit"] == "Kit 02" and r["check"] == "accel").items()
+    page = (first / "room.html").read_text(encoding="utf-8")
+    assert "1/3 kit đạt / kits passed" in page and "LỖI / FAIL" in page
+    assert (first / "kit-Kit_01.json").exists()
+    import datetime as dt
+
+    second = save_reports(reports, tmp_path / "reports", dt.datetime(2030, 1, 1))
+    assert first != second and first.exists(), "earlier runs are kept"
+
+
+def test_without_a_person_the_persons_checks_are_skipped_and_say_why():
+    with SimKit(model="yolobit", realtime=False) as kit:
+        (report,) = test_room([Kit(kit.path, "sim:k", kind="simulated")], operator=None)
+    s = statuses(report)
+    assert s["buttons"] == s["light"] == s["leds_buzzer"] == "skip" and report.passed
+    assert "--confirm" in next(r.detail for r in report.results if r.check == "buttons")
+
+
+def test_kits_test_all_from_the_command_line(tmp_path):
+    data = tmp_path / "var"
+    sim = subprocess.Popen([STEMLAB, "kits", "sim", "--count", "2", "--data", str(data)], stdout=subprocess.PIPE,
+                           text=True, env={**os.environ, "COLUMNS": "200"})
+    started = 0
+    while started < 2:
+        line = sim.stdout.readline()
+        assert line, "kits sim ended early"
+        started += line.startswith("SIMKIT ")
+    try:
+        result = subprocess.run([STEMLAB, "kits", "test", "--all", "--data", str(data)], capture_output=True,
+                                text=True, env={**os.environ, "COLUMNS": "200"}, timeout=120)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "2/2 kit đạt / kits passed" in result.stdout
+        reports = list((data / "kits" / "reports").glob("*/room.html"))
+        assert len(reports) == 1
+        missing = subprocess.run([STEMLAB, "kits", "test", "Kit 99", "--data", str(data)], capture_output=True,
+                                 text=True, env={**os.environ, "COLUMNS": "200"}, timeout=60)
+        assert missing.returncode == 2 and "Kit 99" in missing.stdout
+    finally:
+        sim.send_signal(signal.SIGINT)
+        sim.wait(timeout=30)
