@@ -14,6 +14,7 @@ import codecs
 import errno
 import getpass
 import struct
+import termios
 import time
 from typing import Any, Callable
 
@@ -33,6 +34,9 @@ from .errors import (
 )
 
 RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n>"
+# What pyserial raises when the device goes away: its own error, the OS's, termios' (tcdrain on a
+# vanished pseudo-terminal), and TypeError from a port closed under a read.
+LINE_ERRORS = (serial.SerialException, OSError, TypeError, termios.error)
 SOFT_REBOOT = b"soft reboot\r\n"
 if "lab_hardware.urlhandler" not in serial.protocol_handler_packages:
     serial.protocol_handler_packages.append("lab_hardware.urlhandler")  # sim://
@@ -96,7 +100,10 @@ class KitConnection:
                 self._write(b"\r\x02")  # leave the board at its friendly prompt, as we found it
         except KitError:
             pass
-        self.port.close()
+        try:
+            self.port.close()
+        except LINE_ERRORS:
+            pass  # the device is already gone
 
     def __enter__(self) -> "KitConnection":
         return self
@@ -109,14 +116,14 @@ class KitConnection:
         try:
             self.port.write(data)
             self.port.flush()
-        except (serial.SerialException, OSError) as err:
+        except LINE_ERRORS as err:
             raise KitDisconnected(self.name) from err
         self.bytes_out += len(data)
 
     def _waiting(self) -> int:
         try:
             return self.port.in_waiting
-        except (serial.SerialException, OSError, TypeError) as err:
+        except LINE_ERRORS as err:
             raise KitDisconnected(self.name) from err
 
     def _read_some(self) -> bytes:
@@ -125,7 +132,7 @@ class KitConnection:
             return data
         try:
             data = self.port.read(self._waiting() or 1)
-        except (serial.SerialException, OSError, TypeError) as err:
+        except LINE_ERRORS as err:
             raise KitDisconnected(self.name) from err
         self.bytes_in += len(data)
         return data
@@ -223,7 +230,7 @@ class KitConnection:
             time.sleep(0.1)
             self.port.rts = False
             self.port.dtr = True
-        except (serial.SerialException, OSError, ValueError) as err:
+        except (*LINE_ERRORS, ValueError) as err:
             raise KitStuck(self.name) from err
         self.in_raw = False
         time.sleep(settle)
@@ -293,7 +300,7 @@ class KitConnection:
             else:
                 try:
                     chunk = self.port.read(n - len(data))
-                except (serial.SerialException, OSError, TypeError) as err:
+                except LINE_ERRORS as err:
                     raise KitDisconnected(self.name) from err
                 self.bytes_in += len(chunk)
             data += chunk
