@@ -234,14 +234,15 @@ class HubView:
     display_names: dict[str, str]
 
 
+KITS_MANAGE_SCOPE = "custom:stemlab-kits:manage"
 TEACHER_SCOPES = (
+    KITS_MANAGE_SCOPE,  # a teacher takes a kit back from a student
     "list:users!group={g}",
     "read:users!group={g}",
     "servers!group={g}",
     "access:servers!group={g}",
     "read:groups!group={g}",
 )
-KITS_MANAGE_SCOPE = "custom:stemlab-kits:manage"
 
 
 def hub_view(database_url: str) -> HubView:

@@ -78,6 +78,25 @@ c.Spawner.environment = {
     "STEMLAB_PROVINCE": site["province"],
 }
 
+# ---- kits service: owns the lab's serial ports and leases kits; every user may reach it, and the
+# magics in their servers find it here. It runs students' code on simulated kits, so in
+# production it runs as its own unprivileged account (see system_accounts.KITS_ACCOUNT).
+from hub_config.launcher import free_port  # noqa: E402
+from hub_config.system_accounts import KITS_ACCOUNT  # noqa: E402
+
+kits_service = {
+    "name": "stemlab-kits",
+    "url": f"http://127.0.0.1:{free_port()}",
+    "command": [sys.executable, "-m", "lab_hardware.service", "--data", str(data.root),
+                "--simulated", str(site["simulated_kits"]), "--idle", str(site["kit_lease_idle"])],
+}
+if site["production"]:
+    kits_service["user"] = KITS_ACCOUNT
+services.append(kits_service)
+c.JupyterHub.load_roles.append({"name": "user", "scopes": ["self", "access:services!service=stemlab-kits"]})
+loopback = "127.0.0.1" if site["ip"] in ("", "0.0.0.0", "::") else site["ip"]
+c.Spawner.environment["STEMLAB_KITS_URL"] = f"http://{loopback}:{site['port']}/services/stemlab-kits/"
+
 # ---- idle culler: stops servers nobody used for idle_timeout seconds; files stay.
 if site["idle_timeout"] > 0:
     services.append(
@@ -94,7 +113,6 @@ if site["idle_timeout"] > 0:
         }
     )
 # ---- course offerings: a formgrader service per offering, reachable by its graders only
-from hub_config.launcher import free_port  # noqa: E402
 from hub_config.offerings import (  # noqa: E402
     jupyter_config_dir,
     list_offerings,

@@ -128,7 +128,7 @@ class Launcher:
         from .accounts import list_accounts
         from .limits import CgroupLimiter, LimitsUnavailable
         from .catalog import load_catalog
-        from .system_accounts import ensure_linux_account, restrict_to_graders
+        from .system_accounts import ensure_kits_account, ensure_linux_account, restrict_to_graders
 
         if os.geteuid() != 0:
             raise LaunchError(
@@ -168,6 +168,7 @@ class Launcher:
                 )
         for account in list_accounts(self.settings.hub_database_url()):
             ensure_linux_account(account.login, home_root)
+        ensure_kits_account(self.data.root)
         # The course sources hold solutions and hidden tests, and the install is world-readable.
         for course in load_catalog().courses.values():
             restrict_to_graders(course.root / "source")

@@ -123,6 +123,21 @@ class SiteSettings(Configurable):
         "Their files are kept.",
     ).tag(section="limits")
 
+    simulated_kits = Integer(
+        4,
+        min=0,
+        config=True,
+        help="Simulated kits the kits service serves besides real ones (the embedded default has no "
+        "hardware). Set 0 in a lab with real kits.",
+    ).tag(section="kits", key="simulated")
+
+    kit_lease_idle = Integer(
+        900,
+        min=30,
+        config=True,
+        help="Seconds a leased kit may stay unused before it returns to the pool (and is cleaned).",
+    ).tag(section="kits", key="lease_idle")
+
     concurrent_spawns = Integer(
         0,
         min=0,

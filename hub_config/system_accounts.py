@@ -130,3 +130,33 @@ def restrict_to_graders(folder: Path) -> None:
             continue
         os.chown(path, 0, gid)
         path.chmod(0o750 if path.is_dir() else 0o640)
+
+
+KITS_ACCOUNT = "stemlab-kits"
+
+
+def ensure_kits_account(data_root: Path) -> pwd.struct_passwd:
+    """The kits service's account: the serial ports (group dialout) and the simulated kits, which
+    run students' code, without root."""
+    try:
+        entry = pwd.getpwnam(KITS_ACCOUNT)
+    except KeyError:
+        groups = ["dialout"] if _group_exists("dialout") else []
+        _run(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
+              "--shell", "/usr/sbin/nologin", "--comment", "STEM-Lab Hub kits service",
+              *(["--groups", ",".join(groups)] if groups else []), KITS_ACCOUNT])
+        entry = pwd.getpwnam(KITS_ACCOUNT)
+    for folder in (data_root / "sim-kits", data_root / "kits"):
+        folder.mkdir(parents=True, exist_ok=True)
+    os.chown(data_root / "sim-kits", entry.pw_uid, entry.pw_gid)
+    (data_root / "sim-kits").chmod(0o700)
+    (data_root / "kits").chmod(0o755)  # self-test reports: the service shows the last result
+    return entry
+
+
+def _group_exists(name: str) -> bool:
+    try:
+        grp.getgrnam(name)
+        return True
+    except KeyError:
+        return False

@@ -105,6 +105,7 @@ class KitsFile:
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text(tomli_w.dumps({"labels": self.labels, "remote": self.remote}), encoding="utf-8")
+        self.path.chmod(0o644)  # the kits service reads it under its own account
 
 
 def simulated_kits(data_root: Path) -> list[Kit]:

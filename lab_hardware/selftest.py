@@ -253,6 +253,9 @@ def save_reports(reports: list[KitReport], folder: Path, when: dt.datetime | Non
             for c in r.results:
                 writer.writerow([r.kit, r.model, r.unique_id, c.check, c.status, c.detail])
     (out / "room.html").write_text(_html(reports, when), encoding="utf-8")
+    # not secret, and the kits service (its own account) shows each kit's last result
+    for path in (folder, out, *out.iterdir()):
+        path.chmod(0o755 if path.is_dir() else 0o644)
     return out
 
 

@@ -1,0 +1,366 @@
+"""The kits service: a JupyterHub service that owns the lab's serial ports and leases kits.
+
+One user per kit. A lease is taken, renewed by every use, released by its holder, taken back by
+a teacher or technician (scope `custom:stemlab-kits:manage`), or ends after `--idle` seconds
+unused. Between users the board is cleaned: the program stopped, the files the user added
+removed, a soft reset. Only the holder may run code on a kit, reset it or touch its files (403
+otherwise). Technicians get a status page: each kit, its holder, its last self-test.
+
+In the embedded default it serves simulated kits (`--simulated N`). Run by the hub
+(hub_config/jupyterhub_config.py); the magics reach it with the user's hub token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import html
+import json
+import os
+import signal
+import threading
+import time
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jupyterhub.services.auth import HubAuthenticated
+from jupyterhub.utils import url_path_join
+from tornado import ioloop, web
+
+from . import files
+from .errors import BoardError, KitError
+from .inventory import Kit, all_kits, identify
+from .sim.kit import SimKit
+from .transport import KitConnection
+
+MANAGE_SCOPE = "custom:stemlab-kits:manage"
+
+
+@dataclass
+class Lease:
+    holder: str
+    since: float
+    last_used: float
+
+
+@dataclass
+class ManagedKit:
+    kit: Kit
+    model: str = "?"
+    lease: Lease | None = None
+    link: KitConnection | None = None
+    baseline: set[str] = field(default_factory=set)   # files on the board before any user
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    problem: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.kit.name
+
+    def connect(self) -> KitConnection:
+        if self.link is None:
+            self.link = KitConnection.open(self.kit.url, timeout=3.0)
+        return self.link
+
+    def drop_link(self) -> None:
+        if self.link:
+            try:
+                self.link.close()
+            except KitError:
+                pass
+        self.link = None
+
+
+class Lab:
+    """The kits and their leases; every board operation runs on a worker thread, one at a time per kit."""
+
+    def __init__(self, kits: list[Kit], data_root: Path, idle_seconds: float):
+        self.kits = {k.name: ManagedKit(k) for k in kits}
+        self.data_root = data_root
+        self.idle_seconds = idle_seconds
+        self.pool = ThreadPoolExecutor(max_workers=max(4, len(kits) + 2))
+
+    def prepare(self) -> None:
+        """Ask each board what it is and note its own files (run once, on a worker thread, while
+        the service already answers: requests for a kit wait for its lock)."""
+        for managed in self.kits.values():
+            try:
+                link = managed.connect()
+                managed.model = identify(link).model
+                managed.baseline = {e.name for e in files.listdir(link, "/")}
+            except KitError as err:
+                managed.problem = err.en
+                managed.drop_link()
+            finally:
+                managed.lock.release()
+
+    def get(self, name: str) -> ManagedKit:
+        if name not in self.kits:
+            raise web.HTTPError(404, f"no kit {name}")
+        return self.kits[name]
+
+    def last_selftest(self, name: str) -> dict[str, Any] | None:
+        for room in sorted((self.data_root / "kits" / "reports").glob("*/room.json"), reverse=True):
+            data = json.loads(room.read_text(encoding="utf-8"))
+            for kit in data["kits"]:
+                if kit["kit"] == name:
+                    return {"time": data["time"], "passed": kit["passed"]}
+        return None
+
+    def describe(self, managed: ManagedKit, viewer_is_manager: bool, viewer: str) -> dict[str, Any]:
+        lease = managed.lease
+        holder = None
+        if lease:
+            holder = lease.holder if (viewer_is_manager or lease.holder == viewer) else "(đang dùng / in use)"
+        return {"name": managed.name, "model": managed.model, "holder": holder, "problem": managed.problem,
+                "expires_in": round(self.idle_seconds - (time.time() - lease.last_used)) if lease else None,
+                "selftest": self.last_selftest(managed.name) if viewer_is_manager else None}
+
+    def clean(self, managed: ManagedKit) -> None:
+        """Between users: stop what runs, remove what the user added, clear the memory."""
+        with managed.lock:
+            try:
+                link = managed.connect()
+                link.enter_raw()
+                for entry in files.listdir(link, "/"):
+                    if entry.name not in managed.baseline and not entry.is_dir:
+                        files.remove(link, "/" + entry.name)
+                link.soft_reset()
+            except KitError as err:
+                managed.problem = err.en
+                managed.drop_link()
+
+    def expire_idle(self) -> None:
+        now = time.time()
+        for managed in self.kits.values():
+            if managed.lease and now - managed.lease.last_used > self.idle_seconds:
+                managed.lease = None
+                self.pool.submit(self.clean, managed)
+
+
+class BaseHandler(HubAuthenticated, web.RequestHandler):
+    @property
+    def lab(self) -> Lab:
+        return self.settings["lab"]
+
+    def check_xsrf_cookie(self) -> None:
+        pass  # token-authenticated API, no cookies
+
+    def get_login_url(self) -> str:
+        raise web.HTTPError(403)
+
+    @property
+    def user(self) -> dict[str, Any]:
+        model = self.current_user  # tornado caches it: one check with the hub per request
+        if not model:
+            raise web.HTTPError(403, "hub token required")
+        return model
+
+    @property
+    def is_manager(self) -> bool:
+        return MANAGE_SCOPE in self.user.get("scopes", []) or self.user.get("admin", False)
+
+    def holder_only(self, managed: ManagedKit) -> None:
+        if not managed.lease or managed.lease.holder != self.user["name"]:
+            raise web.HTTPError(403, f"{managed.name} is not leased to you")
+        managed.lease.last_used = time.time()
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        reason = self._reason
+        exc = kwargs.get("exc_info", (None, None))[1]
+        if isinstance(exc, web.HTTPError) and exc.log_message:
+            reason = exc.log_message
+        self.finish({"error": reason, "status": status_code})
+
+    async def on_board(self, managed: ManagedKit, action):  # type: ignore[no-untyped-def]
+        def run():  # type: ignore[no-untyped-def]
+            with managed.lock:
+                try:
+                    return action(managed.connect())
+                except KitError:
+                    managed.drop_link()
+                    raise
+        return await asyncio.get_running_loop().run_in_executor(self.lab.pool, run)
+
+
+class KitsHandler(BaseHandler):
+    @web.authenticated
+    def get(self) -> None:
+        self.write({"kits": [self.lab.describe(k, self.is_manager, self.user["name"]) for k in self.lab.kits.values()]})
+
+
+class LeaseHandler(BaseHandler):
+    @web.authenticated
+    def post(self, name: str) -> None:
+        """Take (or renew) the lease of a kit; `any` takes the first free one."""
+        user = self.user["name"]
+        if name == "any":
+            mine = [k for k in self.lab.kits.values() if k.lease and k.lease.holder == user]
+            free = [k for k in self.lab.kits.values() if not k.lease and not k.problem]
+            if not (mine or free):
+                raise web.HTTPError(409, "Hết kit trống. / No kit is free.")
+            managed = (mine or free)[0]
+        else:
+            managed = self.lab.get(name)
+        if managed.lease and managed.lease.holder != user:
+            raise web.HTTPError(409, f"{managed.name} đang có người dùng. / {managed.name} is in use by someone else.")
+        now = time.time()
+        managed.lease = managed.lease or Lease(user, now, now)
+        managed.lease.last_used = now
+        self.write(self.lab.describe(managed, self.is_manager, user))
+
+    @web.authenticated
+    async def delete(self, name: str) -> None:
+        """Give the kit back (its holder), or take it back (a teacher or technician)."""
+        managed = self.lab.get(name)
+        if not managed.lease:
+            self.set_status(204)
+            return
+        if managed.lease.holder != self.user["name"] and not self.is_manager:
+            raise web.HTTPError(403, f"{managed.name} is not leased to you")
+        managed.lease = None
+        await asyncio.get_running_loop().run_in_executor(self.lab.pool, self.lab.clean, managed)
+        self.set_status(204)
+
+
+class ExecHandler(BaseHandler):
+    @web.authenticated
+    async def post(self, name: str) -> None:
+        """Run code; the answer streams as JSON lines: {"out": ...} as output arrives, then
+        {"done": true} or {"error": {...}}."""
+        managed = self.lab.get(name)
+        self.holder_only(managed)
+        body = json.loads(self.request.body or b"{}")
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+
+        def emit(text: str) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, {"out": text})
+
+        def run(link: KitConnection) -> None:
+            link.exec(body.get("code", ""), on_output=emit, timeout=float(body.get("timeout", 30)))
+
+        task = asyncio.ensure_future(self.on_board(managed, run))
+        task.add_done_callback(lambda _: loop.call_soon_threadsafe(queue.put_nowait, None))
+        self.set_header("Content-Type", "application/x-ndjson")
+        while (event := await queue.get()) is not None:
+            self.write(json.dumps(event) + "\n")
+            await self.flush()
+        try:
+            task.result()
+            self.write(json.dumps({"done": True}) + "\n")
+        except BoardError as err:
+            self.write(json.dumps({"error": {"type": "BoardError", "traceback": err.traceback,
+                                             "exc_type": err.exc_type, "line": err.line}}) + "\n")
+        except KitError as err:
+            self.write(json.dumps({"error": {"type": type(err).__name__, "vi": err.vi, "en": err.en}}) + "\n")
+        managed.lease.last_used = time.time() if managed.lease else 0
+
+
+class InterruptHandler(BaseHandler):
+    @web.authenticated
+    def post(self, name: str) -> None:
+        """Ctrl-C to the board, past the kit's lock (the running exec holds it)."""
+        managed = self.lab.get(name)
+        self.holder_only(managed)
+        if managed.link:
+            managed.link.port.write(b"\r\x03")
+        self.set_status(204)
+
+
+class ResetHandler(BaseHandler):
+    @web.authenticated
+    async def post(self, name: str) -> None:
+        managed = self.lab.get(name)
+        self.holder_only(managed)
+        hard = json.loads(self.request.body or b"{}").get("hard", False)
+        await self.on_board(managed, lambda link: link.hard_reset() if hard else link.soft_reset())
+        self.set_status(204)
+
+
+class FilesHandler(BaseHandler):
+    @web.authenticated
+    async def get(self, name: str) -> None:
+        managed = self.lab.get(name)
+        self.holder_only(managed)
+        path = self.get_argument("path", "/")
+        entries = await self.on_board(managed, lambda link: files.listdir(link, path))
+        self.write({"entries": [e.__dict__ for e in entries]})
+
+    @web.authenticated
+    async def put(self, name: str) -> None:
+        managed = self.lab.get(name)
+        self.holder_only(managed)
+        path = self.get_argument("path")
+        changed = await self.on_board(managed, lambda link: files.put(link, self.request.body, path))
+        self.write({"path": path, "changed": changed})
+
+
+class StatusPage(BaseHandler):
+    @web.authenticated
+    def get(self) -> None:
+        if not self.is_manager:
+            raise web.HTTPError(403, "for technicians and teachers")
+        rows = []
+        for managed in self.lab.kits.values():
+            d = self.lab.describe(managed, True, "")
+            test = d["selftest"]
+            verdict = "—" if not test else f"{'ĐẠT / PASS' if test['passed'] else 'LỖI / FAIL'} ({test['time']})"
+            rows.append(f"<tr><td>{html.escape(d['name'])}</td><td>{html.escape(d['model'])}</td>"
+                        f"<td>{html.escape(d['holder'] or 'trống / free')}</td><td>{html.escape(verdict)}</td>"
+                        f"<td>{html.escape(d['problem'] or '')}</td></tr>")
+        self.write("<!doctype html><meta charset='utf-8'><title>Bộ kit / Kits</title><h1>Bộ kit / Kits</h1>"
+                   "<table border=1 cellpadding=4><tr><th>Kit</th><th>Bo mạch / Board</th><th>Người dùng / Holder</th>"
+                   f"<th>Tự kiểm tra / Self-test</th><th>Sự cố / Problem</th></tr>{''.join(rows)}</table>")
+
+
+def make_app(lab: Lab, prefix: str) -> web.Application:
+    kit = r"([^/]+)"
+    return web.Application([
+        (url_path_join(prefix, "api/kits"), KitsHandler),
+        (url_path_join(prefix, f"api/kits/{kit}/lease"), LeaseHandler),
+        (url_path_join(prefix, f"api/kits/{kit}/exec"), ExecHandler),
+        (url_path_join(prefix, f"api/kits/{kit}/interrupt"), InterruptHandler),
+        (url_path_join(prefix, f"api/kits/{kit}/reset"), ResetHandler),
+        (url_path_join(prefix, f"api/kits/{kit}/files"), FilesHandler),
+        (prefix, StatusPage),
+    ], lab=lab)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="STEM-Lab Hub kits service (run by JupyterHub)")
+    parser.add_argument("--data", required=True, type=Path)
+    parser.add_argument("--simulated", type=int, default=0, help="serve this many simulated kits")
+    parser.add_argument("--idle", type=float, default=900, help="seconds before an unused lease ends")
+    args = parser.parse_args(argv)
+    started: list[SimKit] = []
+    for n in range(1, args.simulated + 1):
+        sim = SimKit(model="yolobit", flash_dir=str(args.data / "sim-kits" / f"service-{n:02d}" / "flash"),
+                     board_id=f"5f{n:010x}").start()
+        started.append(sim)
+    kits = [k for k in all_kits(args.data) if not k.stable_name.startswith("sim:service-")]
+    kits += [Kit(s.path, f"sim:service-{n:02d}", f"Kit {n:02d}", kind="simulated") for n, s in enumerate(started, 1)]
+    lab = Lab(kits, args.data, args.idle)
+    loop = ioloop.IOLoop.current()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: loop.add_callback_from_signal(loop.stop))
+    url = os.environ["JUPYTERHUB_SERVICE_URL"]
+    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/stemlab-kits/")
+    bind = urllib.parse.urlparse(url)
+    make_app(lab, prefix).listen(bind.port, bind.hostname)
+    for managed in lab.kits.values():
+        managed.lock.acquire()  # released by prepare(), kit by kit
+    lab.pool.submit(lab.prepare)
+    ioloop.PeriodicCallback(lab.expire_idle, 5000).start()
+    try:
+        loop.start()
+    finally:
+        for sim in started:
+            sim.stop()
+
+
+if __name__ == "__main__":
+    main()
