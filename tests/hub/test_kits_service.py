@@ -100,6 +100,20 @@ def test_one_user_per_kit_with_hub_tokens(lab):
     assert "bai_cua_em.py" not in names, "the previous user's files are gone"
     assert printed(run_on(lab, "Kit 01", hb, "print('x' in dir())")[1]) == "False\n", "the board's memory was cleared"
 
+    # the stop button, through the service: Ctrl-C reaches the board while the program runs
+    import threading
+
+    result: list = []
+    runner = threading.Thread(target=lambda: result.append(run_on(lab, "Kit 01", hb, "while True:\n    pass\n")))
+    runner.start()
+    import time
+
+    time.sleep(1.5)
+    assert requests.post(api(lab, "api/kits/Kit 01/interrupt"), headers=ha, timeout=30).status_code == 403
+    assert requests.post(api(lab, "api/kits/Kit 01/interrupt"), headers=hb, timeout=30).status_code == 204
+    runner.join(timeout=30)
+    assert result and result[0][1][-1]["error"]["exc_type"] == "KeyboardInterrupt"
+
     page = requests.get(api(lab, ""), headers=tech, timeout=30)
     assert page.status_code == 200 and "Kit 01" in page.text and b["login"] in page.text
     assert requests.get(api(lab, ""), headers=ha, timeout=30).status_code == 403
