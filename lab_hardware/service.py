@@ -206,7 +206,9 @@ class LeaseHandler(BaseHandler):
         else:
             managed = self.lab.get(name)
         if managed.lease and managed.lease.holder != user:
-            raise web.HTTPError(409, f"{managed.name} đang có người dùng. / {managed.name} is in use by someone else.")
+            raise web.HTTPError(409, f"{managed.name} đang có bạn khác dùng: chọn kit khác (%kit list) hoặc nhờ thầy cô. / "
+                                     f"{managed.name} is in use by someone else: choose another kit (%kit list) "
+                                     "or ask your teacher.")
         now = time.time()
         managed.lease = managed.lease or Lease(user, now, now)
         managed.lease.last_used = now

@@ -44,8 +44,13 @@ if "lab_hardware.urlhandler" not in serial.protocol_handler_packages:
 
 def open_port(url: str, baudrate: int = 115200) -> serial.SerialBase:
     """Open a pyserial URL, turning pyserial's errors into ones a person can act on."""
+    options: dict = {"baudrate": baudrate, "timeout": 0.05}
+    if "://" not in url or url.startswith("sim://"):
+        # a local device: a write never blocks forever, and no second program opens it meanwhile
+        # (pyserial's network transports support neither option)
+        options.update(write_timeout=10, exclusive=True)
     try:
-        return serial.serial_for_url(url, baudrate=baudrate, timeout=0.05, write_timeout=10, exclusive=True)
+        return serial.serial_for_url(url, **options)
     except (serial.SerialException, OSError, ValueError) as err:
         code = getattr(err, "errno", None)
         text = str(err)

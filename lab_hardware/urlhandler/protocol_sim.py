@@ -72,6 +72,23 @@ class Serial(PosixSerial):
     def _update_dtr_state(self) -> None:
         self._emulate_reset_circuit()
 
+    # Modem inputs a bridge reports with nothing attached to them (a pty has no modem lines).
+    @property
+    def cts(self) -> bool:
+        return True
+
+    @property
+    def dsr(self) -> bool:
+        return True
+
+    @property
+    def ri(self) -> bool:
+        return False
+
+    @property
+    def cd(self) -> bool:
+        return True
+
     def _emulate_reset_circuit(self) -> None:
         held = bool(self._rts_state) and not bool(self._dtr_state)
         was_held = getattr(self, "_reset_held", False)

@@ -75,7 +75,8 @@ def test_one_user_per_kit_with_hub_tokens(lab):
 
     lease = requests.post(api(lab, "api/kits/Kit 01/lease"), headers=ha, timeout=30)
     assert lease.status_code == 200 and lease.json()["holder"] == a["login"]
-    assert requests.post(api(lab, "api/kits/Kit 01/lease"), headers=hb, timeout=30).status_code == 409
+    taken = requests.post(api(lab, "api/kits/Kit 01/lease"), headers=hb, timeout=30)
+    assert taken.status_code == 409 and "Kit 01 is in use" in taken.json()["error"] and "%kit list" in taken.json()["error"]
     assert run_on(lab, "Kit 01", hb, "print('not mine')")[0] == 403
     for action in ("interrupt", "reset"):
         assert requests.post(api(lab, f"api/kits/Kit 01/{action}"), headers=hb, timeout=30).status_code == 403
