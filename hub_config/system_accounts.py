@@ -62,10 +62,14 @@ def ensure_linux_account(login: str, home_root: Path) -> Path:
                 "rename or remove it, then try again."
             )
     home = Path(entry.pw_dir)
+    _make_private_home(home, entry)
+    return home
+
+
+def _make_private_home(home: Path, entry: pwd.struct_passwd) -> None:
     home.mkdir(parents=True, exist_ok=True)
     os.chown(home, entry.pw_uid, entry.pw_gid)
     home.chmod(0o700)
-    return home
 
 
 def remove_linux_account(login: str) -> None:
@@ -106,9 +110,7 @@ def ensure_grader_account(login: str, home: Path) -> pwd.struct_passwd:
                 f"A Linux account named {login} already exists and is not a STEM-Lab Hub grader account; "
                 "remove or rename it, then offer the course again."
             )
-    home.mkdir(parents=True, exist_ok=True)
-    os.chown(home, entry.pw_uid, entry.pw_gid)
-    home.chmod(0o700)
+    _make_private_home(home, entry)
     return entry
 
 

@@ -144,3 +144,17 @@ def answer_and_submit(hub, s: requests.Session, login: str, offering: str, assig
     submitted = s.post(f"{base}/assignments/submit", data={"course_id": offering, "assignment_id": assignment},
                        headers=xsrf_headers(s, login)).json()
     assert submitted["success"], submitted
+
+
+THREE_STUDENTS = (("a", "10A1", 0), ("b", "10A1", 1), ("c", "10A2", 0))
+
+
+def students_with_servers(hub, plan=THREE_STUDENTS) -> dict[str, dict]:
+    """Log students in and start their servers: key -> account fields plus a logged-in `session`."""
+    out = {}
+    for key, cls, index in plan:
+        acc = hub.account("student", index, classes=cls)
+        s = hub.login(acc["login"], acc["password"])
+        open_server(s, hub.url, acc["login"])
+        out[key] = {**acc, "session": s}
+    return out

@@ -19,7 +19,7 @@ import requests
 from hub_config.offerings import list_offerings
 from hub_config.paths import DataDir
 
-from .helpers import answer_and_submit, open_server, run_code, stemlab_on, wait_for_service
+from .helpers import answer_and_submit, run_code, stemlab_on, students_with_servers, wait_for_service
 
 pytestmark = [pytest.mark.hub, pytest.mark.root]
 COURSE = "python-co-ban"
@@ -42,12 +42,7 @@ def course(prod_hub):
     wait_for_service(prod_hub, OFFERING)
     stemlab(prod_hub, "courses", "release", OFFERING, ASSIGNMENT)
     offering = next(o for o in list_offerings(DataDir(prod_hub.data_dir)) if o.id == OFFERING)
-    people = {}
-    for key, cls, index in (("a", "10A1", 0), ("b", "10A1", 1), ("c", "10A2", 0)):
-        acc = prod_hub.account("student", index, classes=cls)
-        s = prod_hub.login(acc["login"], acc["password"])
-        open_server(s, prod_hub.url, acc["login"])
-        people[key] = {**acc, "session": s}
+    people = students_with_servers(prod_hub)
     answer_and_submit(prod_hub, people["a"]["session"], people["a"]["login"], OFFERING, ASSIGNMENT, CORRECT)
     answer_and_submit(prod_hub, people["b"]["session"], people["b"]["login"], OFFERING, ASSIGNMENT, None)
     return offering, people

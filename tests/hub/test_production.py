@@ -16,7 +16,7 @@ import psutil
 import pytest
 import requests
 
-from .helpers import execute, open_server, run_code, xsrf_headers
+from .helpers import execute, run_code, students_with_servers, xsrf_headers
 
 pytestmark = [pytest.mark.hub, pytest.mark.root]
 MEM_LIMIT = 400 * 1024**2
@@ -24,13 +24,7 @@ MEM_LIMIT = 400 * 1024**2
 
 @pytest.fixture(scope="module")
 def students(prod_hub):
-    out = {}
-    for key, cls, index in (("a", "10A1", 0), ("b", "10A1", 1), ("c", "10A2", 0)):
-        acc = prod_hub.account("student", index, classes=cls)
-        s = prod_hub.login(acc["login"], acc["password"])
-        open_server(s, prod_hub.url, acc["login"])
-        out[key] = {**acc, "session": s}
-    return out
+    return students_with_servers(prod_hub)
 
 
 def run(prod_hub, who, code):

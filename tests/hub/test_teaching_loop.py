@@ -50,6 +50,16 @@ def test_release_submit_collect_grade_feedback_export(loop):
         answer_and_submit(hub, s, acc["login"], OFFERING, ASSIGNMENT, answers)
         sessions[name] = (acc["login"], s)
 
+    # Validate, as the students' "Validate" button does: the complete answer passes, the partial fails
+    path = f"{OFFERING}/{ASSIGNMENT}/bai01.ipynb"
+    verdicts = {}
+    for name in ("Trần Minh Khoa", "Lý Thu Trang"):
+        login, s = sessions[name]
+        verdicts[name] = s.post(f"{hub.url}/user/{login}/assignments/validate", data={"path": path},
+                                headers=xsrf_headers(s, login)).json()
+    assert verdicts["Trần Minh Khoa"]["success"] and "failed" not in verdicts["Trần Minh Khoa"]["value"], verdicts
+    assert "failed" in verdicts["Lý Thu Trang"]["value"], verdicts
+
     stemlab_on(hub, "courses", "collect", OFFERING, ASSIGNMENT)
     stemlab_on(hub, "grade", OFFERING, ASSIGNMENT)
 
