@@ -9,6 +9,7 @@
     %kit upload FILE [REMOTE]      copy a file onto the kit (skipped when unchanged)
     %kit files [PATH]              list the kit's files
     %kit plot EXPR [--every MS] [--seconds S]   a live plot of a sensor reading
+    %kit timeline                  what a simulated kit did: pins, display, sounds over time
     %kit release                   give the kit back
 
 Before a cell is sent, it is checked against the board's stubs: a misused API is named with its
@@ -170,6 +171,8 @@ class KitMagics(Magics):
                 print(f"{entry.name}/" if entry.is_dir else f"{entry.name:<24}{entry.size:>8}")
         elif action == "plot":
             return self._plot(rest)
+        elif action == "timeline":
+            self._timeline()
         elif action in ("release", "disconnect"):
             if self.backend:
                 self.backend.close()
@@ -199,6 +202,20 @@ class KitMagics(Magics):
             print(str(err), file=sys.stderr)
         except KitError as err:
             print(str(err), file=sys.stderr)
+
+    def _timeline(self) -> None:
+        import json
+
+        from IPython.display import display
+
+        from .timeline import plot_timeline
+
+        try:
+            events = json.loads(self._backend().exec("import _sim\nprint(_sim.timeline())", lambda _: None, 30))["events"]
+        except BoardError:
+            print("Chỉ kit mô phỏng mới ghi dòng thời gian. / Only simulated kits record a timeline.", file=sys.stderr)
+            return
+        display(plot_timeline(events))
 
     def _plot(self, rest: list[str]) -> Any:
         import ipywidgets as widgets

@@ -120,3 +120,20 @@ def test_a_live_plot_of_a_sensor(kernel_and_kit):
     assert len(updates) >= 5, "the plot redraws as readings arrive"
     assert kernel.run("print(len(get_ipython().magics_manager.registry['KitMagics'].last_plot))")["stdout"].strip() in {
         str(n) for n in range(8, 13)}
+
+
+def test_the_timeline_of_a_simulated_kit_is_plotted(kernel_and_kit):
+    kernel, _ = kernel_and_kit
+    kernel.run("%%kit\nimport _sim\n_sim.restart()\nfrom machine import Pin\nimport time\nled = Pin(2, Pin.OUT)\n"
+               "for i in range(3):\n    led.on()\n    time.sleep_ms(100)\n    led.off()\n    time.sleep_ms(100)\n")
+    msg_id = kernel.kc.execute("%kit timeline")
+    images = []
+    while True:
+        msg = kernel.kc.get_iopub_msg(timeout=60)
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        if msg["msg_type"] == "display_data":
+            images.append(msg["content"]["data"])
+        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            break
+    assert images and "image/png" in images[0]

@@ -111,3 +111,28 @@ def test_i2c_finds_the_boards_sensors_and_reads_one_g_at_rest():
     with SimKit(model="xbot") as kit, KitConnection.open(kit.path) as link:
         assert link.eval("__import__('machine').I2C(0).scan()") == [0x68]
         assert link.eval("__import__('machine').I2C(0).readfrom_mem(0x68, 0x75, 1)") == b"\x68"
+
+
+def test_pwm_adc_timer_and_boot_py():
+    scenario = {"analog": {"pin34": [[0, 1000], [500, 3000]]}}
+    with SimKit(model="esp32", realtime=False, scenario=scenario) as kit, KitConnection.open(kit.path) as link:
+        link.exec("f = open('boot.py', 'w')\nf.write('booted = True\\n')\nf.close()")
+        link.soft_reset()
+        assert link.eval("booted") is True, "boot.py runs at every reset"
+        link.exec("import _sim\n_sim.restart()")
+        out = link.exec(
+            "from machine import Pin, PWM, ADC, Timer\nimport time\n"
+            "led = Pin(2, Pin.OUT)\n"
+            "t = Timer(0)\nt.init(period=100, mode=Timer.PERIODIC, callback=lambda _: led.value(not led.value()))\n"
+            "buzzer = PWM(Pin(25), freq=440, duty=512)\n"
+            "sensor = ADC(Pin(34))\nfirst = sensor.read()\n"
+            "time.sleep_ms(1000)\n"
+            "buzzer.duty(0)\nt.deinit()\n"
+            "print(first, sensor.read())\n"
+        )
+        assert out.split() == ["1000", "3000"]
+        events = timeline(link)
+        toggles = [round(e["t"]) for e in events if e["kind"] == "pin" and e["target"] == "pin2"]
+        assert toggles[:3] == [100, 200, 300] and len(toggles) == 10, toggles
+        pwm = [e["value"] for e in events if e["kind"] == "pwm" and e["target"] == "pin25"]
+        assert pwm == [{"freq": 440, "duty": 512}, {"freq": 440, "duty": 0}]
