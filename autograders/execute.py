@@ -1,0 +1,234 @@
+"""Runs inside the grading sandbox: executes one sanitized notebook, reading it from stdin and
+writing the executed notebook to stdout. What it met on the way goes into the notebook's
+metadata (`stemlab.flags`), each with the cell and the reason, for the teacher.
+
+- The notebook (with its hidden tests) never touches the sandbox's disk, and this process is
+  not dumpable, so the student's code cannot read the hidden tests from a file or our memory.
+- Test cells do not go through IPython's input and AST transformers (a student's transformer
+  could strip `assert`): they run as an expression of the execute request, and `==` in their
+  asserts is strict (an object whose `__eq__` is always true, or that fakes `__class__`, does
+  not compare equal to a number or a string).
+- A kernel that dies (os._exit, a kill, the memory limit) or that ignores the interrupt after
+  the cell timeout is restarted; the cells before it run again, and grading goes on.
+- Output is capped per cell in bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import ctypes
+import json
+import sys
+import threading
+from typing import Any
+
+import nbformat
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.util import ensure_async, run_sync
+
+STRICT_EQ = '''
+def __stemlab_strict_eq(a, b, _type=(0).__class__.__class__):
+    numbers = (int, float, complex, bool)
+    plain = (str, bytes, int, float, complex, bool, list, tuple, dict, set, frozenset, type(None))
+    ta, tb = _type(a), _type(b)
+    if tb in plain or ta in plain:
+        if ta in numbers and tb in numbers:
+            return complex.__eq__(complex(a), complex(b)) if tb is complex or ta is complex else float.__eq__(float(a), float(b))
+        if ta is not tb and not (issubclass(ta, (list, tuple)) and issubclass(tb, (list, tuple)) and ta is tb):
+            return False
+        if ta in (list, tuple):
+            return len(a) == len(b) and all(__stemlab_strict_eq(x, y) for x, y in zip(a, b))
+        if ta is dict:
+            return a.keys() == b.keys() and all(__stemlab_strict_eq(a[k], b[k]) for k in b)
+        return tb.__eq__(b, a) is True
+    return a == b
+'''
+
+
+class _StrictAsserts(ast.NodeTransformer):
+    """`assert x == y` -> `assert __stemlab_strict_eq(x, y)` (and `!=` likewise), in test cells."""
+
+    def visit_Assert(self, node: ast.Assert) -> ast.Assert:
+        test = node.test
+        if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Eq, ast.NotEq)):
+            call = ast.Call(ast.Name("__stemlab_strict_eq", ast.Load()), [test.left, test.comparators[0]], [])
+            node.test = call if isinstance(test.ops[0], ast.Eq) else ast.UnaryOp(ast.Not(), call)
+        return node
+
+
+def test_payload(source: str) -> str:
+    """A test cell as one expression that IPython evaluates without transforming it."""
+    try:
+        tree = _StrictAsserts().visit(ast.parse(source))
+        body = STRICT_EQ + "\n" + ast.unparse(ast.fix_missing_locations(tree))
+    except SyntaxError:
+        body = source
+    return f"exec(compile({body!r}, 'test cell', 'exec'), globals()) or 'ok'"
+
+
+def _is_test(cell: Any) -> bool:
+    meta = cell.metadata.get("nbgrader", {})
+    return cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
+
+
+class GradingClient(NotebookClient):
+    max_output_bytes = 1024 * 1024
+
+    def __init__(self, nb: Any, **kw: Any):
+        super().__init__(nb, **kw)
+        self.flags: list[dict[str, Any]] = []
+        self._expression: str | None = None
+        self._bytes: dict[int, int] = {}
+        self._builtins_at_start: dict[str, int] | None = None
+
+    def flag(self, cell_index: int, reason: str) -> None:
+        grade_id = self.nb.cells[cell_index].metadata.get("nbgrader", {}).get("grade_id") if cell_index >= 0 else None
+        self.flags.append({"cell": grade_id or cell_index, "reason": reason})
+
+    # ---- test cells run as an expression of the execute request
+    async def async_execute_cell(self, cell: Any, cell_index: int, execution_count: int | None = None,
+                                 store_history: bool = True) -> Any:
+        if _is_test(cell):
+            await self._check_builtins(cell_index)
+        self._expression = test_payload(cell.source) if _is_test(cell) else None
+        original = cell.source
+        if self._expression is not None:
+            cell.source = "pass  # graded as an expression"
+        try:
+            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        finally:
+            cell.source = original
+            self._expression = None
+
+    execute_cell = run_sync(async_execute_cell)  # nbclient's binds the base class's coroutine
+
+    async def _check_builtins(self, cell_index: int) -> None:
+        now = await self._builtin_ids()
+        if self._builtins_at_start is None or now is None:
+            return
+        changed = sorted(k for k, v in self._builtins_at_start.items() if now.get(k) != v)
+        if changed:
+            self.flag(cell_index, f"builtins replaced before this test: {', '.join(changed[:8])}")
+            self._builtins_at_start = now  # flag once per change
+
+    async def _builtin_ids(self) -> dict[str, int] | None:
+        assert self.kc is not None
+        msg_id = self.kc.execute("", silent=True, user_expressions={
+            "b": "{k: id(v) for k, v in vars(__import__('builtins')).items() if not k.startswith('_')}"})
+        reply = await ensure_async(self.kc.get_shell_msg(timeout=10))
+        while reply["parent_header"].get("msg_id") != msg_id:
+            reply = await ensure_async(self.kc.get_shell_msg(timeout=10))
+        result = reply["content"].get("user_expressions", {}).get("b", {})
+        if result.get("status") != "ok":
+            return {}
+        try:
+            return ast.literal_eval(result["data"]["text/plain"])
+        except (ValueError, SyntaxError):
+            return {}
+
+    def snapshot_builtins(self) -> None:
+        self._builtins_at_start = run_sync(self._builtin_ids)()
+
+    async def _check_raise_for_error(self, cell: Any, cell_index: int, exec_reply: Any) -> None:
+        if self._expression is not None and exec_reply is not None:
+            result = exec_reply["content"].get("user_expressions", {}).get("t", {})
+            if result.get("status") != "ok":
+                cell.outputs.append(nbformat.v4.new_output(
+                    "error", ename=result.get("ename", "Error"), evalue=result.get("evalue", ""),
+                    traceback=result.get("traceback", [])))
+        await super()._check_raise_for_error(cell, cell_index, exec_reply)
+
+    def output(self, outs: list, msg: dict, display_id: str | None, cell_index: int) -> Any:
+        size = len(json.dumps(msg.get("content", {})))
+        used = self._bytes.get(cell_index, 0)
+        self._bytes[cell_index] = used + size
+        if used + size > self.max_output_bytes:
+            if used <= self.max_output_bytes:
+                self.flag(cell_index, f"output over {self.max_output_bytes} bytes was cut")
+                outs.append(nbformat.v4.new_output("stream", name="stderr",
+                                                   text=f"\n[… output cut at {self.max_output_bytes} bytes …]\n"))
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def _patch_execute(client: GradingClient) -> None:
+    """Send the test expression with the execute request of a test cell."""
+    assert client.kc is not None
+    original = client.kc.execute
+
+    def execute(code: str, *args: Any, **kwargs: Any) -> str:
+        if client._expression is not None:
+            kwargs["user_expressions"] = {"t": client._expression}
+            kwargs["silent"] = False
+        return original(code, *args, **kwargs)
+
+    client.kc.execute = execute  # type: ignore[method-assign]
+
+
+def run(nb: Any, cell_timeout: float, max_output_bytes: int) -> Any:
+    client = GradingClient(nb, timeout=cell_timeout, interrupt_on_timeout=True, allow_errors=True,
+                           kernel_name="python3", record_timing=False)
+    client.max_output_bytes = max_output_bytes
+    skipped: set[int] = set()
+    index = 0
+    while index < len(nb.cells):
+        # a fresh kernel (Unix sockets: the sandbox has no network, not even loopback)
+        client.km = AsyncKernelManager(kernel_name="python3", transport="ipc")
+        with client.setup_kernel():
+            _patch_execute(client)
+            client.snapshot_builtins()
+            try:
+                for i, cell in enumerate(nb.cells):
+                    if i < index and i in skipped:
+                        continue
+                    if i < index:  # rebuilding the state after a restart
+                        client.execute_cell(cell, i)
+                        continue
+                    index = i
+                    _run_with_watchdog(client, cell, i, cell_timeout)
+                index = len(nb.cells)
+            except DeadKernelError:
+                client.flag(index, "the kernel died in this cell (os._exit, a kill, or the memory limit); "
+                                   "it was restarted and grading went on")
+                nb.cells[index].outputs = [nbformat.v4.new_output(
+                    "error", ename="DeadKernelError", evalue="the kernel died while running this cell", traceback=[])]
+                skipped.add(index)
+                index += 1
+    nb.metadata.setdefault("stemlab", {})["flags"] = client.flags
+    return nb
+
+
+def _run_with_watchdog(client: GradingClient, cell: Any, index: int, timeout: float) -> None:
+    """A cell that ignores the interrupt (a loop that swallows KeyboardInterrupt) is ended by
+    killing the kernel, which the caller restarts."""
+    timer = threading.Timer(timeout * 2 + 10, lambda: client.km.kernel.kill() if client.km and client.km.kernel else None)
+    timer.start()
+    try:
+        client.execute_cell(cell, index)
+    except CellTimeoutError:
+        client.flag(index, f"the cell ran longer than {timeout:g} s and was interrupted")
+    finally:
+        timer.cancel()
+    if any(o.get("ename") == "KeyboardInterrupt" for o in cell.get("outputs", [])):
+        client.flag(index, f"the cell ran longer than {timeout:g} s and was interrupted")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cell-timeout", type=float, default=30)
+    parser.add_argument("--max-output-bytes", type=int, default=1024 * 1024)
+    args = parser.parse_args(argv)
+    try:
+        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: our memory holds the hidden tests
+    except (OSError, AttributeError):
+        pass
+    nb = nbformat.reads(sys.stdin.read(), as_version=4)
+    executed = run(nb, args.cell_timeout, args.max_output_bytes)
+    sys.stdout.write(nbformat.writes(executed))
+
+
+if __name__ == "__main__":
+    main()
