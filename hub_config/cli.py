@@ -257,18 +257,38 @@ def cmd_courses_feedback(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from .teaching import autograde
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .paths import DataDir
+    from .teaching import autograde, find_offering
 
     settings = _load(args).settings
-    if settings.production and os.geteuid() == 0 and not args.unsandboxed:
-        # nbgrader autograde runs each submission's code with the rights of whoever runs it: here
-        # the offering's grader account, which can read every submission of the offering.
-        raise StemlabError(
-            "Chấm tự động chạy mã của học sinh mà chưa có hộp cát riêng cho từng bài. / Autograding runs students' "
-            "code as the offering's grader account, which can read the other submissions of the class; the "
-            "per-submission sandbox is not installed yet. Pass --unsandboxed if you accept the risk."
-        )
-    return _offering_step(args, autograde, "Đã chấm tự động", "Autograded")
+    data = DataDir(settings.data_path()).ensure()
+    offering = find_offering(data, args.offering)
+    failed = [0]
+    with Progress(TextColumn("Chấm bài / Grading"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("lỗi / failed {task.fields[failed]}"), TimeRemainingColumn(), console=console) as bar:
+        task = bar.add_task("grade", total=None, failed=0)
+
+        def progress(result, done: int, total: int) -> None:  # type: ignore[no-untyped-def]
+            failed[0] += bool(result.error)
+            bar.update(task, completed=done, total=total, failed=failed[0])
+
+        summary = autograde(data, offering, args.assignment, student=args.student, progress=progress,
+                            workers=args.workers)
+    if summary.missing_limits:
+        console.print("[yellow]Hộp cát chấm bài thiếu / The grading sandbox cannot enforce:[/] "
+                      + escape("; ".join(summary.missing_limits)))
+    for r in summary.flagged:
+        for flag in r.flags:
+            console.print(f"[yellow]⚑ {escape(r.student)} {escape(r.notebook)} {escape(str(flag['cell']))}:[/] "
+                          f"{escape(flag['reason'])}")
+    for r in summary.failed:
+        console.print(f"[red]{escape(r.student)} {escape(r.notebook)}:[/] {escape(r.error or '')}")
+    console.print(f"Đã chấm / Graded {len(summary.results)} bài / notebooks of {offering.id} in "
+                  f"{summary.seconds:.1f} s: {len(summary.failed)} lỗi / failed, {len(summary.flagged)} cần xem / "
+                  "flagged for review (in the formgrader and the grade sheet).")
+    return 1 if summary.failed else 0
 
 
 def cmd_grades_export(args: argparse.Namespace) -> int:
@@ -567,8 +587,7 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("offering", metavar="OFFERING")
     grade.add_argument("assignment", metavar="ASSIGNMENT")
     grade.add_argument("--student", help="one student's login only")
-    grade.add_argument("--unsandboxed", action="store_true",
-                       help="production mode: run nbgrader autograde as this user anyway (unsafe as root)")
+    grade.add_argument("--workers", type=int, help="submissions graded at once (default: one per CPU core)")
     grades = add(sub, "grades", None, "export an offering's grades for the school's records")
     grades_sub = grades.add_subparsers(dest="action", metavar="ACTION", required=True)
     exp = add(grades_sub, "export", cmd_grades_export, "CSV (UTF-8 with BOM) and XLSX: 10-point totals, lateness")

@@ -166,13 +166,21 @@ c.OwnerCheckedCollect.quarantine_forged = {production!r}
     path.chmod(0o644)
 
 
-def _write_course_config(offering: Offering, exchange_root: Path) -> None:
+def write_course_config(offering: Offering, exchange_root: Path) -> None:
+    """The offering's nbgrader config (rewritten at each `courses offer` and `grade`)."""
     # The formgrader and the teacher's commands run in this directory. Its course is fixed, and
     # enrolment comes from rosters, so it need not ask JupyterHub for courses (which it could
-    # not: it runs as a service, not as a hub user).
-    config = f'''# nbgrader configuration of the offering {offering.id}; written by `stemlab courses offer`.
+    # not: it runs as a service, not as a hub user). Autograding runs each notebook in the
+    # grading sandbox (autograders/), and what it flags reaches the gradebook.
+    config = f'''# nbgrader configuration of the offering {offering.id}; written by STEM-Lab Hub.
+from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.auth import NoAuthPlugin
+from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades
+from autograders.preprocessors import RecordFlags, SandboxedExecute
 c = get_config()  # noqa: F821
+c.Autograde.autograde_preprocessors = [SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                                       SaveAutoGrades, AssignLatePenalties, CheckCellMetadata, RecordFlags]
+c.OverwriteCells.add_missing_cells = True
 c.Authenticator.plugin_class = NoAuthPlugin
 c.CourseDirectory.course_id = {offering.id!r}
 c.CourseDirectory.root = {str(offering.root)!r}
@@ -226,7 +234,7 @@ def offer(data: DataDir, database_url: str, course: Course, class_name: str, sch
     if not source_link.exists():
         source_link.symlink_to(course.root / "source", target_is_directory=True)
     exchange = ensure_exchange_root(data)
-    _write_course_config(offering, exchange)
+    write_course_config(offering, exchange)
     meta = {"id": oid, "course": course.id, "class": class_name, "school": school, "year": year}
     if offering.grader:
         meta["grader"] = offering.grader

@@ -5,14 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import os
 import pwd
+import shutil
 import subprocess
 import sys
+from typing import TYPE_CHECKING, Callable
 
 
 from .authoring import read_notebook
 from .errors import StemlabError
-from .offerings import Offering, jupyter_config_dir, list_offerings
+from .offerings import Offering, exchange_dir, jupyter_config_dir, list_offerings, write_course_config
 from .paths import DataDir
+
+if TYPE_CHECKING:
+    from autograders.runner import BatchSummary
 
 
 def find_offering(data: DataDir, offering_id: str) -> Offering:
@@ -25,9 +30,9 @@ def find_offering(data: DataDir, offering_id: str) -> Offering:
     return offerings[offering_id]
 
 
-def run_nbgrader(data: DataDir, offering: Offering, *args: str) -> str:
+def run_nbgrader(data: DataDir, offering: Offering, *args: str, extra_env: dict[str, str] | None = None) -> str:
     """Run one nbgrader command in the offering's course directory; its errors become ours."""
-    env = dict(os.environ, JUPYTER_CONFIG_PATH=str(jupyter_config_dir(data)))
+    env = dict(os.environ, JUPYTER_CONFIG_PATH=str(jupyter_config_dir(data)), **(extra_env or {}))
     account: dict = {}
     if offering.grader:
         # Production: never as root; as the offering's grader account, which owns its files.
@@ -71,17 +76,34 @@ def broken_submissions(offering: Offering, assignment_id: str, student: str | No
     return broken
 
 
-def autograde(data: DataDir, offering: Offering, assignment_id: str, student: str | None = None) -> None:
-    """Autograde every collected submission that is a notebook; then report the ones that are not,
-    so one broken file never holds up (or loses) the class's grades."""
+def autograde(data: DataDir, offering: Offering, assignment_id: str, student: str | None = None,
+              progress: Callable[..., None] | None = None, workers: int | None = None) -> BatchSummary:
+    """Grade the collected submissions: each runs in its own sandbox, several at once (the
+    grading runner), then nbgrader records the results in the gradebook, one writer. A
+    notebook that is not a notebook is reported, after every other submission is graded."""
+    from autograders.preprocessors import CACHE_ENV, STRICT_ENV
+    from autograders.runner import GradingRunner, new_cache
+
     broken = broken_submissions(offering, assignment_id, student)
-    args = ["autograde", assignment_id, "--force"]
-    if student:
-        args.append(f"--student={student}")
-    if broken:
-        args.append(f"--CourseDirectory.student_id_exclude={','.join(sorted(broken))}")
-    if not (student and student in broken):
-        run_nbgrader(data, offering, *args)
+    write_course_config(offering, exchange_dir(data))
+    runner = GradingRunner(offering.root, offering.id, offering.gradebook_url, workers=workers)
+    cache = new_cache()
+    try:
+        summary = runner.execute_all(assignment_id, cache, student, progress, skip=set(broken))
+        if offering.grader:  # nbgrader runs as the grader account: it reads the results, nobody else
+            entry = pwd.getpwnam(offering.grader)
+            for path in [cache, *cache.iterdir()]:
+                os.chown(path, entry.pw_uid, entry.pw_gid)
+                path.chmod(0o700 if path.is_dir() else 0o600)
+        args = ["autograde", assignment_id, "--force"]
+        if student:
+            args.append(f"--student={student}")
+        if broken:
+            args.append(f"--CourseDirectory.student_id_exclude={','.join(sorted(broken))}")
+        if not (student and student in broken):
+            run_nbgrader(data, offering, *args, extra_env={CACHE_ENV: str(cache), STRICT_ENV: "1"})
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
     if broken:
         lines = [f"  {login}: {problem}" for login, problems in broken.items() for problem in problems]
         raise StemlabError(
@@ -90,6 +112,7 @@ def autograde(data: DataDir, offering: Offering, assignment_id: str, student: st
             "graded; every other submission was. Ask the student to open the notebook in JupyterLab, "
             "validate it and submit again, or grade it by hand in the formgrader:\n" + "\n".join(lines)
         )
+    return summary
 
 
 def feedback(data: DataDir, offering: Offering, assignment_id: str) -> None:

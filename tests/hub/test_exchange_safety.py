@@ -127,7 +127,7 @@ def test_a_forged_submission_is_set_aside_and_the_real_one_is_graded(prod_hub, c
     sources = {c["metadata"].get("nbgrader", {}).get("grade_id"): "".join(c["source"]) for c in collected["cells"]}
     assert sources["cau1-loi-giai"] == CORRECT["cau1-loi-giai"], "a's own work was collected"
 
-    stemlab(prod_hub, "grade", OFFERING, ASSIGNMENT, "--unsandboxed")
+    stemlab(prod_hub, "grade", OFFERING, ASSIGNMENT)
     stemlab(prod_hub, "courses", "feedback", OFFERING, ASSIGNMENT)
     s = people["a"]["session"]
     base = f"{prod_hub.url}/user/{a}"

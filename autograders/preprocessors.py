@@ -1,0 +1,99 @@
+"""nbgrader preprocessors of ours, named in each offering's nbgrader config:
+
+- `SandboxedExecute` replaces nbgrader's `Execute` in `Autograde.autograde_preprocessors`: the
+  notebook runs in the grading sandbox (autograders/sandbox.py, autograders/execute.py). When
+  the grading runner has already run it (in parallel), the result is taken from its cache.
+- `RecordFlags` comes after `SaveAutoGrades`: what the sandbox flagged (a deleted test cell, a
+  kernel that died, builtins replaced, ...) becomes a comment on the cell in the gradebook and
+  marks it for the teacher's review, so a flag is seen in the formgrader and in the export.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Float, Integer
+
+CACHE_ENV = "STEMLAB_GRADING_CACHE"
+STRICT_ENV = "STEMLAB_GRADING_STRICT"  # set by the runner: never execute outside its sandboxes
+FLAG_PREFIX = "⚑ STEM-Lab Hub: "
+
+
+def notebook_key(nb: Any) -> str:
+    """What decides a run's outcome: the cells' types and sources, in order."""
+    digest = hashlib.sha256()
+    for cell in nb.cells:
+        digest.update(cell.cell_type.encode() + b"\0" + cell.source.encode("utf-8") + b"\0\0")
+    return digest.hexdigest()
+
+
+class SandboxedExecute(NbGraderPreprocessor):
+    timeout = Integer(30, help="Seconds a cell may run before it is interrupted.").tag(config=True)
+    wall_seconds = Float(600, help="Seconds a whole notebook may run.").tag(config=True)
+
+    def preprocess(self, nb: Any, resources: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        executed = self._from_cache(nb)
+        if executed is None:
+            if os.environ.get(STRICT_ENV):
+                raise RuntimeError("a notebook the grading runner did not run reached nbgrader; refusing to run "
+                                   "it outside the sandbox")
+            executed = self._run_now(nb, resources)
+        for cell, done in zip(nb.cells, executed.cells):
+            if cell.cell_type == "code":
+                cell.outputs = done.get("outputs", [])
+                cell.execution_count = done.get("execution_count")
+        resources.setdefault("stemlab", {})["flags"] = executed.metadata.get("stemlab", {}).get("flags", [])
+        return nb, resources
+
+    def _from_cache(self, nb: Any) -> Any | None:
+        folder = os.environ.get(CACHE_ENV)
+        if not folder:
+            return None
+        path = Path(folder) / f"{notebook_key(nb)}.ipynb"
+        return nbformat.read(path, as_version=4) if path.exists() else None
+
+    def _run_now(self, nb: Any, resources: dict[str, Any]) -> Any:
+        from .runner import execute_in_sandbox
+        from .sandbox import Limits, SandboxPool
+
+        pool = SandboxPool(1, Limits(wall_seconds=self.wall_seconds))
+        try:
+            if pool.missing:
+                self.log.warning("Grading sandbox: cannot enforce %s", "; ".join(pool.missing))
+            return execute_in_sandbox(pool, nb, Path(resources.get("metadata", {}).get("path", ".")), self.timeout)
+        finally:
+            pool.close()
+
+
+class RecordFlags(NbGraderPreprocessor):
+    def preprocess(self, nb: Any, resources: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        flags = resources.get("stemlab", {}).get("flags", []) + resources.get("stemlab", {}).get("sanitize_flags", [])
+        if not flags:
+            return nb, resources
+        info = resources["nbgrader"]
+        grade_ids = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+                     if c.metadata.get("nbgrader", {}).get("grade")]
+        with Gradebook(info["db_url"]) as gb:
+            for flag in flags:
+                target = flag["cell"] if flag["cell"] in grade_ids else (grade_ids[0] if grade_ids else None)
+                if target is None:
+                    continue
+                try:
+                    comment = gb.find_comment(target, info["notebook"], info["assignment"], info["student"])
+                    grade = gb.find_grade(target, info["notebook"], info["assignment"], info["student"])
+                except MissingEntry:
+                    continue
+                text = FLAG_PREFIX + f"{flag['cell']}: {flag['reason']}"
+                comment.auto_comment = "\n".join(x for x in (comment.auto_comment, text) if x)
+                grade.needs_manual_grade = True
+            gb.db.commit()
+        print(json.dumps({"flags": flags, "student": info["student"], "notebook": info["notebook"]}), file=sys.stderr)
+        return nb, resources

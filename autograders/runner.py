@@ -1,0 +1,173 @@
+"""The grading runner behind `stemlab grade`: submissions run in parallel, each in its own sandbox;
+then nbgrader's own `autograde` (one process: the gradebook's single writer) records the results,
+taking each executed notebook from the runner's cache instead of running it again.
+
+    prepare    nbgrader's sanitizing preprocessors, in this process (restores test cells the
+               student deleted or changed, from the gradebook): what changed becomes a flag
+    execute    a pool of sandboxes, one worker per core: autograders/execute.py in each
+    record     `nbgrader autograde` with SandboxedExecute reading the cache, then RecordFlags
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import nbformat
+from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteCells, OverwriteKernelspec
+from traitlets.config import Config
+
+from .preprocessors import notebook_key
+from .sandbox import Limits, SandboxPool
+
+
+@dataclass
+class SubmissionResult:
+    student: str
+    notebook: str
+    seconds: float = 0.0
+    flags: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class BatchSummary:
+    results: list[SubmissionResult]
+    missing_limits: list[str]
+    seconds: float
+
+    @property
+    def failed(self) -> list[SubmissionResult]:
+        return [r for r in self.results if r.error]
+
+    @property
+    def flagged(self) -> list[SubmissionResult]:
+        return [r for r in self.results if r.flags]
+
+
+def execute_in_sandbox(pool: SandboxPool, nb: Any, data_dir: Path, cell_timeout: float) -> Any:
+    """Run one sanitized notebook in a sandbox, with the assignment's data files beside it."""
+    sandbox = pool.acquire()
+    try:
+        work = sandbox.fresh_workdir()
+        if data_dir.is_dir():
+            for item in data_dir.iterdir():
+                if item.suffix != ".ipynb" and not item.name.startswith("."):
+                    (shutil.copytree if item.is_dir() else shutil.copy2)(item, work / item.name)
+        sandbox.give(work)
+        result = sandbox.run([sys.executable, "-m", "autograders.execute", "--cell-timeout", str(cell_timeout),
+                              "--max-output-bytes", str(pool.limits.max_output_bytes // 8)],
+                             stdin=nbformat.writes(nb).encode("utf-8"),
+                             env={"PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+                                  "JUPYTER_RUNTIME_DIR": str(work), "IPYTHONDIR": str(work / ".ipython"),
+                                  "MPLCONFIGDIR": str(work / ".mpl")})
+        if result.killed == "time":
+            return _failed(nb, f"the notebook ran longer than {pool.limits.wall_seconds:g} s and was stopped")
+        try:
+            return nbformat.reads(result.stdout.decode("utf-8"), as_version=4)
+        except Exception:  # noqa: BLE001  (whatever the sandbox printed, it was not a notebook)
+            tail = result.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
+            return _failed(nb, f"grading stopped with exit {result.returncode}: {tail[0][:200]}")
+    finally:
+        pool.release(sandbox)
+
+
+def _failed(nb: Any, reason: str) -> Any:
+    nb.metadata.setdefault("stemlab", {})["flags"] = [{"cell": "notebook", "reason": reason}]
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
+            cell.outputs = [nbformat.v4.new_output("error", ename="GradingStopped", evalue=reason, traceback=[])]
+    return nb
+
+
+def sanitize(nb: Any, resources: dict[str, Any], config: Config) -> tuple[Any, list[dict[str, Any]]]:
+    """nbgrader's sanitizing preprocessors, as `nbgrader autograde` runs them; what they had to
+    restore is a flag."""
+    before = {c.metadata.get("nbgrader", {}).get("grade_id"): (c.cell_type, c.source, json.dumps(
+        {k: v for k, v in c.metadata.get("nbgrader", {}).items() if k != "checksum"}, sort_keys=True))
+        for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id")}
+    for cls in (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata):
+        nb, resources = cls(config=config).preprocess(nb, resources)
+    flags = []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        gid = meta.get("grade_id")
+        if not gid or not (meta.get("grade") or meta.get("locked")) or meta.get("solution"):
+            continue
+        if gid not in before:
+            flags.append({"cell": gid, "reason": "the student deleted this cell; it was restored from the source"})
+            continue
+        cell_type, source, metadata = before[gid]
+        now = json.dumps({k: v for k, v in meta.items() if k != "checksum"}, sort_keys=True)
+        if cell_type != cell.cell_type or metadata != now:
+            flags.append({"cell": gid, "reason": "the student changed this cell's type or grading metadata; "
+                                                 "it was restored from the source"})
+        elif source.strip() != cell.source.strip():
+            flags.append({"cell": gid, "reason": "the student edited or emptied this locked cell; it was restored"})
+    return nb, flags
+
+
+class GradingRunner:
+    def __init__(self, course_root: Path, course_id: str, db_url: str, workers: int | None = None,
+                 limits: Limits | None = None, cell_timeout: float = 30.0):
+        self.course_root, self.course_id, self.db_url = course_root, course_id, db_url
+        self.workers = workers or max(1, len(os.sched_getaffinity(0)))
+        self.limits = limits or Limits()
+        self.cell_timeout = cell_timeout
+        self.config = Config({"OverwriteCells": {"add_missing_cells": True}})
+
+    def submissions(self, assignment: str, student: str | None) -> list[tuple[str, Path]]:
+        folder = self.course_root / "submitted"
+        return [(p.parent.parent.name, p) for p in sorted(folder.glob(f"{student or '*'}/{assignment}/*.ipynb"))]
+
+    def execute_all(self, assignment: str, cache: Path, student: str | None = None,
+                    progress: Callable[[SubmissionResult, int, int], None] | None = None,
+                    skip: set[str] | None = None) -> BatchSummary:
+        """Run every collected submission of the assignment in the sandboxes; fill the cache."""
+        start = time.monotonic()
+        todo = [(s, p) for s, p in self.submissions(assignment, student) if s not in (skip or set())]
+        pool = SandboxPool(self.workers, self.limits)
+        results: list[SubmissionResult] = []
+        try:
+            def one(student_id: str, path: Path) -> SubmissionResult:
+                began = time.monotonic()
+                result = SubmissionResult(student_id, path.stem)
+                try:
+                    nb = nbformat.read(path, as_version=4)
+                    resources = {"nbgrader": {"student": student_id, "assignment": assignment, "notebook": path.stem,
+                                              "db_url": self.db_url}, "metadata": {"path": str(path.parent)}}
+                    nb, result.flags = sanitize(nb, resources, self.config)
+                    key = notebook_key(nb)
+                    executed = execute_in_sandbox(pool, nb, path.parent, self.cell_timeout)
+                    result.flags += executed.metadata.get("stemlab", {}).get("flags", [])
+                    executed.metadata.setdefault("stemlab", {})["flags"] = result.flags
+                    nbformat.write(executed, str(cache / f"{key}.ipynb"))
+                except Exception as err:  # noqa: BLE001  (one submission's failure must not stop the batch)
+                    result.error = f"{type(err).__name__}: {err}"
+                result.seconds = time.monotonic() - began
+                return result
+
+            with ThreadPoolExecutor(max_workers=self.workers) as threads:
+                futures = [threads.submit(one, s, p) for s, p in todo]
+                for future in as_completed(futures):
+                    results.append(future.result())
+                    if progress:
+                        progress(results[-1], len(results), len(todo))
+        finally:
+            pool.close()
+        return BatchSummary(sorted(results, key=lambda r: (r.student, r.notebook)), pool.missing,
+                            time.monotonic() - start)
+
+
+def new_cache() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="stemlab-grading-cache-"))
+    folder.chmod(0o711)
+    return folder
