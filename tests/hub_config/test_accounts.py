@@ -7,7 +7,7 @@ import pytest
 from jupyterhub import orm as hub_orm
 from nativeauthenticator.orm import UserInfo
 
-from hub_config.accounts import apply_roster, hub_view, list_accounts, open_session, reset_password
+from hub_config.accounts import KITS_MANAGE_SCOPE, apply_roster, hub_view, list_accounts, open_session, reset_password
 from hub_config.paths import DataDir
 from hub_config.roster import parse_roster
 
@@ -80,7 +80,10 @@ def test_hub_view_scopes_teachers_to_their_classes(site, write_roster):
     view = hub_view(url)
     teacher_roles = [r for r in view.roles if r["name"].startswith("teacher-")]
     assert [r["name"] for r in teacher_roles] == ["teacher-class-10a1"]
-    assert all(s.endswith("!group=class-10a1") for s in teacher_roles[0]["scopes"] if s != "admin-ui")
+    # every scope on users and servers is filtered to the class; taking kits back is lab-wide
+    assert all(s.endswith("!group=class-10a1") for s in teacher_roles[0]["scopes"]
+               if s not in ("admin-ui", KITS_MANAGE_SCOPE))
+    assert KITS_MANAGE_SCOPE in teacher_roles[0]["scopes"]
     assert len(view.admins) == 1 and next(iter(view.admins)).startswith("qt")
     assert any(r["name"] == "technician" and len(r["users"]) == 1 for r in view.roles)
 
