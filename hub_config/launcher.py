@@ -317,6 +317,33 @@ class Launcher:
         self._hub_services = []
 
     # ---- stop ----------------------------------------------------------------------------
+    def _stop_leftover_servers(self) -> None:
+        """A hub stopped before it could stop every server (a stop that arrives while it is
+        restarting, a server slow to exit under load) leaves servers and kernels behind: find
+        them by the hub they report to, and end them with everything they started."""
+        if not self.runtime:
+            return
+        ours = self.runtime.hub_api_url
+        leftovers = []
+        for p in psutil.process_iter(["pid"]):
+            try:
+                if p.environ().get("JUPYTERHUB_API_URL") == ours:
+                    leftovers.append(p)
+            except psutil.Error:
+                continue
+        family = {q for p in leftovers for q in [p, *_children(p)]}
+        for p in family:
+            try:
+                p.terminate()
+            except psutil.Error:
+                pass
+        _, still = psutil.wait_procs(list(family), timeout=5)
+        for p in still:
+            try:
+                p.kill()
+            except psutil.Error:
+                pass
+
     def _stop_hub(self, stop_servers: bool) -> None:
         if not self.hub or self.hub.poll() is not None:
             return
@@ -341,6 +368,7 @@ class Launcher:
 
     def stop(self) -> None:
         self._stop_hub(stop_servers=True)
+        self._stop_leftover_servers()
         if self.proxy and self.proxy.poll() is None:
             self.proxy.terminate()
             try:
@@ -348,6 +376,13 @@ class Launcher:
             except subprocess.TimeoutExpired:
                 self.proxy.kill()
         self.data.launcher_state.unlink(missing_ok=True)
+
+
+def _children(process: psutil.Process) -> list[psutil.Process]:
+    try:
+        return process.children(recursive=True)
+    except psutil.Error:
+        return []
 
 
 def running_launcher(data: DataDir) -> dict | None:
