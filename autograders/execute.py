@@ -19,11 +19,15 @@ import argparse
 import ast
 import ctypes
 import json
+import os
+import queue
+import signal
 import sys
 import threading
 from typing import Any
 
 import nbformat
+import psutil
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -45,13 +49,25 @@ def __stemlab_strict_eq(a, b, _type=(0).__class__.__class__):
             return a.keys() == b.keys() and all(__stemlab_strict_eq(a[k], b[k]) for k in b)
         return tb.__eq__(b, a) is True
     return a == b
+
+
+def __stemlab_isinstance(obj, kinds, _type=(0).__class__.__class__):
+    return issubclass(_type(obj), kinds)
 '''
 
 
 class _StrictAsserts(ast.NodeTransformer):
-    """`assert x == y` -> `assert __stemlab_strict_eq(x, y)` (and `!=` likewise), in test cells."""
+    """`assert x == y` -> `assert __stemlab_strict_eq(x, y)` (and `!=` likewise), and
+    `isinstance(x, T)` -> the type's own answer (not `x.__class__`), in test cells."""
+
+    def visit_Call(self, node: ast.Call) -> ast.Call:
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id == "isinstance":
+            node.func = ast.Name("__stemlab_isinstance", ast.Load())
+        return node
 
     def visit_Assert(self, node: ast.Assert) -> ast.Assert:
+        self.generic_visit(node)
         test = node.test
         if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Eq, ast.NotEq)):
             call = ast.Call(ast.Name("__stemlab_strict_eq", ast.Load()), [test.left, test.comparators[0]], [])
@@ -118,9 +134,12 @@ class GradingClient(NotebookClient):
         assert self.kc is not None
         msg_id = self.kc.execute("", silent=True, user_expressions={
             "b": "{k: id(v) for k, v in vars(__import__('builtins')).items() if not k.startswith('_')}"})
-        reply = await ensure_async(self.kc.get_shell_msg(timeout=10))
-        while reply["parent_header"].get("msg_id") != msg_id:
+        try:
             reply = await ensure_async(self.kc.get_shell_msg(timeout=10))
+            while reply["parent_header"].get("msg_id") != msg_id:
+                reply = await ensure_async(self.kc.get_shell_msg(timeout=10))
+        except queue.Empty:
+            return None  # the kernel does not answer; the cell's own watchdog deals with it
         result = reply["content"].get("user_expressions", {}).get("b", {})
         if result.get("status") != "ok":
             return {}
@@ -201,10 +220,36 @@ def run(nb: Any, cell_timeout: float, max_output_bytes: int) -> Any:
     return nb
 
 
+def _kernel_pid(client: GradingClient) -> int | None:
+    process = getattr(getattr(client.km, "provisioner", None), "process", None)
+    return getattr(process, "pid", None)
+
+
+def _kill_kernel(client: GradingClient) -> None:
+    pid = _kernel_pid(client)
+    if pid:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def _kill_strays(client: GradingClient) -> None:
+    """Processes the cell left behind (a fork bomb's children, a detached job) share our account:
+    end them before the next cell, so they cannot slow it or talk on the kernel's sockets."""
+    keep = {os.getpid(), _kernel_pid(client)}
+    for process in psutil.process_iter(["uids"]):
+        try:
+            if process.info["uids"] and process.info["uids"].real == os.getuid() and process.pid not in keep:
+                process.kill()
+        except psutil.Error:
+            continue
+
+
 def _run_with_watchdog(client: GradingClient, cell: Any, index: int, timeout: float) -> None:
-    """A cell that ignores the interrupt (a loop that swallows KeyboardInterrupt) is ended by
-    killing the kernel, which the caller restarts."""
-    timer = threading.Timer(timeout * 2 + 10, lambda: client.km.kernel.kill() if client.km and client.km.kernel else None)
+    """A cell that ignores the interrupt (a loop that swallows KeyboardInterrupt) or hangs the
+    kernel (a broken builtin) is ended by killing the kernel, which the caller restarts."""
+    timer = threading.Timer(timeout + 5, _kill_kernel, args=(client,))
     timer.start()
     try:
         client.execute_cell(cell, index)
@@ -212,6 +257,8 @@ def _run_with_watchdog(client: GradingClient, cell: Any, index: int, timeout: fl
         client.flag(index, f"the cell ran longer than {timeout:g} s and was interrupted")
     finally:
         timer.cancel()
+        if os.getuid() != 0:  # only inside the sandbox, where everything of this account is the run's
+            _kill_strays(client)
     if any(o.get("ename") == "KeyboardInterrupt" for o in cell.get("outputs", [])):
         client.flag(index, f"the cell ran longer than {timeout:g} s and was interrupted")
 

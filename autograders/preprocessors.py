@@ -27,9 +27,10 @@ STRICT_ENV = "STEMLAB_GRADING_STRICT"  # set by the runner: never execute outsid
 FLAG_PREFIX = "⚑ STEM-Lab Hub: "
 
 
-def notebook_key(nb: Any) -> str:
-    """What decides a run's outcome: the cells' types and sources, in order."""
-    digest = hashlib.sha256()
+def notebook_key(nb: Any, student: str, notebook: str) -> str:
+    """Whose run it is and what decides its outcome: the cells' types and sources, in order.
+    (Two students with the same code are two runs: each has its own flags.)"""
+    digest = hashlib.sha256(f"{student}\0{notebook}\0".encode())
     for cell in nb.cells:
         digest.update(cell.cell_type.encode() + b"\0" + cell.source.encode("utf-8") + b"\0\0")
     return digest.hexdigest()
@@ -40,7 +41,7 @@ class SandboxedExecute(NbGraderPreprocessor):
     wall_seconds = Float(600, help="Seconds a whole notebook may run.").tag(config=True)
 
     def preprocess(self, nb: Any, resources: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-        executed = self._from_cache(nb)
+        executed = self._from_cache(nb, resources["nbgrader"]["student"], resources["nbgrader"]["notebook"])
         if executed is None:
             if os.environ.get(STRICT_ENV):
                 raise RuntimeError("a notebook the grading runner did not run reached nbgrader; refusing to run "
@@ -53,11 +54,11 @@ class SandboxedExecute(NbGraderPreprocessor):
         resources.setdefault("stemlab", {})["flags"] = executed.metadata.get("stemlab", {}).get("flags", [])
         return nb, resources
 
-    def _from_cache(self, nb: Any) -> Any | None:
+    def _from_cache(self, nb: Any, student: str, notebook: str) -> Any | None:
         folder = os.environ.get(CACHE_ENV)
         if not folder:
             return None
-        path = Path(folder) / f"{notebook_key(nb)}.ipynb"
+        path = Path(folder) / f"{notebook_key(nb, student, notebook)}.ipynb"
         return nbformat.read(path, as_version=4) if path.exists() else None
 
     def _run_now(self, nb: Any, resources: dict[str, Any]) -> Any:
@@ -79,21 +80,24 @@ class RecordFlags(NbGraderPreprocessor):
         if not flags:
             return nb, resources
         info = resources["nbgrader"]
-        grade_ids = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
-                     if c.metadata.get("nbgrader", {}).get("grade")]
+        graded = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+        # nbgrader keeps comments for answer cells only: a flag on a test cell goes on the first answer
+        answers = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
         with Gradebook(info["db_url"]) as gb:
             for flag in flags:
-                target = flag["cell"] if flag["cell"] in grade_ids else (grade_ids[0] if grade_ids else None)
-                if target is None:
-                    continue
-                try:
-                    comment = gb.find_comment(target, info["notebook"], info["assignment"], info["student"])
-                    grade = gb.find_grade(target, info["notebook"], info["assignment"], info["student"])
-                except MissingEntry:
-                    continue
                 text = FLAG_PREFIX + f"{flag['cell']}: {flag['reason']}"
-                comment.auto_comment = "\n".join(x for x in (comment.auto_comment, text) if x)
-                grade.needs_manual_grade = True
+                where = flag["cell"] if flag["cell"] in answers else (answers[0] if answers else None)
+                if where is not None:
+                    try:
+                        comment = gb.find_comment(where, info["notebook"], info["assignment"], info["student"])
+                        comment.auto_comment = "\n".join(x for x in (comment.auto_comment, text) if x)
+                    except MissingEntry:
+                        pass
+                if flag["cell"] in graded:
+                    try:
+                        gb.find_grade(flag["cell"], info["notebook"], info["assignment"], info["student"]).needs_manual_grade = True
+                    except MissingEntry:
+                        pass
             gb.db.commit()
         print(json.dumps({"flags": flags, "student": info["student"], "notebook": info["notebook"]}), file=sys.stderr)
         return nb, resources

@@ -27,6 +27,7 @@ from traitlets.config import Config
 
 from .preprocessors import notebook_key
 from .sandbox import Limits, SandboxPool
+from .scan import scan_notebook
 
 
 @dataclass
@@ -88,30 +89,29 @@ def _failed(nb: Any, reason: str) -> Any:
     return nb
 
 
-def sanitize(nb: Any, resources: dict[str, Any], config: Config) -> tuple[Any, list[dict[str, Any]]]:
-    """nbgrader's sanitizing preprocessors, as `nbgrader autograde` runs them; what they had to
-    restore is a flag."""
-    before = {c.metadata.get("nbgrader", {}).get("grade_id"): (c.cell_type, c.source, json.dumps(
-        {k: v for k, v in c.metadata.get("nbgrader", {}).items() if k != "checksum"}, sort_keys=True))
-        for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id")}
-    for cls in (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata):
-        nb, resources = cls(config=config).preprocess(nb, resources)
-    flags = []
-    for cell in nb.cells:
+def sanitize(nb: Any, resources: dict[str, Any], config: Config, released: Any | None = None) -> tuple[Any, list[dict[str, Any]]]:
+    """nbgrader's sanitizing preprocessors, as `nbgrader autograde` runs them. What the student
+    changed in the cells they were given locked (compared with the released notebook) is a flag."""
+    flags = scan_notebook(nb)
+    given = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in (released.cells if released else [])}
+    theirs = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
+    for gid, cell in given.items():
         meta = cell.metadata.get("nbgrader", {})
-        gid = meta.get("grade_id")
-        if not gid or not (meta.get("grade") or meta.get("locked")) or meta.get("solution"):
+        if not gid or not (meta.get("locked") or meta.get("grade")) or meta.get("solution"):
             continue
-        if gid not in before:
+        mine = theirs.get(gid)
+        if mine is None:
             flags.append({"cell": gid, "reason": "the student deleted this cell; it was restored from the source"})
             continue
-        cell_type, source, metadata = before[gid]
-        now = json.dumps({k: v for k, v in meta.items() if k != "checksum"}, sort_keys=True)
-        if cell_type != cell.cell_type or metadata != now:
+        kept = {k: v for k, v in meta.items() if k != "checksum"}
+        now = {k: v for k, v in mine.metadata.get("nbgrader", {}).items() if k != "checksum"}
+        if mine.cell_type != cell.cell_type or now != kept:
             flags.append({"cell": gid, "reason": "the student changed this cell's type or grading metadata; "
                                                  "it was restored from the source"})
-        elif source.strip() != cell.source.strip():
+        elif mine.source.strip() != cell.source.strip():
             flags.append({"cell": gid, "reason": "the student edited or emptied this locked cell; it was restored"})
+    for cls in (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata):
+        nb, resources = cls(config=config).preprocess(nb, resources)
     return nb, flags
 
 
@@ -122,7 +122,8 @@ class GradingRunner:
         self.workers = workers or max(1, len(os.sched_getaffinity(0)))
         self.limits = limits or Limits()
         self.cell_timeout = cell_timeout
-        self.config = Config({"OverwriteCells": {"add_missing_cells": True}})
+        # nbgrader's warnings for each restored cell are ours to report, as flags
+        self.config = Config({"OverwriteCells": {"add_missing_cells": True, "log_level": "ERROR"}})
 
     def submissions(self, assignment: str, student: str | None) -> list[tuple[str, Path]]:
         folder = self.course_root / "submitted"
@@ -144,8 +145,10 @@ class GradingRunner:
                     nb = nbformat.read(path, as_version=4)
                     resources = {"nbgrader": {"student": student_id, "assignment": assignment, "notebook": path.stem,
                                               "db_url": self.db_url}, "metadata": {"path": str(path.parent)}}
-                    nb, result.flags = sanitize(nb, resources, self.config)
-                    key = notebook_key(nb)
+                    released_path = self.course_root / "release" / assignment / path.name
+                    released = nbformat.read(released_path, as_version=4) if released_path.exists() else None
+                    nb, result.flags = sanitize(nb, resources, self.config, released)
+                    key = notebook_key(nb, student_id, path.stem)
                     executed = execute_in_sandbox(pool, nb, path.parent, self.cell_timeout)
                     result.flags += executed.metadata.get("stemlab", {}).get("flags", [])
                     executed.metadata.setdefault("stemlab", {})["flags"] = result.flags

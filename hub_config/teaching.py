@@ -77,7 +77,8 @@ def broken_submissions(offering: Offering, assignment_id: str, student: str | No
 
 
 def autograde(data: DataDir, offering: Offering, assignment_id: str, student: str | None = None,
-              progress: Callable[..., None] | None = None, workers: int | None = None) -> BatchSummary:
+              progress: Callable[..., None] | None = None, workers: int | None = None,
+              cell_timeout: float = 30.0) -> BatchSummary:
     """Grade the collected submissions: each runs in its own sandbox, several at once (the
     grading runner), then nbgrader records the results in the gradebook, one writer. A
     notebook that is not a notebook is reported, after every other submission is graded."""
@@ -86,7 +87,8 @@ def autograde(data: DataDir, offering: Offering, assignment_id: str, student: st
 
     broken = broken_submissions(offering, assignment_id, student)
     write_course_config(offering, exchange_dir(data))
-    runner = GradingRunner(offering.root, offering.id, offering.gradebook_url, workers=workers)
+    runner = GradingRunner(offering.root, offering.id, offering.gradebook_url, workers=workers,
+                           cell_timeout=cell_timeout)
     cache = new_cache()
     try:
         summary = runner.execute_all(assignment_id, cache, student, progress, skip=set(broken))

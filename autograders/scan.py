@@ -1,0 +1,115 @@
+"""A look at the student's own code before it runs: what could fake or dodge the tests is flagged
+for the teacher, with the cell and the reason. The sandbox and the strict test execution already
+give most of these the score the honest code earns; the flag says why to look anyway."""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+COMPARISONS = {"__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__hash__", "__bool__"}
+IPYTHON_HOOKS = {"ast_transformers", "input_transformers_post", "input_transformers_cleanup", "register_magic_function",
+                 "events", "set_custom_exc", "showtraceback", "run_cell", "run_cell_magic"}
+EXITS = {("sys", "exit"), ("os", "_exit"), ("os", "kill"), ("os", "abort"), ("signal", "signal"),
+         ("os", "killpg"), ("os", "fork"), ("builtins", "exit")}
+
+
+class _Scanner(ast.NodeVisitor):
+    def __init__(self, teacher_names: set[str]):
+        self.teacher_names = teacher_names
+        self.reasons: list[str] = []
+
+    def say(self, reason: str) -> None:
+        if reason not in self.reasons:
+            self.reasons.append(reason)
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        for item in node.body:
+            if isinstance(item, ast.FunctionDef) and item.name in COMPARISONS:
+                self.say(f"class {node.name} defines {item.name}, which could fake the tests' comparisons")
+            if isinstance(item, (ast.Assign, ast.AnnAssign)):
+                targets = item.targets if isinstance(item, ast.Assign) else [item.target]
+                if any(isinstance(t, ast.Name) and t.id == "__class__" for t in targets):
+                    self.say(f"class {node.name} pretends to be another type (__class__)")
+            if isinstance(item, ast.FunctionDef) and item.name == "__class__":
+                self.say(f"class {node.name} pretends to be another type (__class__)")
+        self.generic_visit(node)
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if node.attr in IPYTHON_HOOKS:
+            self.say(f"changes how IPython runs code (.{node.attr})")
+        if node.attr == "__class__" and isinstance(node.ctx, ast.Store):
+            self.say("changes an object's __class__")
+        if isinstance(node.value, ast.Name) and (node.value.id, node.attr) in EXITS:
+            self.say(f"calls {node.value.id}.{node.attr} (ends or signals the kernel)")
+        if isinstance(node.value, ast.Name) and node.value.id in ("builtins", "__builtins__") and isinstance(node.ctx, ast.Store):
+            self.say(f"replaces the builtin {node.attr}")
+        self.generic_visit(node)
+
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        if isinstance(node.value, ast.Name) and node.value.id == "__builtins__" and isinstance(node.ctx, ast.Store):
+            self.say("replaces builtins")
+        self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if isinstance(node.func, ast.Name) and node.func.id in ("setattr", "delattr") and node.args:
+            first = node.args[0]
+            if isinstance(first, ast.Name) and first.id in ("builtins", "__builtins__"):
+                self.say("replaces builtins (setattr)")
+        self.generic_visit(node)
+
+    def visit_While(self, node: ast.While) -> None:
+        for handler in (h for n in ast.walk(node) if isinstance(n, ast.Try) for h in n.handlers):
+            caught = handler.type
+            names = {caught.id} if isinstance(caught, ast.Name) else (
+                {e.id for e in caught.elts if isinstance(e, ast.Name)} if isinstance(caught, ast.Tuple) else set())
+            if caught is None or names & {"KeyboardInterrupt", "BaseException"}:
+                self.say("a loop that catches KeyboardInterrupt (cannot be stopped)")
+        self.generic_visit(node)
+
+    def _defines(self, names: list[str], where: str) -> None:
+        for name in names:
+            if name in self.teacher_names:
+                self.say(f"redefines {name}, which the teacher's cells define ({where})")
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self._defines([node.name], "def")
+        self.generic_visit(node)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self._defines([t.id for t in node.targets if isinstance(t, ast.Name)], "assignment")
+        if any(isinstance(t, ast.Attribute) and t.attr == "__class__" for t in node.targets):
+            self.say("changes an object's __class__")
+        self.generic_visit(node)
+
+
+def helper_functions(source: str) -> set[str]:
+    """Functions a teacher's cell defines (test helpers a student might redefine)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    return {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+
+
+def scan_notebook(nb: Any) -> list[dict[str, str]]:
+    """Flags for the student's cells (answers and free cells), judged against the teacher's."""
+    teacher: set[str] = set()
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("locked") and not meta.get("grade"):
+            teacher |= helper_functions(cell.source)
+    flags = []
+    for index, cell in enumerate(nb.cells):
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or meta.get("locked") or (meta.get("grade") and not meta.get("solution")):
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue  # the run reports it
+        scanner = _Scanner(teacher)
+        scanner.visit(tree)
+        for reason in scanner.reasons:
+            flags.append({"cell": meta.get("grade_id") or index, "reason": reason})
+    return flags

@@ -1,0 +1,175 @@
+"""One batch of submissions through `stemlab grade`'s runner, as root: honest ones between
+malicious and broken ones. Every honest score is exact; every cheat gets the score the honest
+code behind it earns and, where it tried something, a flag with the reason in the gradebook;
+broken notebooks are reported; afterwards no sandbox process is left and the gradebook is whole."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import socket
+import sqlite3
+import threading
+
+import nbformat
+import psutil
+import pytest
+from nbgrader.api import Gradebook
+
+from autograders.preprocessors import FLAG_PREFIX
+from autograders.sandbox import ACCOUNT_PREFIX
+from hub_config.accounts import apply_roster
+from hub_config.catalog import load_catalog
+from hub_config.errors import StemlabError
+from hub_config.offerings import offer
+from hub_config.paths import DataDir
+from hub_config.roster import parse_roster
+from hub_config.teaching import autograde, release
+
+from ..conftest import FILES
+
+pytestmark = [pytest.mark.root, pytest.mark.timeout(900)]
+A = "bai01-bien-va-kieu-du-lieu"
+Q1 = "def chu_vi_hinh_chu_nhat(dai, rong):\n    return 2 * (dai + rong)"
+Q2 = "def doi_nhiet_do(do_c):\n    return do_c * 9 / 5 + 32"
+Q3 = "def gioi_thieu(ho_ten, tuoi):\n    return 'Em là ' + ho_ten + ', ' + str(int(tuoi)) + ' tuổi.'"
+FULL = {"cau1-loi-giai": Q1, "cau2-loi-giai": Q2, "cau3-loi-giai": Q3}
+ALWAYS_EQ = "class Du:\n    def __eq__(self, other):\n        return True\n"
+LISTENER = socket.create_server(("127.0.0.1", 0))
+CONNECTIONS: list = []
+threading.Thread(target=lambda: CONNECTIONS.append(LISTENER.accept()), daemon=True).start()
+
+
+def extra(code: str) -> dict:
+    """A cell the student added after the answers."""
+    return {"__extra__": code}
+
+
+CASES = {
+    # student: (answers, changes to the notebook, expected autograded score, flag that must appear)
+    "honest-full": (FULL, None, 8, None),
+    "honest-q1": ({"cau1-loi-giai": Q1}, None, 2, None),
+    "honest-none": ({}, None, 0, None),
+    "always-eq": ({"cau1-loi-giai": ALWAYS_EQ + "def chu_vi_hinh_chu_nhat(d, r):\n    return Du()",
+                   "cau2-loi-giai": Q2,
+                   "cau3-loi-giai": ALWAYS_EQ + "def gioi_thieu(h, t):\n    return Du()"}, None, 3, "__eq__"),
+    "spoofed-class": ({**FULL, "cau2-loi-giai": "class Gia:\n    __class__ = float\n    def __sub__(self, o):\n"
+                       "        return 0\n    def __rsub__(self, o):\n        return 0\n"
+                       "def doi_nhiet_do(do_c):\n    return Gia()"}, None, 5, "__class__"),
+    "strips-asserts": ({"cau1-loi-giai": "import ast\nclass Bo(ast.NodeTransformer):\n    def visit_Assert(self, n):\n"
+                        "        return None\nget_ipython().ast_transformers.append(Bo())\n"
+                        "get_ipython().input_transformers_post.append(lambda lines: [l.replace('assert', 'pass #') for l in lines])\n"
+                        "def chu_vi_hinh_chu_nhat(d, r):\n    return 0"}, None, 0, "IPython"),
+    "patched-builtins": ({**FULL, "cau2-loi-giai": "import builtins\nbuiltins.isinstance = lambda *a: True\n"
+                          "def doi_nhiet_do(do_c):\n    return do_c * 9 // 5 + 32"}, None, 5, "builtin"),
+    "sys-exit": ({**FULL, "cau1-loi-giai": Q1 + "\nimport sys\nsys.exit(0)"}, None, 8, "sys.exit"),
+    "os-exit": (FULL, extra("import os\nos._exit(0)"), 8, "kernel died"),
+    "kills-kernel": (FULL, extra("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"), 8, "kernel died"),
+    "swallows-interrupt": (FULL, extra("while True:\n    try:\n        pass\n    except KeyboardInterrupt:\n        pass"),
+                           8, "KeyboardInterrupt"),
+    "endless-loop": (FULL, extra("while True:\n    pass"), 8, "longer than"),
+    "memory-bomb": (FULL, extra("x = []\nwhile True:\n    x.append(bytearray(100 * 1024 * 1024))"), 8, "kernel died"),
+    "fork-bomb": (FULL, extra("import os\nwhile True:\n    os.fork()"), 8, "os.fork"),
+    "output-one-line": (FULL, extra("print('x' * 50_000_000)"), 8, "output over"),
+    "output-many-lines": (FULL, extra("for i in range(1_000_000):\n    print(i)"), 8, "output over"),
+    "detached-process": (FULL, extra("import subprocess\nsubprocess.Popen(['sleep', '600'], start_new_session=True)"), 8, None),
+    "network": (FULL, extra(f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {LISTENER.getsockname()[1]}), timeout=2)\n"
+                            "except OSError as e:\n    print('no network', e)"), 8, None),
+    "reads-gradebook": (FULL, extra("import sqlite3, os\nfor p in open('gradebook-paths.txt').read().split():\n"
+                                    "    try:\n        sqlite3.connect(p).execute('update grade set manual_score = 99')\n"
+                                    "    except Exception as e:\n        print('denied', p, e)"), 8, None),
+    "deleted-test": (FULL, "delete:cau1-kiem-tra", 8, "deleted"),
+    "tampered-points": (FULL, "points:cau1-kiem-tra", 8, "changed"),
+    "emptied-test": (FULL, "empty:cau2-kiem-tra", 8, "emptied"),
+}
+BROKEN = {"not-json": b'{"cells": [ {"cell_type": "code", bi c\xe1t', "schema-invalid": b'{"nbformat": 4, "metadata": {}}'}
+
+
+def make_submission(offering, student: str, answers: dict, change) -> None:  # type: ignore[no-untyped-def]
+    nb = nbformat.read(offering.root / "release" / A / "bai01.ipynb", as_version=4)
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in answers:
+            cell.source = answers[gid]
+    if isinstance(change, dict):
+        nb.cells.append(nbformat.v4.new_code_cell(change["__extra__"]))
+    elif isinstance(change, str):
+        action, gid = change.split(":")
+        cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == gid)
+        if action == "delete":
+            nb.cells.remove(cell)
+        elif action == "points":
+            cell.metadata["nbgrader"]["points"] = 100
+        elif action == "empty":
+            cell.source = ""
+    folder = offering.root / "submitted" / student / A
+    folder.mkdir(parents=True)
+    nbformat.write(nb, str(folder / "bai01.ipynb"))
+    (folder / "timestamp.txt").write_text("2025-10-01 08:00:00.000000 UTC")
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    if os.geteuid() != 0:
+        if os.environ.get("CI"):
+            pytest.fail("CI runs as root; the grading sandbox tests must run there")
+        pytest.skip("the grading sandbox needs root")
+    root = tmp_path_factory.mktemp("grading")
+    data = DataDir(root / "var").ensure()
+    url = f"sqlite:///{data.hub_db}"
+    apply_roster(data, url, parse_roster(FILES / "two_classes.csv"))
+    offering = offer(data, url, load_catalog().course("python-co-ban"), "10A1", "THPT Mẫu", "2025-2026")
+    release(data, offering, A)
+    for student, (answers, change, _, _) in CASES.items():
+        make_submission(offering, student, answers, change)
+    # the cheat knows where the gradebook is (it could guess): the sandbox must still stop it
+    (offering.root / "submitted" / "reads-gradebook" / A / "gradebook-paths.txt").write_text(
+        str(offering.root / "gradebook.db"))
+    for student, raw in BROKEN.items():
+        folder = offering.root / "submitted" / student / A
+        folder.mkdir(parents=True)
+        (folder / "bai01.ipynb").write_bytes(raw)
+        (folder / "timestamp.txt").write_text("2025-10-01 08:00:00.000000 UTC")
+    with pytest.raises(StemlabError) as broken:
+        autograde(data, offering, A, workers=2, cell_timeout=3)
+    return offering, str(broken.value)
+
+
+def scores_and_flags(offering) -> dict:  # type: ignore[no-untyped-def]
+    out = {}
+    with Gradebook(offering.gradebook_url, course_id=offering.id) as gb:
+        for submission in gb.assignment_submissions(A):
+            comments = [c.auto_comment or "" for nb in submission.notebooks for c in nb.comments]
+            out[submission.student.id] = (submission.code_score, [c for c in comments if FLAG_PREFIX in c])
+    return out
+
+
+@pytest.mark.parametrize("student", list(CASES))
+def test_each_submission_gets_its_honest_score_and_its_flag(graded, student):
+    offering, _ = graded
+    _, _, expected_score, expected_flag = CASES[student]
+    score, flags = scores_and_flags(offering)[student]
+    assert score == expected_score, (student, score, flags)
+    if expected_flag is None and student.startswith("honest"):
+        assert flags == [], f"an honest submission is never flagged: {flags}"
+    if expected_flag:
+        assert any(expected_flag in f for f in flags), (student, flags)
+
+
+def test_broken_notebooks_are_reported_and_the_batch_went_on(graded):
+    offering, message = graded
+    assert "not-json" in message and "schema-invalid" in message and "not valid JSON" in message
+    assert set(scores_and_flags(offering)) == set(CASES), "every other submission was graded"
+
+
+def test_nothing_is_left_running_the_gradebook_is_whole_and_no_connection_was_made(graded):
+    offering, _ = graded
+    sandbox_uids = {p.pw_uid for p in __import__("pwd").getpwall() if p.pw_name.startswith(ACCOUNT_PREFIX)}
+    stray = [p.pid for p in psutil.process_iter(["uids", "status"])
+             if p.info["uids"] and p.info["uids"].real in sandbox_uids and p.info["status"] != psutil.STATUS_ZOMBIE]
+    assert not stray
+    db = sqlite3.connect(offering.root / "gradebook.db")
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert not db.execute("SELECT count(*) FROM grade WHERE manual_score = 99").fetchone()[0]
+    assert not CONNECTIONS, "no submission reached the network"
