@@ -9,11 +9,13 @@ English format uses '.' and ','. XLSX stores real numbers, shown with one decima
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
+
+from autograders.preprocessors import FLAG_PREFIX
 
 from .catalog import load_catalog
 from .environment import tools_on_path
@@ -27,6 +29,7 @@ class GradeRow:
     scores: list[float | None]  # None: nothing submitted
     late: list[str]
     total_10: Decimal
+    review: list[str] = field(default_factory=list)  # what the grading runner flagged, with its reason
 
 
 def ten_point(score: float, max_score: float) -> Decimal:
@@ -54,7 +57,8 @@ def grade_rows(offering: Offering) -> tuple[list[str], list[float], list[GradeRo
         rows = []
         for student in sorted(gb.students, key=lambda s: (s.last_name or "", s.first_name or "", s.id)):
             scores: list[float | None] = []
-            late = []
+            late: list[str] = []
+            review: list[str] = []
             for assignment in assignments:
                 try:
                     submission = gb.find_submission(assignment.name, student.id)
@@ -64,9 +68,12 @@ def grade_rows(offering: Offering) -> tuple[list[str], list[float], list[GradeRo
                 scores.append(float(submission.score))
                 if submission.total_seconds_late > 0:
                     late.append(assignment.name)
+                review += [f"{assignment.name}: {c.auto_comment.split(FLAG_PREFIX, 1)[1].splitlines()[0]}"
+                           for nb in submission.notebooks for c in nb.comments
+                           if c.auto_comment and FLAG_PREFIX in c.auto_comment]
             earned = sum(s for s in scores if s is not None)
             full_name = " ".join(p for p in (student.first_name, student.last_name) if p)
-            rows.append(GradeRow(student.id, full_name, scores, late, ten_point(earned, sum(maxima))))
+            rows.append(GradeRow(student.id, full_name, scores, late, ten_point(earned, sum(maxima)), review))
     return names, maxima, rows
 
 
@@ -81,7 +88,7 @@ def export(offering: Offering, out_dir: Path, fmt: str = "vi") -> list[Path]:
     names, maxima, rows = grade_rows(offering)
     out_dir.mkdir(parents=True, exist_ok=True)
     header = ["Tên đăng nhập / Login", "Họ và tên / Full name", *[f"{n} (/{m:g})" for n, m in zip(names, maxima)],
-              "Điểm hệ 10 / Total (10-point)", "Nộp muộn / Late"]
+              "Điểm hệ 10 / Total (10-point)", "Nộp muộn / Late", "Cần xem / Review"]
     decimal_comma = fmt == "vi"
     csv_path = out_dir / f"{offering.id}-grades.csv"
     with csv_path.open("w", encoding="utf-8-sig", newline="") as f:
@@ -89,7 +96,7 @@ def export(offering: Offering, out_dir: Path, fmt: str = "vi") -> list[Path]:
         writer.writerow(header)
         for row in rows:
             writer.writerow([row.login, row.full_name, *[_number(s, decimal_comma) for s in row.scores],
-                             _number(row.total_10, decimal_comma), ", ".join(row.late)])
+                             _number(row.total_10, decimal_comma), ", ".join(row.late), " | ".join(row.review)])
     xlsx_path = out_dir / f"{offering.id}-grades.xlsx"
     _write_xlsx(xlsx_path, offering, header, rows)
     return [csv_path, xlsx_path]
@@ -107,7 +114,8 @@ def _write_xlsx(path: Path, offering: Offering, header: list[str], rows: list[Gr
     for cell in ws[2]:
         cell.font = Font(bold=True)
     for row in rows:
-        ws.append([row.login, row.full_name, *row.scores, float(row.total_10), ", ".join(row.late)])
-        ws.cell(ws.max_row, len(header) - 1).number_format = "0.0"
+        ws.append([row.login, row.full_name, *row.scores, float(row.total_10), ", ".join(row.late),
+                   " | ".join(row.review)])
+        ws.cell(ws.max_row, len(header) - 2).number_format = "0.0"
     ws.column_dimensions["B"].width = 28
     wb.save(path)

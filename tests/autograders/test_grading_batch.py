@@ -173,3 +173,15 @@ def test_nothing_is_left_running_the_gradebook_is_whole_and_no_connection_was_ma
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert not db.execute("SELECT count(*) FROM grade WHERE manual_score = 99").fetchone()[0]
     assert not CONNECTIONS, "no submission reached the network"
+
+
+def test_flags_reach_the_grade_sheet(graded, tmp_path):
+    import csv
+
+    from hub_config.grade_sheets import export
+
+    offering, _ = graded
+    csv_path, _ = export(offering, tmp_path, "vi")
+    rows = {r[0]: r for r in csv.reader(csv_path.read_text(encoding="utf-8-sig").splitlines(), delimiter=";")}
+    assert rows["honest-full"][-1] == "" and rows["honest-full"][2] == "8"
+    assert "__eq__" in rows["always-eq"][-1] and rows["always-eq"][2] == "3"

@@ -157,7 +157,7 @@ def test_a_late_submission_is_marked_late_and_a_broken_one_is_reported_not_lost(
     stemlab_on(hub, "grades", "export", OFFERING)
     raw = (hub.data_dir / "grades" / f"{OFFERING}-grades.csv").read_bytes()
     rows = {row[1]: row for row in csv.reader(raw.decode("utf-8-sig").splitlines()[1:], delimiter=";")}
-    # columns: login, name, bai01, bai02, total on 10, late
-    assert rows["Trần Minh Khoa"][2:] == ["10", "8", "9,0", late_one]   # (10 + 8) / 20 × 10
-    assert rows["Lý Thu Trang"][2:] == ["2", "", "1,0", ""]              # bai01 untouched, bai02 not graded
-    assert rows["Vũ Đức Bảo"][2:] == ["", "", "0,0", ""]
+    # columns: login, name, bai01, bai02, total on 10, late, review
+    assert rows["Trần Minh Khoa"][2:] == ["10", "8", "9,0", late_one, ""]   # (10 + 8) / 20 × 10
+    assert rows["Lý Thu Trang"][2:] == ["2", "", "1,0", "", ""]              # bai01 untouched, bai02 not graded
+    assert rows["Vũ Đức Bảo"][2:] == ["", "", "0,0", "", ""]

@@ -45,11 +45,12 @@ def test_vietnamese_csv_and_xlsx(tmp_path):
     offering = make_offering(tmp_path / "course")
     csv_path, xlsx_path = export(offering, tmp_path / "out", "vi")
     rows = list(csv.reader(csv_path.read_bytes().decode("utf-8-sig").splitlines(), delimiter=";"))
-    assert rows[0][2:] == ["bai01 (/10)", "bai02 (/10)", "Điểm hệ 10 / Total (10-point)", "Nộp muộn / Late"]
-    assert rows[1] == ["hsan", "Nguyễn Văn An", "7,5", "7", "7,3", "bai02"]  # 14.5 / 20 -> 7.25 -> 7.3
-    assert rows[2] == ["hsbinh", "Lê Thị Bình", "10", "", "5,0", ""]
+    assert rows[0][2:] == ["bai01 (/10)", "bai02 (/10)", "Điểm hệ 10 / Total (10-point)", "Nộp muộn / Late",
+                        "Cần xem / Review"]
+    assert rows[1] == ["hsan", "Nguyễn Văn An", "7,5", "7", "7,3", "bai02", ""]  # 14.5 / 20 -> 7.25 -> 7.3
+    assert rows[2] == ["hsbinh", "Lê Thị Bình", "10", "", "5,0", "", ""]
     ws = openpyxl.load_workbook(xlsx_path).active
-    assert [c.value for c in ws[3]] == ["hsan", "Nguyễn Văn An", 7.5, 7.0, 7.3, "bai02"]
+    assert [c.value for c in ws[3]][:6] == ["hsan", "Nguyễn Văn An", 7.5, 7.0, 7.3, "bai02"]
     assert ws.cell(3, 5).number_format == "0.0"
 
 
