@@ -145,12 +145,18 @@ class KitTester:
         g = (x * x + y * y + z * z) ** 0.5
         self.record("accel", PASS if 0.85 <= g <= 1.15 else FAIL, f"{g:.2f} g (x {x:.2f}, y {y:.2f}, z {z:.2f})")
 
-    def check_leds_buzzer(self, link: KitConnection) -> None:
+    def _can_run(self, check: str, what: str, person: str | None = None) -> bool:
+        """A Yolo:Bit check; `person`: what someone at the bench must do for it."""
         if not self.yolobit:
-            self.record("leds_buzzer", SKIP, "no display or buzzer on this board")
-            return
-        if not self.operator:
-            self.record("leds_buzzer", SKIP, "needs a person to look and listen (run with --confirm)")
+            self.record(check, SKIP, f"no {what} on this board")
+            return False
+        if person and not self.operator:
+            self.record(check, SKIP, f"needs a person to {person} (run with --confirm)")
+            return False
+        return True
+
+    def check_leds_buzzer(self, link: KitConnection) -> None:
+        if not self._can_run("leds_buzzer", "display or buzzer", "look and listen"):
             return
         link.exec("from yolobit import *\nimport time\nfor c in ('#ff0000', '#00ff00', '#0000ff'):\n"
                   "    display.show(Image.ALL_ON, c)\n    time.sleep_ms(400)\nmusic.pitch(880, 300)\ndisplay.clear()")
@@ -159,11 +165,7 @@ class KitTester:
         self.record("leds_buzzer", PASS if seen else FAIL, "confirmed by the operator" if seen else "operator saw a fault")
 
     def check_buttons(self, link: KitConnection) -> None:
-        if not self.yolobit:
-            self.record("buttons", SKIP, "no buttons A/B on this board")
-            return
-        if not self.operator:
-            self.record("buttons", SKIP, "needs a person to press them (run with --confirm)")
+        if not self._can_run("buttons", "buttons A/B", "press them"):
             return
         missed = []
         for name in ("a", "b"):
@@ -174,11 +176,7 @@ class KitTester:
                     f"not pressed within {self.wait:g} s: {', '.join(missed)}" if missed else "A and B pressed")
 
     def check_light(self, link: KitConnection) -> None:
-        if not self.yolobit:
-            self.record("light", SKIP, "no light sensor on this board")
-            return
-        if not self.operator:
-            self.record("light", SKIP, "needs a person to cover the sensor (run with --confirm)")
+        if not self._can_run("light", "light sensor", "cover the sensor"):
             return
         before = link.eval("__import__('yolobit').light_level()")
         self.operator.ask(self.kit.name, "Lấy tay che cảm biến ánh sáng / Cover the light sensor with your hand")
@@ -187,8 +185,7 @@ class KitTester:
                     else f"did not fall below half within {self.wait:g} s"))
 
     def check_temperature(self, link: KitConnection) -> None:
-        if not self.yolobit:
-            self.record("temperature", SKIP, "no temperature sensor in our table for this board")
+        if not self._can_run("temperature", "temperature sensor in our table"):
             return
         celsius = link.eval("__import__('yolobit').temperature()")
         self.record("temperature", PASS if 5 <= celsius <= 50 else FAIL, f"{celsius} °C")

@@ -163,6 +163,11 @@ class BaseHandler(HubAuthenticated, web.RequestHandler):
     def is_manager(self) -> bool:
         return MANAGE_SCOPE in self.user.get("scopes", []) or self.user.get("admin", False)
 
+    def held(self, name: str) -> ManagedKit:
+        """The kit, if the caller holds its lease (403 otherwise)."""
+        managed = self.held(name)
+        return managed
+
     def holder_only(self, managed: ManagedKit) -> None:
         if not managed.lease or managed.lease.holder != self.user["name"]:
             raise web.HTTPError(403, f"{managed.name} is not leased to you")
@@ -233,8 +238,7 @@ class ExecHandler(BaseHandler):
     async def post(self, name: str) -> None:
         """Run code; the answer streams as JSON lines: {"out": ...} as output arrives, then
         {"done": true} or {"error": {...}}."""
-        managed = self.lab.get(name)
-        self.holder_only(managed)
+        managed = self.held(name)
         body = json.loads(self.request.body or b"{}")
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
@@ -266,8 +270,7 @@ class InterruptHandler(BaseHandler):
     @web.authenticated
     def post(self, name: str) -> None:
         """Ctrl-C to the board, past the kit's lock (the running exec holds it)."""
-        managed = self.lab.get(name)
-        self.holder_only(managed)
+        managed = self.held(name)
         if managed.link:
             managed.link.port.write(b"\r\x03")
         self.set_status(204)
@@ -276,8 +279,7 @@ class InterruptHandler(BaseHandler):
 class ResetHandler(BaseHandler):
     @web.authenticated
     async def post(self, name: str) -> None:
-        managed = self.lab.get(name)
-        self.holder_only(managed)
+        managed = self.held(name)
         hard = json.loads(self.request.body or b"{}").get("hard", False)
         await self.on_board(managed, lambda link: link.hard_reset() if hard else link.soft_reset())
         self.set_status(204)
@@ -286,16 +288,14 @@ class ResetHandler(BaseHandler):
 class FilesHandler(BaseHandler):
     @web.authenticated
     async def get(self, name: str) -> None:
-        managed = self.lab.get(name)
-        self.holder_only(managed)
+        managed = self.held(name)
         path = self.get_argument("path", "/")
         entries = await self.on_board(managed, lambda link: files.listdir(link, path))
         self.write({"entries": [e.__dict__ for e in entries]})
 
     @web.authenticated
     async def put(self, name: str) -> None:
-        managed = self.lab.get(name)
-        self.holder_only(managed)
+        managed = self.held(name)
         path = self.get_argument("path")
         changed = await self.on_board(managed, lambda link: files.put(link, self.request.body, path))
         self.write({"path": path, "changed": changed})
