@@ -165,7 +165,8 @@ class BaseHandler(HubAuthenticated, web.RequestHandler):
 
     def held(self, name: str) -> ManagedKit:
         """The kit, if the caller holds its lease (403 otherwise)."""
-        managed = self.held(name)
+        managed = self.lab.get(name)
+        self.holder_only(managed)
         return managed
 
     def holder_only(self, managed: ManagedKit) -> None:
