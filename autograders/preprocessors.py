@@ -11,9 +11,7 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -99,5 +97,4 @@ class RecordFlags(NbGraderPreprocessor):
                     except MissingEntry:
                         pass
             gb.db.commit()
-        print(json.dumps({"flags": flags, "student": info["student"], "notebook": info["notebook"]}), file=sys.stderr)
         return nb, resources

@@ -382,7 +382,8 @@ def cmd_kits_label(args: argparse.Namespace) -> int:
     from .paths import DataDir
 
     root = DataDir(_load(args).settings.data_path()).ensure().root
-    known = {k.stable_name: k for k in all_kits(root)} | {k.url: k for k in all_kits(root)}
+    kits = all_kits(root)  # each listing scans the USB ports: once is enough
+    known = {k.stable_name: k for k in kits} | {k.url: k for k in kits}
     kit = known.get(args.kit)
     if kit is None:
         raise StemlabError(f"Không thấy kit {args.kit}. / No kit {args.kit}: use a port or stable name from "
