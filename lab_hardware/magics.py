@@ -19,6 +19,7 @@ to it with the user's hub token (see lab_hardware/service.py); elsewhere they op
 
 from __future__ import annotations
 
+import argparse
 import os
 import shlex
 import sys
@@ -221,10 +222,12 @@ class KitMagics(Magics):
         import ipywidgets as widgets
         from IPython.display import display
 
-        every = int(rest[rest.index("--every") + 1]) if "--every" in rest else 200
-        seconds = float(rest[rest.index("--seconds") + 1]) if "--seconds" in rest else 10.0
-        expression = " ".join(r for i, r in enumerate(rest) if r not in ("--every", "--seconds")
-                              and (i == 0 or rest[i - 1] not in ("--every", "--seconds")))
+        parser = argparse.ArgumentParser(prog="%kit plot", add_help=False)
+        parser.add_argument("expression", nargs="+")
+        parser.add_argument("--every", type=int, default=200)
+        parser.add_argument("--seconds", type=float, default=10.0)
+        options = parser.parse_args(rest)
+        every, seconds, expression = options.every, options.seconds, " ".join(options.expression)
         values: list[float] = []
         view = widgets.HTML(_svg_plot(values))
         display(widgets.VBox([widgets.HTML(f"<b>{expression}</b>"), view]))

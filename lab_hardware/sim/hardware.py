@@ -31,7 +31,7 @@ class Clock:
 
     def sleep_ms(self, ms: float) -> None:
         if ms <= 0:
-            self._advance_to(self.now_ms())
+            self._fire(self.now_ms(), self.now_ms())
             return
         begin = self.now_ms()
         end = begin + ms
@@ -39,7 +39,7 @@ class Clock:
             # Small slices: an interrupt (KeyboardInterrupt raised into this thread) lands within 10 ms.
             while (left := end - self.now_ms()) > 0:
                 time.sleep(min(left, 10) / 1000)
-                self._advance_to(self.now_ms(), since=begin)
+                self._fire(begin, self.now_ms())
                 begin = self.now_ms()
         else:
             step = begin
@@ -48,9 +48,6 @@ class Clock:
                 self._virtual_ms = nxt
                 self._fire(step, nxt)
                 step = nxt
-
-    def _advance_to(self, now: float, since: float | None = None) -> None:
-        self._fire(since if since is not None else now, now)
 
     def _fire(self, a: float, b: float) -> None:
         for hook in list(self.on_advance):
