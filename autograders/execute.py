@@ -1,9 +1,9 @@
-"""Runs inside the grading sandbox: executes one sanitized notebook, reading it from stdin and
-writing the executed notebook to stdout. What it met on the way goes into the notebook's
-metadata (`stemlab.flags`), each with the cell and the reason, for the teacher.
+"""Executes one sanitized notebook with nbclient, in a kernel inside a grading sandbox (forked by
+the pool's zygote). What it met on the way goes into the notebook's metadata (`stemlab.flags`),
+each with the cell and the reason, for the teacher.
 
-- The notebook (with its hidden tests) never touches the sandbox's disk, and this process is
-  not dumpable, so the student's code cannot read the hidden tests from a file or our memory.
+- The notebook (with its hidden tests) stays in the runner's process: it never touches the
+  sandbox's disk, and the sandbox's account cannot read the runner's memory.
 - Test cells do not go through IPython's input and AST transformers (a student's transformer
   could strip `assert`): they run as an expression of the execute request, and `==` in their
   asserts is strict (an object whose `__eq__` is always true, or that fakes `__class__`, does
@@ -15,23 +15,25 @@ metadata (`stemlab.flags`), each with the cell and the reason, for the teacher.
 
 from __future__ import annotations
 
-import argparse
 import ast
-import ctypes
+import copy
 import json
-import os
 import queue
-import signal
-import sys
+import shutil
 import threading
-from typing import Any
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import nbformat
-import psutil
-from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async, run_sync
+
+from .zygote import SandboxKernelManager
+
+if TYPE_CHECKING:
+    from .sandbox import Sandbox
 
 STRICT_EQ = '''
 def __stemlab_strict_eq(a, b, _type=(0).__class__.__class__):
@@ -187,15 +189,24 @@ def _patch_execute(client: GradingClient) -> None:
     client.kc.execute = execute  # type: ignore[method-assign]
 
 
-def run(nb: Any, cell_timeout: float, max_output_bytes: int) -> Any:
+class WallClockExceeded(Exception):
+    """The notebook as a whole ran past the sandbox's wall-clock limit."""
+
+
+def run(nb: Any, sandbox: "Sandbox", cell_timeout: float, deadline: float) -> Any:
+    """Execute the notebook's cells in a kernel in the sandbox, restarting the kernel where a
+    cell killed it; the flags go into the notebook's metadata."""
+    limits = sandbox.pool.limits
     client = GradingClient(nb, timeout=cell_timeout, interrupt_on_timeout=True, allow_errors=True,
-                           kernel_name="python3", record_timing=False)
-    client.max_output_bytes = max_output_bytes
+                           kernel_name="python3", record_timing=False, startup_timeout=60,
+                           shutdown_kernel="immediate")  # the sandbox's clean-up ends everything anyway
+    client.max_output_bytes = limits.max_output_bytes // 8
     skipped: set[int] = set()
     index = 0
     while index < len(nb.cells):
-        # a fresh kernel (Unix sockets: the sandbox has no network, not even loopback)
-        client.km = AsyncKernelManager(kernel_name="python3", transport="ipc")
+        if time.monotonic() > deadline:
+            raise WallClockExceeded()
+        client.km = SandboxKernelManager(sandbox.workdir, sandbox.start_kernel)
         with client.setup_kernel():
             _patch_execute(client)
             client.snapshot_builtins()
@@ -207,9 +218,11 @@ def run(nb: Any, cell_timeout: float, max_output_bytes: int) -> Any:
                         client.execute_cell(cell, i)
                         continue
                     index = i
-                    _run_with_watchdog(client, cell, i, cell_timeout)
+                    _run_with_watchdog(client, sandbox, cell, i, cell_timeout, deadline)
                 index = len(nb.cells)
             except DeadKernelError:
+                if time.monotonic() > deadline:
+                    raise WallClockExceeded() from None
                 client.flag(index, "the kernel died in this cell (os._exit, a kill, or the memory limit); "
                                    "it was restarted and grading went on")
                 nb.cells[index].outputs = [nbformat.v4.new_output(
@@ -226,30 +239,17 @@ def _kernel_pid(client: GradingClient) -> int | None:
 
 
 def _kill_kernel(client: GradingClient) -> None:
-    pid = _kernel_pid(client)
-    if pid:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
+    process = getattr(getattr(client.km, "provisioner", None), "process", None)
+    if process is not None:
+        process.kill()
 
 
-def _kill_strays(client: GradingClient) -> None:
-    """Processes the cell left behind (a fork bomb's children, a detached job) share our account:
-    end them before the next cell, so they cannot slow it or talk on the kernel's sockets."""
-    keep = {os.getpid(), _kernel_pid(client)}
-    for process in psutil.process_iter(["uids"]):
-        try:
-            if process.info["uids"] and process.info["uids"].real == os.getuid() and process.pid not in keep:
-                process.kill()
-        except psutil.Error:
-            continue
-
-
-def _run_with_watchdog(client: GradingClient, cell: Any, index: int, timeout: float) -> None:
+def _run_with_watchdog(client: GradingClient, sandbox: "Sandbox", cell: Any, index: int, timeout: float,
+                       deadline: float) -> None:
     """A cell that ignores the interrupt (a loop that swallows KeyboardInterrupt) or hangs the
-    kernel (a broken builtin) is ended by killing the kernel, which the caller restarts."""
-    timer = threading.Timer(timeout + 5, _kill_kernel, args=(client,))
+    kernel (a broken builtin) is ended by killing the kernel, which the caller restarts; so is
+    every cell once the notebook's wall-clock time is up."""
+    timer = threading.Timer(max(0.0, min(timeout + 5, deadline - time.monotonic())), _kill_kernel, args=(client,))
     timer.start()
     try:
         client.execute_cell(cell, index)
@@ -257,25 +257,32 @@ def _run_with_watchdog(client: GradingClient, cell: Any, index: int, timeout: fl
         client.flag(index, f"the cell ran longer than {timeout:g} s and was interrupted")
     finally:
         timer.cancel()
-        if os.getuid() != 0:  # only inside the sandbox, where everything of this account is the run's
-            _kill_strays(client)
+        sandbox.kill_strays({_kernel_pid(client)})
     if any(o.get("ename") == "KeyboardInterrupt" for o in cell.get("outputs", [])):
         client.flag(index, f"the cell ran longer than {timeout:g} s and was interrupted")
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--cell-timeout", type=float, default=30)
-    parser.add_argument("--max-output-bytes", type=int, default=1024 * 1024)
-    args = parser.parse_args(argv)
+def execute_notebook(sandbox: "Sandbox", nb: Any, data_dir: Path, cell_timeout: float) -> Any:
+    """Run one sanitized notebook in the sandbox, with the assignment's data files beside it. The
+    notebook itself (with its hidden tests) stays in this process: it is never on the sandbox's disk."""
+    work = sandbox.fresh_workdir()
+    if data_dir.is_dir():
+        for item in data_dir.iterdir():
+            if item.suffix != ".ipynb" and not item.name.startswith(".") and item.name != "timestamp.txt":
+                (shutil.copytree if item.is_dir() else shutil.copy2)(item, work / item.name)
+    sandbox.give(work)
+    wall = sandbox.pool.limits.wall_seconds
+    original = copy.deepcopy(nb)
     try:
-        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: our memory holds the hidden tests
-    except (OSError, AttributeError):
-        pass
-    nb = nbformat.reads(sys.stdin.read(), as_version=4)
-    executed = run(nb, args.cell_timeout, args.max_output_bytes)
-    sys.stdout.write(nbformat.writes(executed))
+        return run(nb, sandbox, cell_timeout, time.monotonic() + wall)
+    except WallClockExceeded:
+        return failed(original, f"the notebook ran longer than {wall:g} s and was stopped")
 
 
-if __name__ == "__main__":
-    main()
+def failed(nb: Any, reason: str) -> Any:
+    """The notebook as graded when it could not be run to the end: every test cell fails, with why."""
+    nb.metadata.setdefault("stemlab", {})["flags"] = [{"cell": "notebook", "reason": reason}]
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
+            cell.outputs = [nbformat.v4.new_output("error", ename="GradingStopped", evalue=reason, traceback=[])]
+    return nb

@@ -60,14 +60,15 @@ class SandboxedExecute(NbGraderPreprocessor):
         return nbformat.read(path, as_version=4) if path.exists() else None
 
     def _run_now(self, nb: Any, resources: dict[str, Any]) -> Any:
-        from .runner import execute_in_sandbox
+        from .execute import execute_notebook
         from .sandbox import Limits, SandboxPool
 
         pool = SandboxPool(1, Limits(wall_seconds=self.wall_seconds))
         try:
             if pool.missing:
                 self.log.warning("Grading sandbox: cannot enforce %s", "; ".join(pool.missing))
-            return execute_in_sandbox(pool, nb, Path(resources.get("metadata", {}).get("path", ".")), self.timeout)
+            sandbox = pool.acquire()
+            return execute_notebook(sandbox, nb, Path(resources.get("metadata", {}).get("path", ".")), self.timeout)
         finally:
             pool.close()
 

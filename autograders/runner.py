@@ -4,16 +4,14 @@ taking each executed notebook from the runner's cache instead of running it agai
 
     prepare    nbgrader's sanitizing preprocessors, in this process (restores test cells the
                student deleted or changed, from the gradebook): what changed becomes a flag
-    execute    a pool of sandboxes, one worker per core: autograders/execute.py in each
+    execute    a pool of sandboxes, one worker per core, each notebook in a kernel forked into
+               its sandbox by a warmed-up zygote (autograders/zygote.py, execute.py)
     record     `nbgrader autograde` with SandboxedExecute reading the cache, then RecordFlags
 """
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -25,6 +23,7 @@ import nbformat
 from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteCells, OverwriteKernelspec
 from traitlets.config import Config
 
+from .execute import execute_notebook
 from .preprocessors import notebook_key
 from .sandbox import Limits, SandboxPool
 from .scan import scan_notebook
@@ -52,41 +51,6 @@ class BatchSummary:
     @property
     def flagged(self) -> list[SubmissionResult]:
         return [r for r in self.results if r.flags]
-
-
-def execute_in_sandbox(pool: SandboxPool, nb: Any, data_dir: Path, cell_timeout: float) -> Any:
-    """Run one sanitized notebook in a sandbox, with the assignment's data files beside it."""
-    sandbox = pool.acquire()
-    try:
-        work = sandbox.fresh_workdir()
-        if data_dir.is_dir():
-            for item in data_dir.iterdir():
-                if item.suffix != ".ipynb" and not item.name.startswith("."):
-                    (shutil.copytree if item.is_dir() else shutil.copy2)(item, work / item.name)
-        sandbox.give(work)
-        result = sandbox.run([sys.executable, "-m", "autograders.execute", "--cell-timeout", str(cell_timeout),
-                              "--max-output-bytes", str(pool.limits.max_output_bytes // 8)],
-                             stdin=nbformat.writes(nb).encode("utf-8"),
-                             env={"PYTHONPATH": str(Path(__file__).resolve().parents[1]),
-                                  "JUPYTER_RUNTIME_DIR": str(work), "IPYTHONDIR": str(work / ".ipython"),
-                                  "MPLCONFIGDIR": str(work / ".mpl")})
-        if result.killed == "time":
-            return _failed(nb, f"the notebook ran longer than {pool.limits.wall_seconds:g} s and was stopped")
-        try:
-            return nbformat.reads(result.stdout.decode("utf-8"), as_version=4)
-        except Exception:  # noqa: BLE001  (whatever the sandbox printed, it was not a notebook)
-            tail = result.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
-            return _failed(nb, f"grading stopped with exit {result.returncode}: {tail[0][:200]}")
-    finally:
-        pool.release(sandbox)
-
-
-def _failed(nb: Any, reason: str) -> Any:
-    nb.metadata.setdefault("stemlab", {})["flags"] = [{"cell": "notebook", "reason": reason}]
-    for cell in nb.cells:
-        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
-            cell.outputs = [nbformat.v4.new_output("error", ename="GradingStopped", evalue=reason, traceback=[])]
-    return nb
 
 
 def sanitize(nb: Any, resources: dict[str, Any], config: Config, released: Any | None = None) -> tuple[Any, list[dict[str, Any]]]:
@@ -149,7 +113,11 @@ class GradingRunner:
                     released = nbformat.read(released_path, as_version=4) if released_path.exists() else None
                     nb, result.flags = sanitize(nb, resources, self.config, released)
                     key = notebook_key(nb, student_id, path.stem)
-                    executed = execute_in_sandbox(pool, nb, path.parent, self.cell_timeout)
+                    sandbox = pool.acquire()
+                    try:
+                        executed = execute_notebook(sandbox, nb, path.parent, self.cell_timeout)
+                    finally:
+                        pool.release(sandbox)
                     result.flags += executed.metadata.get("stemlab", {}).get("flags", [])
                     executed.metadata.setdefault("stemlab", {})["flags"] = result.flags
                     nbformat.write(executed, str(cache / f"{key}.ipynb"))

@@ -2,7 +2,8 @@
 folder, with no network and with limits, and everything it started is gone when its grading ends.
 
 Enforced as root (the grading runner is started by `stemlab grade`, or by the formgrader's
-autograde through nbgrader):
+autograde through nbgrader), by `Confinement`, which a process applies to itself before it runs
+any student code (a grading kernel forked by the zygote, or a command run with `Sandbox.run`):
 - account: one of `stemlab-sbx-0..N-1`, one per worker, in no group of ours: it reaches no course
   folder, gradebook, home or other submission (they are all closed to others);
 - folder: a private 0700 copy of what this one submission needs;
@@ -17,24 +18,65 @@ limits are missing, once, and runs the code as the current user.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import pwd
 import resource
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from queue import Queue
+from typing import Any
 
 import psutil
 
 from hub_config.limits import CgroupLimiter, LimitsUnavailable, ServerCgroup
 
+from .zygote import Zygote
+
 ACCOUNT_PREFIX = "stemlab-sbx-"
+_libc = ctypes.CDLL(None, use_errno=True)
+CLONE_NEWNET = 0x40000000
+PR_SET_NO_NEW_PRIVS = 38
+
+
+@dataclass(frozen=True)
+class Confinement:
+    """What a sandboxed process does to itself, as root, before it runs anything of the student's:
+    join the sandbox's cgroup, leave the network, take the rlimits, become the sandbox account."""
+
+    uid: int | None = None
+    gid: int | None = None
+    cgroup_procs: tuple[str, ...] = ()
+    max_file_bytes: int | None = None
+    max_processes: int | None = None
+    isolate_network: bool = False
+
+    def apply(self) -> None:
+        for procs in self.cgroup_procs:
+            with open(procs, "w") as f:
+                f.write(str(os.getpid()))
+        if self.isolate_network and _libc.unshare(CLONE_NEWNET) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"cannot leave the network: {os.strerror(err)}")
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if self.max_file_bytes:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (self.max_file_bytes, self.max_file_bytes))
+        if self.uid is not None and self.gid is not None:
+            if self.max_processes:
+                # counted per account: the dedicated account makes this a per-submission fork limit
+                resource.setrlimit(resource.RLIMIT_NPROC, (self.max_processes, self.max_processes))
+            os.setgroups([])
+            os.setresgid(self.gid, self.gid, self.gid)
+            os.setresuid(self.uid, self.uid, self.uid)
+            if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+                raise OSError(ctypes.get_errno(), "cannot forbid new privileges")
 
 
 @dataclass(frozen=True)
@@ -122,29 +164,38 @@ class Sandbox:
         for p in [path, *(path.rglob("*") if path.is_dir() else [])]:
             os.lchown(p, self.account.pw_uid, self.account.pw_gid)
 
+    @property
+    def confinement(self) -> Confinement:
+        limits = self.pool.limits
+        return Confinement(uid=self.account.pw_uid if self.account else None,
+                           gid=self.account.pw_gid if self.account else None,
+                           cgroup_procs=tuple(str(d / "cgroup.procs") for d in self.cgroup.dirs) if self.cgroup else (),
+                           max_file_bytes=limits.max_file_bytes, max_processes=limits.max_processes,
+                           isolate_network=self.account is not None)
+
+    def environment(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        return {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(self.workdir), "LANG": "C.UTF-8",
+                "PYTHONDONTWRITEBYTECODE": "1", "TMPDIR": str(self.workdir), "JUPYTER_RUNTIME_DIR": str(self.workdir),
+                "IPYTHONDIR": str(self.workdir / ".ipython"), "MPLCONFIGDIR": str(self.workdir / ".mpl"),
+                **(extra or {})}
+
     # ---- running
+    def start_kernel(self, connection_file: str) -> int:
+        """A grading kernel in this sandbox, forked by the pool's zygote; returns its pid."""
+        path = Path(connection_file)
+        if self.account:
+            os.chown(path, self.account.pw_uid, self.account.pw_gid)
+        return self.pool.zygote.spawn_kernel(str(path), str(self.workdir), self.environment(),
+                                             asdict(self.confinement))
+
     def _preexec(self) -> None:
         os.setsid()
-        limits = self.pool.limits
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.max_file_bytes, limits.max_file_bytes))
-        if self.account:
-            # counted per account: the dedicated account makes this a per-submission fork limit
-            resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_processes, limits.max_processes))
-        if self.cgroup:
-            self.cgroup.attach(os.getpid())
+        self.confinement.apply()
 
     def run(self, argv: list[str], env: dict[str, str] | None = None, stdin: bytes | None = None) -> RunResult:
         limits = self.pool.limits
-        command = list(argv)
-        if self.account:
-            command = ["setpriv", f"--reuid={self.account.pw_uid}", f"--regid={self.account.pw_gid}", "--clear-groups",
-                       "--no-new-privs", "--", *command]
-            command = ["unshare", "--net", "--", *command]
-        environment = {"PATH": "/usr/bin:/bin", "HOME": str(self.workdir), "LANG": "C.UTF-8",
-                       "PYTHONDONTWRITEBYTECODE": "1", "TMPDIR": str(self.workdir), **(env or {})}
         start = time.monotonic()
-        proc = subprocess.Popen(command, cwd=self.workdir, env=environment, preexec_fn=self._preexec,
+        proc = subprocess.Popen(argv, cwd=self.workdir, env=self.environment(env), preexec_fn=self._preexec,
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         out, err = bytearray(), bytearray()
         truncated = [False]
@@ -181,6 +232,21 @@ class Sandbox:
         return RunResult(proc.returncode, bytes(out), bytes(err), time.monotonic() - start, killed, truncated[0],
                          leftovers)
 
+    def kill_strays(self, keep: set[int | None]) -> None:
+        """Processes a cell left behind (a fork bomb's children, a detached job): ended before the
+        next cell, so they cannot slow it or talk on the kernel's sockets."""
+        if self.cgroup:  # no process can leave its cgroup (the cgroup files are root's)
+            victims = [psutil.Process(pid) for pid in self.cgroup.pids() - keep if psutil.pid_exists(pid)]
+        elif self.account:
+            victims = [p for p in _account_processes(self.account.pw_uid) if p.pid not in keep]
+        else:  # no account of its own: only what the kernel itself started can be told apart
+            victims = [c for pid in keep if pid and psutil.pid_exists(pid) for c in psutil.Process(pid).children(True)]
+        for process in victims:
+            try:
+                process.kill()
+            except psutil.Error:
+                continue
+
     def clean_up(self) -> int:
         """Everything the run started is gone: by account (detached processes too), by cgroup."""
         count = 0
@@ -206,8 +272,7 @@ class SandboxPool:
             self.limiter = CgroupLimiter()
         except LimitsUnavailable as err:
             self.missing.append(f"memory and CPU limits ({err})")
-        if self.as_root and not (shutil.which("unshare") and shutil.which("setpriv")):
-            raise RuntimeError("the grading sandbox needs `unshare` and `setpriv` (Debian's util-linux)")
+        self.zygote = Zygote()
         self._tmp = tempfile.TemporaryDirectory(prefix="stemlab-grading-")
         self.base = Path(base or self._tmp.name)
         self.base.chmod(0o711)
@@ -229,4 +294,5 @@ class SandboxPool:
             s.clean_up()
             if s.cgroup:
                 s.cgroup.remove()
+        self.zygote.close()
         self._tmp.cleanup()
