@@ -38,6 +38,8 @@ import psutil
 
 from hub_config.limits import CgroupLimiter, LimitsUnavailable, ServerCgroup
 
+from lab_hardware import GRADING_ENV
+
 from .zygote import Zygote
 
 ACCOUNT_PREFIX = "stemlab-sbx-"
@@ -185,7 +187,7 @@ class Sandbox:
         path = Path(connection_file)
         if self.account:
             os.chown(path, self.account.pw_uid, self.account.pw_gid)
-        return self.pool.zygote.spawn_kernel(str(path), str(self.workdir), self.environment(),
+        return self.pool.zygote.spawn_kernel(str(path), str(self.workdir), self.environment({GRADING_ENV: "1"}),
                                              asdict(self.confinement))
 
     def _preexec(self) -> None:

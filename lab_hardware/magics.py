@@ -13,7 +13,11 @@
     %kit release                   give the kit back
 
 Before a cell is sent, it is checked against the board's stubs: a misused API is named with its
-line, and nothing is sent. On the hub, the kits service owns the serial ports and the magics talk
+line, and nothing is sent. Every `%%kit` program is kept in `PROGRAMS`, in order: a kit-behaviour
+grader's test cell runs the one above it on a simulated kit (autograders/kit.py). While a
+notebook is being graded (`STEMLAB_GRADING` is set) `%%kit` only keeps the program: the grader
+runs it. `%kit connect` with no kit named takes `STEMLAB_KIT` (a port or URL), then the first kit
+found. On the hub, the kits service owns the serial ports and the magics talk
 to it with the user's hub token (see lab_hardware/service.py); elsewhere they open the port.
 """
 
@@ -28,12 +32,14 @@ from typing import Any, Callable, Protocol
 
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
-from . import files
+from . import GRADING_ENV, files
 from .boardcheck import check_cell
 from .errors import BoardError, KitError
 from .stubs import PORT_OF_MODEL, completion_path
 
 SERVICE_ENV = "STEMLAB_KITS_URL"
+DEFAULT_KIT_ENV = "STEMLAB_KIT"
+PROGRAMS: list[str] = []  # every %%kit cell's program, in the order they ran
 
 
 class Backend(Protocol):
@@ -77,6 +83,8 @@ class LocalBackend:
 def _resolve_local(name: str | None) -> str:
     from .inventory import all_kits
 
+    if not name and os.environ.get(DEFAULT_KIT_ENV):
+        return os.environ[DEFAULT_KIT_ENV]
     data = Path(os.environ.get("STEMLAB_DATA", "var"))
     kits = all_kits(data) if data.exists() else []
     if not name:
@@ -189,6 +197,11 @@ class KitMagics(Magics):
     def kit_cell(self, line: str, cell: str) -> None:
         args = shlex.split(line)
         timeout = float(args[args.index("--timeout") + 1]) if "--timeout" in args else 30.0
+        PROGRAMS.append(cell)
+        if os.environ.get(GRADING_ENV):
+            print("(Đang chấm: chương trình sẽ chạy trên kit mô phỏng trong ô kiểm tra. / Grading: the program "
+                  "runs on a simulated kit in the test cell.)")
+            return
         try:
             backend = self._backend()
             if "--no-check" not in args:

@@ -149,6 +149,7 @@ class Board:
             return format_traceback(exc)
         finally:
             self.executing = False
+            self.hardware.clock.deadline_ms = None  # `_sim.run_for` bounds one program, not the next
 
     def soft_reset(self, run_main: bool) -> None:
         self.rt.ctrl_c_enabled = True

@@ -14,6 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 
+class TimeUp(BaseException):
+    """A graded run reached its time on the board (`_sim.run_for`): the program ends there, as if
+    the board were unplugged. BaseException, so the program's own `except Exception` cannot keep it."""
+
+
 class Clock:
     """Milliseconds since boot. Real time by default; a virtual clock (sleep returns at once,
     time jumps) lets a grader run "blink for 5 seconds" in milliseconds, with the same timeline."""
@@ -23,6 +28,7 @@ class Clock:
         self._start = time.monotonic()
         self._virtual_ms = 0.0
         self.on_advance: list[Callable[[float, float], None]] = []  # (from_ms, to_ms) hooks: timers, irqs
+        self.deadline_ms: float | None = None  # `_sim.run_for`: the program ends when the clock passes it
 
     def now_ms(self) -> float:
         if self.realtime:
@@ -52,11 +58,17 @@ class Clock:
     def _fire(self, a: float, b: float) -> None:
         for hook in list(self.on_advance):
             hook(a, b)
+        self._check_deadline()
 
     def tick(self, ms: float = 0.05) -> None:
         """Busy loops move virtual time a little on every clock read, as they would on a board."""
         if not self.realtime:
             self._virtual_ms += ms
+        self._check_deadline()
+
+    def _check_deadline(self) -> None:
+        if self.deadline_ms is not None and self.now_ms() >= self.deadline_ms:
+            raise TimeUp(f"the run's {self.deadline_ms:g} ms are over")
 
 
 @dataclass

@@ -127,9 +127,16 @@ def _sim_module(rt: Runtime) -> types.ModuleType:
 
         rt.hardware.scenario = Scenario.from_dict(json.loads(json_text))
 
-    return _module("_sim", timeline=lambda: rt.hardware.timeline.to_json(),
-                   restart=rt.hardware.timeline.restart, set_scenario=set_scenario,
-                   now=rt.hardware.timeline.now)
+    def restart() -> None:
+        rt.hardware.timeline.restart()
+        rt.hardware.clock.deadline_ms = None
+
+    def run_for(ms: float) -> None:
+        """End the program (TimeUp) once `ms` have passed since the timeline's restart."""
+        rt.hardware.clock.deadline_ms = rt.hardware.timeline.origin + ms
+
+    return _module("_sim", timeline=lambda: rt.hardware.timeline.to_json(), restart=restart, run_for=run_for,
+                   set_scenario=set_scenario, now=rt.hardware.timeline.now)
 
 
 class _Stream:

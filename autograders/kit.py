@@ -1,0 +1,176 @@
+"""Kit-behaviour graders, for test cells: run the student's MicroPython (the `%%kit` cell above the
+test) on a fresh simulated kit in virtual time, with a scenario of what the world does to it (a
+button held, the room getting dark), then check what the board did from its timeline. A failed
+check says what was observed against what was expected, in Vietnamese, then English.
+
+    from autograders.kit import run_on_kit
+    run = run_on_kit(seconds=5)                         # the last %%kit program, 5 s on the board
+    run.expect_blink("matrix", hz=2)                    # the display blinks twice a second
+    run = run_on_kit(seconds=6, scenario={"buttons": {"a": [[1000, 2500]]}})
+    run.expect_follows("matrix", run.pressed("a"), image="HEART",
+                       vi="khi giữ nút A", en="while button A is held")
+
+The program reaches the kit through the same serial transport as a real board (a pseudo-terminal
+with the simulated MCU behind it); in virtual time a 5-second program takes milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from lab_hardware.boardcheck import check_cell
+from lab_hardware.errors import BoardError, ProgramTimeout
+from lab_hardware.sim.kit import SimKit
+from lab_hardware.stubs import PORT_OF_MODEL
+from lab_hardware.transport import KitConnection
+
+REACTION_MS = 150.0   # how soon after a change (a press, the light) the board must follow it
+SAMPLE_MS = 50.0
+_PREAMBLE = "import _sim\n_sim.restart()\n_sim.run_for({ms})\n"
+
+
+class KitCheckFailed(AssertionError):
+    """A kit-behaviour check failed; the message is the student's feedback."""
+
+    def __init__(self, vi: str, en: str):
+        super().__init__(f"{vi}\n{en}")
+
+
+def _seconds(ms: float) -> str:
+    return f"{ms / 1000:.2f}".replace(".", ",") + " s"
+
+
+def last_program() -> str:
+    from lab_hardware.magics import PROGRAMS
+
+    if not PROGRAMS:
+        raise KitCheckFailed("Chưa có chương trình nào: viết chương trình vào ô %%kit phía trên rồi chạy ô đó.",
+                             "No program yet: write your program in the %%kit cell above and run that cell.")
+    return PROGRAMS[-1]
+
+
+@dataclass
+class KitRun:
+    """What the board did in one graded run: timeline events (times in ms from the start)."""
+
+    events: list[dict[str, Any]]
+    seconds: float
+    output: str
+    scenario: dict[str, Any] = field(default_factory=dict)
+
+    # ---- what the board showed or drove, over time
+    def _states(self, target: str) -> list[tuple[float, Any]]:
+        """(t, state) at each change: for a pin, its level; for the display, the image or text on
+        it, or None when nothing is lit."""
+        states: list[tuple[float, Any]] = [(0.0, None)]
+        pixels: dict[tuple[int, int], bool] = {}
+        for e in self.events:
+            if e["target"] != target:
+                continue
+            value = e["value"]
+            if e["kind"] == "pin":
+                state: Any = bool(value) or None
+            elif e["kind"] == "pwm":
+                state = bool(value.get("duty")) or None
+            elif "clear" in value:
+                pixels.clear()
+                state = None
+            elif "pixel" in value:
+                pixels[tuple(value["pixel"])] = value.get("color", "#000000").lower() not in ("#000000", "#000")
+                state = "pixels" if any(pixels.values()) else None
+            else:
+                pixels.clear()
+                shown = value.get("image") or value.get("text") or value.get("scroll")
+                state = None if shown in ("", None) or set(str(shown)) <= set("0:") else shown
+            states.append((e["t"], state))
+        return states
+
+    def state_at(self, target: str, t_ms: float) -> Any:
+        current = None
+        for t, state in self._states(target):
+            if t > t_ms:
+                break
+            current = state
+        return current
+
+    def pressed(self, button: str) -> list[tuple[float, float]]:
+        """The scenario's presses of a button, as (from, to) in ms."""
+        return [(float(a), float(b)) for a, b in self.scenario.get("buttons", {}).get(button, [])]
+
+    # ---- checks
+    def expect_blink(self, target: str = "matrix", hz: float = 2.0, seconds: float | None = None,
+                     tolerance: float = 0.15) -> None:
+        """The target turns on `hz` times a second, for the whole run."""
+        span = (seconds or self.seconds) * 1000
+        onsets = [t for (t, s), (_, before) in zip(self._states(target)[1:], self._states(target))
+                  if s and not before and t < span]
+        observed = len(onsets) / (span / 1000)
+        last = onsets[-1] if onsets else 0.0
+        period = 1000 / hz
+        if abs(observed - hz) > tolerance * hz or last < span - 2 * period:
+            until = f", lần cuối lúc {_seconds(last)}" if onsets else ""
+            until_en = f", the last at {_seconds(last).replace(',', '.')}" if onsets else ""
+            raise KitCheckFailed(
+                f"{target}: quan sát {len(onsets)} lần sáng trong {_seconds(span)} ({observed:.2f} Hz{until}); "
+                f"cần nháy {hz:g} Hz (±{tolerance:.0%}) suốt {_seconds(span)}.".replace(".", ",", 1),
+                f"{target}: observed {len(onsets)} flashes in {span / 1000:g} s ({observed:.2f} Hz{until_en}); "
+                f"expected {hz:g} Hz (±{tolerance:.0%}) for the whole {span / 1000:g} s.")
+
+    def expect_follows(self, target: str, on_during: list[tuple[float, float]], image: str | None = None,
+                       vi: str = "trong các khoảng đó", en: str = "during those times",
+                       reaction_ms: float = REACTION_MS) -> None:
+        """The target is on (showing `image`, if given) within `reaction_ms` of each interval's
+        start until its end, and off from `reaction_ms` after its end until the next one."""
+        span = self.seconds * 1000
+        t = 0.0
+        while t < span:
+            inside = any(a + reaction_ms <= t < b for a, b in on_during)
+            settled_off = all(not (a <= t < b + reaction_ms) for a, b in on_during)
+            state = self.state_at(target, t)
+            shown = state is not None and (image is None or state == image)
+            if inside and not shown or settled_off and shown:
+                want_vi = (f"hiện {image}" if image else "bật") if inside else "tắt"
+                want_en = (f"showing {image}" if image else "on") if inside else "off"
+                seen = "tắt / off" if state is None else str(state)
+                where_vi = vi if inside else f"ngoài lúc đó ({vi})"
+                where_en = en if inside else f"outside those times ({en})"
+                raise KitCheckFailed(
+                    f"{target} lúc {_seconds(t)}: quan sát {seen}; cần {want_vi} {where_vi}.",
+                    f"{target} at {t / 1000:g} s: observed {seen}; expected {want_en} {where_en}.")
+            t += SAMPLE_MS
+
+
+def run_on_kit(program: str | None = None, seconds: float = 5.0, scenario: dict[str, Any] | None = None,
+               model: str = "yolobit", wall_seconds: float = 30.0) -> KitRun:
+    """Run the program on a fresh simulated kit for `seconds` of board time; the run ends there
+    (or earlier, when the program does)."""
+    program = last_program() if program is None else program
+    problems = check_cell(program, PORT_OF_MODEL.get(model, "esp32"))
+    if problems:
+        raise KitCheckFailed("Chương trình có lỗi, chưa chạy được: " + "; ".join(f"dòng {p.line}: {p.message_vi}" for p in problems),
+                             "The program has errors and cannot run: " + "; ".join(f"line {p.line}: {p.message_en}" for p in problems))
+    scenario = scenario or {}
+    preamble = _PREAMBLE.format(ms=seconds * 1000)
+    output: list[str] = []
+    with SimKit(model=model, realtime=False, scenario=scenario) as kit:
+        connection = KitConnection.open(kit.path)
+        try:
+            try:
+                connection.exec(preamble + program, output.append, timeout=wall_seconds,
+                                line_offset=preamble.count("\n"))
+            except BoardError as err:
+                if err.exc_type != "TimeUp":
+                    raise KitCheckFailed(f"Chương trình dừng vì lỗi trên kit: {err.vi}",
+                                         f"The program stopped with an error on the kit: {err.en}") from None
+            except ProgramTimeout:
+                raise KitCheckFailed(
+                    f"Chương trình chạy quá {wall_seconds:g} s thời gian thực mà không chờ (sleep): "
+                    "một vòng lặp không bao giờ nghỉ?",
+                    f"The program ran over {wall_seconds:g} s of real time without waiting (sleep): "
+                    "a loop that never pauses?") from None
+            timeline = json.loads(connection.exec("import _sim\nprint(_sim.timeline())", timeout=10))
+        finally:
+            connection.close()
+    return KitRun(timeline["events"], seconds, "".join(output), scenario)
