@@ -92,6 +92,31 @@ def _is_test(cell: Any) -> bool:
     return cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
 
 
+# What a test cell relies on, as `name: id(object)` in the kernel: the builtins, the grading
+# helpers' modules (and their classes' methods), and the functions, classes and modules that the
+# teacher's cells put in the namespace (with the modules' public attributes).
+GUARDED_MODULES = ("autograders.kit",)
+GUARD_EXPR = (  # as JSON text: IPython's pretty-printer would cut a long dict short
+    "__import__('json').dumps((lambda b, g, mods: {"
+    "**{'builtins.' + k: id(v) for k, v in vars(b).items() if not k.startswith('_')}, "
+    "**{f'{m}.{k}': id(v) for m in mods if m in __import__('sys').modules "
+    "   for k, v in vars(__import__('sys').modules[m]).items() if not k.startswith('_')}, "
+    "**{f'{m}.{k}.{a}': id(x) for m in mods if m in __import__('sys').modules "
+    "   for k, v in vars(__import__('sys').modules[m]).items() if isinstance(v, type) and v.__module__ == m "
+    "   for a, x in vars(v).items() if not a.startswith('__')}, "
+    "**{k: id(v) for k, v in g.items() if not k.startswith('_') and (callable(v) or type(v).__name__ == 'module')}, "
+    "**{f'{k}.{a}': id(getattr(v, a, None)) for k, v in g.items() if not k.startswith('_') "
+    "   and type(v).__name__ == 'module' for a in dir(v) if not a.startswith('_')}"
+    "})(__import__('builtins'), globals(), " + repr(GUARDED_MODULES) + "))"
+)
+
+
+def _is_given(cell: Any) -> bool:
+    """A code cell the teacher wrote and locked, that is neither an answer nor a test."""
+    meta = cell.metadata.get("nbgrader", {})
+    return cell.cell_type == "code" and meta.get("locked") and not meta.get("grade") and not meta.get("solution")
+
+
 class GradingClient(NotebookClient):
     max_output_bytes = 1024 * 1024
 
@@ -100,7 +125,7 @@ class GradingClient(NotebookClient):
         self.flags: list[dict[str, Any]] = []
         self._expression: str | None = None
         self._bytes: dict[int, int] = {}
-        self._builtins_at_start: dict[str, int] | None = None
+        self._guarded: dict[str, int] | None = None
 
     def flag(self, cell_index: int, reason: str) -> None:
         grade_id = self.nb.cells[cell_index].metadata.get("nbgrader", {}).get("grade_id") if cell_index >= 0 else None
@@ -109,8 +134,9 @@ class GradingClient(NotebookClient):
     # ---- test cells run as an expression of the execute request
     async def async_execute_cell(self, cell: Any, cell_index: int, execution_count: int | None = None,
                                  store_history: bool = True) -> Any:
+        before = await self._guard_ids() if _is_given(cell) else None
         if _is_test(cell):
-            await self._check_builtins(cell_index)
+            await self._check_guarded(cell_index)
         self._expression = test_payload(cell.source) if _is_test(cell) else None
         original = cell.source
         if self._expression is not None:
@@ -120,38 +146,54 @@ class GradingClient(NotebookClient):
         finally:
             cell.source = original
             self._expression = None
+            if before is not None:
+                await self._adopt_given(before)
 
     execute_cell = run_sync(async_execute_cell)  # nbclient's binds the base class's coroutine
 
-    async def _check_builtins(self, cell_index: int) -> None:
-        now = await self._builtin_ids()
-        if self._builtins_at_start is None or now is None:
+    async def _adopt_given(self, before: dict[str, int]) -> None:
+        """What a teacher's cell defined (or redefined) is now what the tests may rely on."""
+        after = await self._guard_ids()
+        if self._guarded is None or after is None:
             return
-        changed = sorted(k for k, v in self._builtins_at_start.items() if now.get(k) != v)
-        if changed:
-            self.flag(cell_index, f"builtins replaced before this test: {', '.join(changed[:8])}")
-            self._builtins_at_start = now  # flag once per change
+        for name, ident in after.items():
+            if name not in self._guarded or before.get(name) != ident:
+                self._guarded[name] = ident
 
-    async def _builtin_ids(self) -> dict[str, int] | None:
+    async def _check_guarded(self, cell_index: int) -> None:
+        now = await self._guard_ids()
+        if self._guarded is None or now is None:
+            return
+        changed = sorted(k for k, v in self._guarded.items() if now.get(k) != v)
+        if changed:
+            kinds = [("builtins replaced", [k[len("builtins."):] for k in changed if k.startswith("builtins.")]),
+                     ("test helpers replaced or removed", [k for k in changed if not k.startswith("builtins.")])]
+            self.flag(cell_index, "; ".join(f"{what} before this test: {', '.join(names[:8])}"
+                                            for what, names in kinds if names))
+            self._guarded.update({k: now[k] for k in changed if k in now})  # flag once per change
+            for k in changed:
+                if k not in now:
+                    self._guarded.pop(k)
+
+    async def _guard_ids(self) -> dict[str, int] | None:
         assert self.kc is not None
-        msg_id = self.kc.execute("", silent=True, user_expressions={
-            "b": "{k: id(v) for k, v in vars(__import__('builtins')).items() if not k.startswith('_')}"})
+        msg_id = self.kc.execute("", silent=True, user_expressions={"g": GUARD_EXPR})
         try:
             reply = await ensure_async(self.kc.get_shell_msg(timeout=10))
             while reply["parent_header"].get("msg_id") != msg_id:
                 reply = await ensure_async(self.kc.get_shell_msg(timeout=10))
         except queue.Empty:
             return None  # the kernel does not answer; the cell's own watchdog deals with it
-        result = reply["content"].get("user_expressions", {}).get("b", {})
+        result = reply["content"].get("user_expressions", {}).get("g", {})
         if result.get("status") != "ok":
             return {}
         try:
-            return ast.literal_eval(result["data"]["text/plain"])
-        except (ValueError, SyntaxError):
+            return json.loads(ast.literal_eval(result["data"]["text/plain"]))
+        except (ValueError, SyntaxError, TypeError):
             return {}
 
-    def snapshot_builtins(self) -> None:
-        self._builtins_at_start = run_sync(self._builtin_ids)()
+    def snapshot_guards(self) -> None:
+        self._guarded = run_sync(self._guard_ids)()
 
     async def _check_raise_for_error(self, cell: Any, cell_index: int, exec_reply: Any) -> None:
         if self._expression is not None and exec_reply is not None:
@@ -209,7 +251,7 @@ def run(nb: Any, sandbox: "Sandbox", cell_timeout: float, deadline: float) -> An
         client.km = SandboxKernelManager(sandbox.workdir, sandbox.start_kernel)
         with client.setup_kernel():
             _patch_execute(client)
-            client.snapshot_builtins()
+            client.snapshot_guards()
             try:
                 for i, cell in enumerate(nb.cells):
                     if i < index and i in skipped:
@@ -267,9 +309,7 @@ def execute_notebook(sandbox: "Sandbox", nb: Any, data_dir: Path, cell_timeout: 
     notebook itself (with its hidden tests) stays in this process: it is never on the sandbox's disk."""
     work = sandbox.fresh_workdir()
     if data_dir.is_dir():
-        for item in data_dir.iterdir():
-            if item.suffix != ".ipynb" and not item.name.startswith(".") and item.name != "timestamp.txt":
-                (shutil.copytree if item.is_dir() else shutil.copy2)(item, work / item.name)
+        _copy_data(data_dir, work, top=True)
     sandbox.give(work)
     wall = sandbox.pool.limits.wall_seconds
     original = copy.deepcopy(nb)
@@ -277,6 +317,21 @@ def execute_notebook(sandbox: "Sandbox", nb: Any, data_dir: Path, cell_timeout: 
         return run(nb, sandbox, cell_timeout, time.monotonic() + wall)
     except WallClockExceeded:
         return failed(original, f"the notebook ran longer than {wall:g} s and was stopped")
+
+
+def _copy_data(source: Path, target: Path, top: bool = False) -> None:
+    """The submission's data files, as plain files and folders: links, sockets and pipes a
+    student left in the folder are not followed or opened (a pipe would block the copy)."""
+    for item in source.iterdir():
+        if item.name.startswith(".") or top and (item.suffix == ".ipynb" or item.name == "timestamp.txt"):
+            continue
+        if item.is_symlink():
+            continue
+        if item.is_dir():
+            (target / item.name).mkdir()
+            _copy_data(item, target / item.name)
+        elif item.is_file():
+            shutil.copy2(item, target / item.name)
 
 
 def failed(nb: Any, reason: str) -> Any:

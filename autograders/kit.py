@@ -70,6 +70,11 @@ class KitRun:
             if e["target"] != target:
                 continue
             value = e["value"]
+            if e["kind"] == "sound":  # a tone of `ms` (or until stopped, when ms <= 0)
+                states.append((e["t"], value["freq"] or None))
+                if value["freq"] and value["ms"] > 0:
+                    states.append((e["t"] + value["ms"], None))
+                continue
             if e["kind"] == "pin":
                 state: Any = bool(value) or None
             elif e["kind"] == "pwm":
@@ -80,12 +85,19 @@ class KitRun:
             elif "pixel" in value:
                 pixels[tuple(value["pixel"])] = value.get("color", "#000000").lower() not in ("#000000", "#000")
                 state = "pixels" if any(pixels.values()) else None
+            elif "image" in value:  # a named image, or rows of brightness digits ("00900:...")
+                pixels.clear()
+                state = None if set(str(value["image"])) <= set("0:") else value["image"]
             else:
                 pixels.clear()
-                shown = value.get("image") or value.get("text") or value.get("scroll")
-                state = None if shown in ("", None) or set(str(shown)) <= set("0:") else shown
+                shown = value.get("text", value.get("scroll"))
+                state = None if shown in ("", None) else str(shown)
             states.append((e["t"], state))
-        return states
+        return sorted(states, key=lambda ts: ts[0])
+
+    def shown(self, target: str = "matrix") -> list[Any]:
+        """Everything the target showed (or, for a pin or the buzzer, each level or tone), in order."""
+        return [state for _, state in self._states(target) if state is not None]
 
     def state_at(self, target: str, t_ms: float) -> Any:
         current = None
@@ -117,6 +129,28 @@ class KitRun:
                 f"cần nháy {hz:g} Hz (±{tolerance:.0%}) suốt {_seconds(span)}.".replace(".", ",", 1),
                 f"{target}: observed {len(onsets)} flashes in {span / 1000:g} s ({observed:.2f} Hz{until_en}); "
                 f"expected {hz:g} Hz (±{tolerance:.0%}) for the whole {span / 1000:g} s.")
+
+    def expect_final(self, target: str, what: Any) -> None:
+        """When the run ends, the target shows `what` (an image name, a text, a level)."""
+        final = self.state_at(target, self.seconds * 1000)
+        if final != what:
+            seen = "tắt / off" if final is None else str(final)
+            raise KitCheckFailed(f"{target} lúc kết thúc: quan sát {seen}; cần {what}.",
+                                 f"{target} at the end: observed {seen}; expected {what}.")
+
+    def expect_printed(self, values: list[float], tolerance: float = 0.5) -> None:
+        """The program printed these numbers, one per line, in order (other lines are ignored)."""
+        printed = []
+        for line in self.output.splitlines():
+            try:
+                printed.append(float(line.strip().replace(",", ".")))
+            except ValueError:
+                continue
+        if len(printed) != len(values) or any(abs(a - b) > tolerance for a, b in zip(printed, values)):
+            seen = ", ".join(f"{v:g}" for v in printed) or "không có số nào / no numbers"
+            want = ", ".join(f"{v:g}" for v in values)
+            raise KitCheckFailed(f"Kit in ra: {seen}; cần {len(values)} số: {want}.",
+                                 f"The kit printed: {seen}; expected {len(values)} numbers: {want}.")
 
     def expect_follows(self, target: str, on_during: list[tuple[float, float]], image: str | None = None,
                        vi: str = "trong các khoảng đó", en: str = "during those times",

@@ -39,7 +39,7 @@ from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
 # What students' notebooks import most; a module that is not installed is skipped.
 PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger",
-           "IPython.core.interactiveshell", "numpy", "sklearn",
+           "IPython.core.interactiveshell", "autograders.kit", "numpy", "sklearn",
            "sklearn.neighbors", "sklearn.tree", "sklearn.model_selection", "sklearn.metrics")
 
 

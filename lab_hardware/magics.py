@@ -144,6 +144,9 @@ class KitMagics(Magics):
     def kit(self, line: str) -> Any:
         args = shlex.split(line)
         action, rest = (args[0], args[1:]) if args else ("status", [])
+        if os.environ.get(GRADING_ENV):
+            print(f"(Đang chấm: bỏ qua / grading: skipped) %kit {line}")
+            return None
         try:
             return self._line_action(action, rest)
         except KitError as err:

@@ -94,9 +94,10 @@ def build_yolobit(rt: Runtime, machine: types.ModuleType) -> types.ModuleType:
         def was_pressed(self) -> bool:
             """Pressed at some time since the last call (presses are in the scenario)."""
             t = hw.t()
-            since = getattr(self, "_since", 0.0)
+            since = getattr(self, "_since", -1.0)
             self._since = t
-            return any(since <= start <= t for start, _ in hw.scenario.buttons.get(self.name, []))
+            # (since, t]: a press that starts exactly at one call's time counts once, not twice
+            return any(since < start <= t for start, _ in hw.scenario.buttons.get(self.name, []))
 
     class Accelerometer:
         def get_x(self) -> int:

@@ -2,11 +2,14 @@
 shape, run clean with their solutions, and release without solutions or hidden tests; every
 autograded test fails on the unanswered release and passes on the solution."""
 
+import os
 import shutil
 import subprocess
 import sys
 import unicodedata
+from contextlib import ExitStack
 from pathlib import Path
+from unittest.mock import patch
 
 import nbformat
 import pytest
@@ -14,6 +17,8 @@ from nbclient import NotebookClient
 
 from courses import COURSES_ROOT
 from hub_config.catalog import load_catalog
+from lab_hardware.magics import DEFAULT_KIT_ENV
+from lab_hardware.sim.kit import SimKit
 
 CATALOG = load_catalog()
 ASSIGNMENTS = [(c, a) for c in CATALOG.courses.values() for a in c.assignments]
@@ -27,10 +32,16 @@ def nbgrader_meta(cell):
     return cell.metadata.get("nbgrader", {})
 
 
-def run(nb, cwd):
-    client = NotebookClient(nb, kernel_name="python3", timeout=120, allow_errors=True,
-                            resources={"metadata": {"path": str(cwd)}})
-    client.execute()
+def run(nb, cwd, course):
+    """Execute as a student would; a kit course's %%kit cells run on a simulated kit of its model
+    (virtual time: a 5-second program takes milliseconds) through the serial transport."""
+    with ExitStack() as stack:
+        if course.kits:
+            kit = stack.enter_context(SimKit(model=course.kits[0], realtime=False))
+            stack.enter_context(patch.dict(os.environ, {DEFAULT_KIT_ENV: kit.path}))
+        client = NotebookClient(nb, kernel_name="python3", timeout=120, allow_errors=True,
+                                resources={"metadata": {"path": str(cwd)}})
+        client.execute()
     return nb
 
 
@@ -96,17 +107,17 @@ def test_release_has_no_solutions_or_hidden_tests(released):
 
 
 def test_source_runs_clean_and_its_tests_pass(released):
-    _, _, pairs = released
+    course, _, pairs = released
     for source_path, source, _, root in pairs:
-        executed = run(source, source_path.parent)
+        executed = run(source, source_path.parent, course)
         failing = [(nbgrader_meta(c).get("grade_id"), errors(c)[0]["ename"]) for c in executed.cells if errors(c)]
         assert not failing, f"{source_path.name}: cells fail with the solutions: {failing}"
 
 
 def test_every_test_fails_on_the_unanswered_release(released):
-    _, assignment, pairs = released
+    course, assignment, pairs = released
     for source_path, _, release, root in pairs:
-        executed = run(release, root / "release" / assignment.id)
+        executed = run(release, root / "release" / assignment.id, course)
         for cell in executed.cells:
             meta = nbgrader_meta(cell)
             if cell.cell_type == "code" and meta.get("grade") and meta.get("points"):
