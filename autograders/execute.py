@@ -30,6 +30,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async, run_sync
 
+from .model import FEATURES_DIR, MIME, HiddenSet, score
 from .zygote import SandboxKernelManager
 
 if TYPE_CHECKING:
@@ -120,8 +121,9 @@ def _is_given(cell: Any) -> bool:
 class GradingClient(NotebookClient):
     max_output_bytes = 1024 * 1024
 
-    def __init__(self, nb: Any, **kw: Any):
+    def __init__(self, nb: Any, hidden: dict[str, HiddenSet] | None = None, **kw: Any):
         super().__init__(nb, **kw)
+        self.hidden = hidden or {}
         self.flags: list[dict[str, Any]] = []
         self._expression: str | None = None
         self._bytes: dict[int, int] = {}
@@ -145,11 +147,43 @@ class GradingClient(NotebookClient):
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         finally:
             cell.source = original
+            if self._expression is not None:
+                self._score_test_outputs(cell, cell_index)
             self._expression = None
             if before is not None:
                 await self._adopt_given(before)
 
     execute_cell = run_sync(async_execute_cell)  # nbclient's binds the base class's coroutine
+
+    def _score_test_outputs(self, cell: Any, cell_index: int) -> None:
+        """A test cell's result decides its partial credit in nbgrader, so only the grader makes
+        one: a result the student's code produced is dropped, and predictions handed to the
+        grader (autograders.model) are scored here, against labels the sandbox never had."""
+        outputs = []
+        reports = []
+        for output in cell.outputs:
+            if output.get("output_type") == "execute_result":
+                self.flag(cell_index, "the student's code produced a result inside a test cell (it could fake "
+                                      "partial credit); it was dropped")
+            elif MIME in output.get("data", {}):
+                reports.append(output["data"][MIME])
+            else:
+                outputs.append(output)
+        if reports:
+            if len(reports) > 1:
+                self.flag(cell_index, "more than one set of predictions was reported in this test; the first was scored")
+            report = reports[0] if isinstance(reports[0], dict) else {}
+            hidden = self.hidden.get(str(report.get("name")))
+            if hidden is None:
+                outputs.append(nbformat.v4.new_output(
+                    "error", ename="HiddenDataMissing", traceback=[],
+                    evalue=f"the grader has no hidden data set {report.get('name')!r} for this assignment"))
+            else:
+                result = score(hidden, report.get("predictions"), float(cell.metadata["nbgrader"].get("points", 0)))
+                outputs.append(nbformat.v4.new_output("stream", name="stdout", text=result.feedback + "\n"))
+                outputs.append(nbformat.v4.new_output("execute_result", data={"text/plain": f"{result.points:g}"},
+                                                      execution_count=cell.get("execution_count")))
+        cell.outputs = outputs
 
     async def _adopt_given(self, before: dict[str, int]) -> None:
         """What a teacher's cell defined (or redefined) is now what the tests may rely on."""
@@ -235,11 +269,12 @@ class WallClockExceeded(Exception):
     """The notebook as a whole ran past the sandbox's wall-clock limit."""
 
 
-def run(nb: Any, sandbox: "Sandbox", cell_timeout: float, deadline: float) -> Any:
+def run(nb: Any, sandbox: "Sandbox", cell_timeout: float, deadline: float,
+        hidden: dict[str, HiddenSet] | None = None) -> Any:
     """Execute the notebook's cells in a kernel in the sandbox, restarting the kernel where a
     cell killed it; the flags go into the notebook's metadata."""
     limits = sandbox.pool.limits
-    client = GradingClient(nb, timeout=cell_timeout, interrupt_on_timeout=True, allow_errors=True,
+    client = GradingClient(nb, hidden=hidden, timeout=cell_timeout, interrupt_on_timeout=True, allow_errors=True,
                            kernel_name="python3", record_timing=False, startup_timeout=60,
                            shutdown_kernel="immediate")  # the sandbox's clean-up ends everything anyway
     client.max_output_bytes = limits.max_output_bytes // 8
@@ -304,17 +339,23 @@ def _run_with_watchdog(client: GradingClient, sandbox: "Sandbox", cell: Any, ind
         client.flag(index, f"the cell ran longer than {timeout:g} s and was interrupted")
 
 
-def execute_notebook(sandbox: "Sandbox", nb: Any, data_dir: Path, cell_timeout: float) -> Any:
-    """Run one sanitized notebook in the sandbox, with the assignment's data files beside it. The
-    notebook itself (with its hidden tests) stays in this process: it is never on the sandbox's disk."""
+def execute_notebook(sandbox: "Sandbox", nb: Any, data_dir: Path, cell_timeout: float,
+                     hidden: dict[str, HiddenSet] | None = None, release_dir: Path | None = None) -> Any:
+    """Run one sanitized notebook in the sandbox, with the submission's files beside it, the
+    released data files over them (the teacher's data wins over a student's edited or missing
+    copy), and the hidden data sets' features (never their labels). The notebook itself (with its
+    hidden tests) stays in this process: it is never on the sandbox's disk."""
     work = sandbox.fresh_workdir()
-    if data_dir.is_dir():
-        _copy_data(data_dir, work, top=True)
+    for folder in (data_dir, release_dir):
+        if folder is not None and folder.is_dir():
+            _copy_data(folder, work, top=True)
+    for hidden_set in (hidden or {}).values():
+        hidden_set.write_features(work / FEATURES_DIR)
     sandbox.give(work)
     wall = sandbox.pool.limits.wall_seconds
     original = copy.deepcopy(nb)
     try:
-        return run(nb, sandbox, cell_timeout, time.monotonic() + wall)
+        return run(nb, sandbox, cell_timeout, time.monotonic() + wall, hidden)
     except WallClockExceeded:
         return failed(original, f"the notebook ran longer than {wall:g} s and was stopped")
 
@@ -328,7 +369,7 @@ def _copy_data(source: Path, target: Path, top: bool = False) -> None:
         if item.is_symlink():
             continue
         if item.is_dir():
-            (target / item.name).mkdir()
+            (target / item.name).mkdir(exist_ok=True)
             _copy_data(item, target / item.name)
         elif item.is_file():
             shutil.copy2(item, target / item.name)

@@ -61,6 +61,7 @@ class SandboxedExecute(NbGraderPreprocessor):
 
     def _run_now(self, nb: Any, resources: dict[str, Any]) -> Any:
         from .execute import execute_notebook
+        from .model import hidden_folder, hidden_sets
         from .sandbox import Limits, SandboxPool
 
         pool = SandboxPool(1, Limits(wall_seconds=self.wall_seconds))
@@ -68,9 +69,52 @@ class SandboxedExecute(NbGraderPreprocessor):
             if pool.missing:
                 self.log.warning("Grading sandbox: cannot enforce %s", "; ".join(pool.missing))
             sandbox = pool.acquire()
-            return execute_notebook(sandbox, nb, Path(resources.get("metadata", {}).get("path", ".")), self.timeout)
+            folder = Path(resources.get("metadata", {}).get("path", ".")).resolve()
+            course_root = folder.parents[2] if len(folder.parents) > 2 else folder  # <root>/autograded/<student>/<a>
+            assignment = resources["nbgrader"]["assignment"]
+            hidden = hidden_sets(hidden_folder(course_root, assignment))
+            return execute_notebook(sandbox, nb, folder, self.timeout, hidden, course_root / "release" / assignment)
         finally:
             pool.close()
+
+
+class ForgetUnknownGradeIds(NbGraderPreprocessor):
+    """A cell whose grade id the assignment does not have (a student renamed one) stops nbgrader's
+    sanitizing for the whole notebook. Such a cell is graded as the student's own; the test cell
+    it was is then missing, and nbgrader restores it from the gradebook."""
+
+    def preprocess(self, nb: Any, resources: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gb:
+            known = {cell.name for cell in gb.find_notebook(info["notebook"], info["assignment"]).source_cells}
+        forgotten = []
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader")
+            if meta is not None and meta.get("grade_id") not in known:
+                del cell.metadata["nbgrader"]
+                forgotten.append(str(meta.get("grade_id")))
+        resources.setdefault("stemlab", {})["unknown_grade_ids"] = forgotten
+        return nb, resources
+
+
+def sanitize_steps() -> list[type]:
+    """How a submission is sanitized before it runs: nbgrader's steps, ours first. The runner and
+    `nbgrader autograde` (which finds each executed notebook by the sanitized one) use the same."""
+    from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteCells, OverwriteKernelspec
+
+    return [ForgetUnknownGradeIds, ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
+
+
+def configure_autograde(c: Any) -> None:
+    """An nbgrader config's autograde steps: the sanitizing steps above, the sandboxed execution
+    in place of nbgrader's `Execute`, and the flags recorded last."""
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades
+
+    c.Autograde.sanitize_preprocessors = sanitize_steps()
+    c.Autograde.autograde_preprocessors = [SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                                           SaveAutoGrades, AssignLatePenalties, CheckCellMetadata, RecordFlags]
+    c.OverwriteCells.add_missing_cells = True
 
 
 class RecordFlags(NbGraderPreprocessor):

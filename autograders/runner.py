@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 import nbformat
-from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteCells, OverwriteKernelspec
 from traitlets.config import Config
 
 from .execute import execute_notebook
-from .preprocessors import notebook_key
+from .model import hidden_folder, hidden_sets
+from .preprocessors import ForgetUnknownGradeIds, notebook_key, sanitize_steps
 from .sandbox import Limits, SandboxPool
 from .scan import scan_notebook
 
@@ -58,6 +58,9 @@ def sanitize(nb: Any, resources: dict[str, Any], config: Config, released: Any |
     changed in the cells they were given locked (compared with the released notebook) is a flag."""
     flags = scan_notebook(nb)
     given = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in (released.cells if released else [])}
+    nb, resources = ForgetUnknownGradeIds(config=config).preprocess(nb, resources)
+    flags += [{"cell": gid, "reason": "the student gave a cell a grade id that is not in the assignment; it was "
+                                      "graded as the student's own cell"} for gid in resources["stemlab"]["unknown_grade_ids"]]
     theirs = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
     for gid, cell in given.items():
         meta = cell.metadata.get("nbgrader", {})
@@ -74,8 +77,8 @@ def sanitize(nb: Any, resources: dict[str, Any], config: Config, released: Any |
                                                  "it was restored from the source"})
         elif mine.source.strip() != cell.source.strip():
             flags.append({"cell": gid, "reason": "the student edited or emptied this locked cell; it was restored"})
-    for cls in (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata):
-        nb, resources = cls(config=config).preprocess(nb, resources)
+    for step in sanitize_steps()[1:]:
+        nb, resources = step(config=config).preprocess(nb, resources)
     return nb, flags
 
 
@@ -99,6 +102,7 @@ class GradingRunner:
         """Run every collected submission of the assignment in the sandboxes; fill the cache."""
         start = time.monotonic()
         todo = [(s, p) for s, p in self.submissions(assignment, student) if s not in (skip or set())]
+        hidden = hidden_sets(hidden_folder(self.course_root, assignment))
         pool = SandboxPool(self.workers, self.limits)
         results: list[SubmissionResult] = []
         try:
@@ -115,7 +119,8 @@ class GradingRunner:
                     key = notebook_key(nb, student_id, path.stem)
                     sandbox = pool.acquire()
                     try:
-                        executed = execute_notebook(sandbox, nb, path.parent, self.cell_timeout)
+                        executed = execute_notebook(sandbox, nb, path.parent, self.cell_timeout, hidden,
+                                                    self.course_root / "release" / assignment)
                     finally:
                         pool.release(sandbox)
                     result.flags += executed.metadata.get("stemlab", {}).get("flags", [])

@@ -19,6 +19,7 @@ limits are missing, once, and runs the code as the current user.
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import os
 import pwd
 import resource
@@ -259,6 +260,24 @@ class Sandbox:
         return count
 
 
+def _claim_slots(size: int) -> dict[int, int]:
+    """Sandbox numbers no other grading batch on this machine is using (two teachers may grade at
+    once): each slot's account and cgroup belong to one batch, held by an exclusive file lock that
+    the system releases if the batch dies."""
+    folder = Path("/run/lock") if os.access("/run/lock", os.W_OK) else Path(tempfile.gettempdir())
+    claimed: dict[int, int] = {}
+    index = 0
+    while len(claimed) < size:
+        fd = os.open(folder / f"stemlab-sandbox-{index}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            claimed[index] = fd
+        except BlockingIOError:
+            os.close(fd)
+        index += 1
+    return claimed
+
+
 class SandboxPool:
     """One sandbox per worker; `missing` says what cannot be enforced here (said once)."""
 
@@ -278,7 +297,8 @@ class SandboxPool:
         self._tmp = tempfile.TemporaryDirectory(prefix="stemlab-grading-")
         self.base = Path(base or self._tmp.name)
         self.base.chmod(0o711)
-        self.sandboxes = [Sandbox(self, i) for i in range(size)]
+        self._slot_locks = _claim_slots(size)
+        self.sandboxes = [Sandbox(self, i) for i in sorted(self._slot_locks)]
         self._free: Queue[Sandbox] = Queue()
         for s in self.sandboxes:
             self._free.put(s)
@@ -298,3 +318,5 @@ class SandboxPool:
                 s.cgroup.remove()
         self.zygote.close()
         self._tmp.cleanup()
+        for lock in self._slot_locks.values():
+            os.close(lock)  # the slots are free for the next batch

@@ -52,8 +52,9 @@ def _become_kernel(request: dict[str, Any], status_fd: int) -> None:
     from .sandbox import Confinement  # imported by serve(), before any fork
 
     os.setsid()
-    for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
-        signal.signal(sig, signal.SIG_DFL)
+    # the zygote ignores SIGCHLD; the kernel must not (its subprocesses' exit statuses are its own).
+    # SIGINT and SIGPIPE stay as Python sets them: KeyboardInterrupt, and BrokenPipeError.
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     Confinement(**request["confinement"]).apply()
     os.chdir(request["cwd"])
     os.environ.clear()

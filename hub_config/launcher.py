@@ -171,7 +171,7 @@ class Launcher:
         ensure_kits_account(self.data.root)
         # The course sources hold solutions and hidden tests, and the install is world-readable.
         for course in load_catalog().courses.values():
-            restrict_to_graders(course.root / "source")
+            restrict_to_graders(course.root)
 
     def _start_proxy(self, proxy_cmd: str) -> None:
         assert self.runtime

@@ -173,14 +173,10 @@ def write_course_config(offering: Offering, exchange_root: Path) -> None:
     # not: it runs as a service, not as a hub user). Autograding runs each notebook in the
     # grading sandbox (autograders/), and what it flags reaches the gradebook.
     config = f'''# nbgrader configuration of the offering {offering.id}; written by STEM-Lab Hub.
-from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.auth import NoAuthPlugin
-from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades
-from autograders.preprocessors import RecordFlags, SandboxedExecute
+from autograders.preprocessors import configure_autograde
 c = get_config()  # noqa: F821
-c.Autograde.autograde_preprocessors = [SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-                                       SaveAutoGrades, AssignLatePenalties, CheckCellMetadata, RecordFlags]
-c.OverwriteCells.add_missing_cells = True
+configure_autograde(c)
 c.Authenticator.plugin_class = NoAuthPlugin
 c.CourseDirectory.course_id = {offering.id!r}
 c.CourseDirectory.root = {str(offering.root)!r}
@@ -248,7 +244,7 @@ def offer(data: DataDir, database_url: str, course: Course, class_name: str, sch
         entry = ensure_grader_account(offering.grader, data.graders_dir / offering.grader)
         owner = (entry.pw_uid, entry.pw_gid)
         data.graders_dir.chmod(0o711)
-        restrict_to_graders(course.root / "source")
+        restrict_to_graders(course.root)
         for path in [offering.root, *offering.root.rglob("*")]:
             os.lchown(path, *owner)
         offering.root.chmod(0o700)

@@ -124,10 +124,12 @@ def remove_grader_account(login: str) -> None:
     _run(["userdel", "--remove", login])
 
 
-def restrict_to_graders(folder: Path) -> None:
-    """Course sources hold solutions and hidden tests: root and grader accounts only."""
+def restrict_to_graders(course_root: Path) -> None:
+    """A course's sources (solutions, hidden tests) and its hidden data sets (the labels that model
+    graders score against): root and grader accounts only."""
     gid = ensure_group(GRADERS_GROUP)
-    for path in [folder, *folder.rglob("*")]:
+    folders = [course_root / part for part in ("source", "hidden") if (course_root / part).is_dir()]
+    for path in [p for folder in folders for p in (folder, *folder.rglob("*"))]:
         if path.is_symlink():
             continue
         os.chown(path, 0, gid)

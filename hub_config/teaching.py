@@ -97,12 +97,15 @@ def autograde(data: DataDir, offering: Offering, assignment_id: str, student: st
             for path in [cache, *cache.iterdir()]:
                 os.chown(path, entry.pw_uid, entry.pw_gid)
                 path.chmod(0o700 if path.is_dir() else 0o600)
+        # a submission the runner could not run is the caller's to report (summary.failed); it
+        # must not stop nbgrader from recording everyone else
+        unrecorded = set(broken) | {r.student for r in summary.failed}
         args = ["autograde", assignment_id, "--force"]
         if student:
             args.append(f"--student={student}")
-        if broken:
-            args.append(f"--CourseDirectory.student_id_exclude={','.join(sorted(broken))}")
-        if not (student and student in broken):
+        if unrecorded:
+            args.append(f"--CourseDirectory.student_id_exclude={','.join(sorted(unrecorded))}")
+        if not (student and student in unrecorded):
             run_nbgrader(data, offering, *args, extra_env={CACHE_ENV: str(cache), STRICT_ENV: "1"})
     finally:
         shutil.rmtree(cache, ignore_errors=True)

@@ -82,6 +82,15 @@ CASES = {
     "deleted-test": (FULL, "delete:cau1-kiem-tra", 8, "deleted"),
     "tampered-points": (FULL, "points:cau1-kiem-tra", 8, "changed"),
     "emptied-test": (FULL, "empty:cau2-kiem-tra", 8, "emptied"),
+    "markdown-test": (FULL, "markdown:cau1-kiem-tra", 8, "changed this cell's type"),
+    "renamed-grade-id": (FULL, "rename:cau2-kiem-tra", 8, "deleted this cell"),
+    "unlocked-test": (FULL, "unlock:cau3-kiem-tra", 8, "grading metadata"),
+    "reads-classmate": (FULL, extra("for p in open('classmate-paths.txt').read().split():\n    try:\n"
+                                    "        print(open(p).read()[:50])\n    except OSError as e:\n"
+                                    "        print('denied', e)"), 8, None),
+    "writes-classmate": (FULL, extra("for p in open('classmate-paths.txt').read().split():\n    try:\n"
+                                     "        open(p, 'w').write('{}')\n    except OSError as e:\n"
+                                     "        print('denied', e)"), 8, None),
 }
 BROKEN = {"not-json": b'{"cells": [ {"cell_type": "code", bi c\xe1t', "schema-invalid": b'{"nbformat": 4, "metadata": {}}'}
 
@@ -103,6 +112,13 @@ def make_submission(offering, student: str, answers: dict, change) -> None:  # t
             cell.metadata["nbgrader"]["points"] = 100
         elif action == "empty":
             cell.source = ""
+        elif action == "markdown":
+            nb.cells[nb.cells.index(cell)] = nbformat.v4.new_markdown_cell(cell.source, metadata=cell.metadata)
+        elif action == "rename":
+            cell.metadata["nbgrader"]["grade_id"] = "cau-de-nhat"
+        elif action == "unlock":
+            cell.metadata["nbgrader"]["locked"] = False
+            cell.source = "pass"
     folder = offering.root / "submitted" / student / A
     folder.mkdir(parents=True)
     nbformat.write(nb, str(folder / "bai01.ipynb"))
@@ -126,6 +142,9 @@ def graded(tmp_path_factory):
     # the cheat knows where the gradebook is (it could guess): the sandbox must still stop it
     (offering.root / "submitted" / "reads-gradebook" / A / "gradebook-paths.txt").write_text(
         str(offering.root / "gradebook.db"))
+    classmate = str(offering.root / "submitted" / "honest-full" / A / "bai01.ipynb")
+    for student in ("reads-classmate", "writes-classmate"):
+        (offering.root / "submitted" / student / A / "classmate-paths.txt").write_text(classmate)
     for student, raw in BROKEN.items():
         folder = offering.root / "submitted" / student / A
         folder.mkdir(parents=True)

@@ -115,12 +115,7 @@ def main() -> None:
     course = base / "runner"
     config = course / "nbgrader_config.py"
     config.write_text(config.read_text() + (
-        "from nbconvert.preprocessors import ClearMetadataPreprocessor\n"
-        "from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades\n"
-        "from autograders.preprocessors import RecordFlags, SandboxedExecute\n"
-        "c.Autograde.autograde_preprocessors = [SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,"
-        " SaveAutoGrades, AssignLatePenalties, CheckCellMetadata, RecordFlags]\n"
-        "c.OverwriteCells.add_missing_cells = True\n"))
+        "from autograders.preprocessors import configure_autograde\nconfigure_autograde(c)\n"))
     start = time.monotonic()
     runner = GradingRunner(course, "bench", f"sqlite:///{course / 'gradebook.db'}", workers=args.workers)
     cache = new_cache()
