@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,23 @@ class SandboxedExecute(NbGraderPreprocessor):
             pool.close()
 
 
+_GRADE_IDS: dict[tuple[str, str, str], tuple[float, frozenset[str]]] = {}
+
+
+def _grade_ids(db_url: str, assignment: str, notebook: str) -> frozenset[str]:
+    """The assignment's cell ids. Read once a minute, not once per notebook (each Gradebook is a
+    new database engine, which costs a batch seconds); a long-running formgrader sees an
+    assignment generated anew within the minute."""
+    key = (db_url, assignment, notebook)
+    cached = _GRADE_IDS.get(key)
+    if cached and time.monotonic() - cached[0] < 60:
+        return cached[1]
+    with Gradebook(db_url) as gb:
+        ids = frozenset(cell.name for cell in gb.find_notebook(notebook, assignment).source_cells)
+    _GRADE_IDS[key] = (time.monotonic(), ids)
+    return ids
+
+
 class ForgetUnknownGradeIds(NbGraderPreprocessor):
     """A cell whose grade id the assignment does not have (a student renamed one) stops nbgrader's
     sanitizing for the whole notebook. Such a cell is graded as the student's own; the test cell
@@ -85,8 +103,7 @@ class ForgetUnknownGradeIds(NbGraderPreprocessor):
 
     def preprocess(self, nb: Any, resources: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         info = resources["nbgrader"]
-        with Gradebook(info["db_url"]) as gb:
-            known = {cell.name for cell in gb.find_notebook(info["notebook"], info["assignment"]).source_cells}
+        known = _grade_ids(info["db_url"], info["assignment"], info["notebook"])
         forgotten = []
         for cell in nb.cells:
             meta = cell.metadata.get("nbgrader")

@@ -274,6 +274,11 @@ class SandboxKernelManager(AsyncKernelManager):  # type: ignore[misc]
         self.connection_file = str(workdir / f"kernel-{uuid.uuid4().hex[:8]}.json")
         self._launch = launch
 
+    async def _async_wait(self, pollinterval: float = 0.005) -> None:
+        # jupyter_client looks every 0.1 s for the killed kernel to be gone; per notebook, that
+        # is a tenth of a second of nothing
+        await super()._async_wait(pollinterval)
+
     async def _async_pre_start_kernel(self, **kw: Any) -> Any:
         if self.provisioner is None:
             self.kernel_id = self.kernel_id or str(uuid.uuid4())
