@@ -19,7 +19,7 @@ from typing import Any
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Float, Integer
+from traitlets import Bool, Float, Integer
 
 CACHE_ENV = "STEMLAB_GRADING_CACHE"
 STRICT_ENV = "STEMLAB_GRADING_STRICT"  # set by the runner: never execute outside its sandboxes
@@ -38,6 +38,9 @@ def notebook_key(nb: Any, student: str, notebook: str) -> str:
 class SandboxedExecute(NbGraderPreprocessor):
     timeout = Integer(30, help="Seconds a cell may run before it is interrupted.").tag(config=True)
     wall_seconds = Float(600, help="Seconds a whole notebook may run.").tag(config=True)
+    unconfined_ok = Bool(True, help="Run students' code even where the sandbox cannot give it an account of its "
+                                    "own (not root). Off in production, where this process is the grader account, "
+                                    "which owns the gradebook.").tag(config=True)
 
     def preprocess(self, nb: Any, resources: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         executed = self._from_cache(nb, resources["nbgrader"]["student"], resources["nbgrader"]["notebook"])
@@ -67,6 +70,11 @@ class SandboxedExecute(NbGraderPreprocessor):
 
         pool = SandboxPool(1, Limits(wall_seconds=self.wall_seconds))
         try:
+            if not pool.as_root and not self.unconfined_ok:
+                raise RuntimeError(
+                    "Ở đây không cách ly được bài làm của học sinh (formgrader không chạy với quyền root); hãy chấm "
+                    "bằng lệnh: stemlab grade <lớp-khóa> <bài>. / Students' code cannot be isolated here (the "
+                    "formgrader does not run as root); grade with: stemlab grade <offering> <assignment>.")
             if pool.missing:
                 self.log.warning("Grading sandbox: cannot enforce %s", "; ".join(pool.missing))
             sandbox = pool.acquire()

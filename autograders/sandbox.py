@@ -297,8 +297,9 @@ class SandboxPool:
         self._tmp = tempfile.TemporaryDirectory(prefix="stemlab-grading-")
         self.base = Path(base or self._tmp.name)
         self.base.chmod(0o711)
-        self._slot_locks = _claim_slots(size)
-        self.sandboxes = [Sandbox(self, i) for i in sorted(self._slot_locks)]
+        # only root's sandboxes share something machine-wide (accounts, cgroups): they claim numbers
+        self._slot_locks = _claim_slots(size) if self.as_root else {}
+        self.sandboxes = [Sandbox(self, i) for i in (sorted(self._slot_locks) if self.as_root else range(size))]
         self._free: Queue[Sandbox] = Queue()
         for s in self.sandboxes:
             self._free.put(s)

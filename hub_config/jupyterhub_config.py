@@ -113,6 +113,7 @@ if site["idle_timeout"] > 0:
         }
     )
 # ---- course offerings: a formgrader service per offering, reachable by its graders only
+from hub_config.formgrader_guard import GUARD_ENV  # noqa: E402
 from hub_config.offerings import (  # noqa: E402
     jupyter_config_dir,
     list_offerings,
@@ -155,6 +156,8 @@ for offering in offerings:
         # The formgrader runs student code when it autogrades: as the offering's own unprivileged
         # account, which reaches this offering's files and nothing else of the site.
         formgrader["user"] = offering.grader
+        # ... which cannot switch to a sandbox account: its Autograde button points to `stemlab grade`
+        formgrader["environment"][GUARD_ENV] = offering.id
     elif site["production"]:
         print(f"stemlab: offering {offering.id} has no grader account (offered in demo mode); "
               f"its formgrader is not started. Run `stemlab courses offer` for it again.", file=sys.stderr)

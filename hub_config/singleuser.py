@@ -9,9 +9,15 @@ See jupyter-server/jupyter_server#1559 and python-jsonschema/jsonschema#1428.
 JupyterLab also runs ``node yarn.js config --json`` when its app module is imported (to find
 the npm registry for building extensions), if Node.js is on the PATH: another Node process and
 0.6 s per server start. Students never build extensions, so the server uses the default registry.
+
+A production formgrader (the same server, run as a service) has its Autograde button guarded:
+see hub_config/formgrader_guard.py.
 """
 
+import os
 import sys
+
+from hub_config.formgrader_guard import GUARD_ENV, guard
 
 
 def main() -> None:
@@ -20,6 +26,8 @@ def main() -> None:
 
     if hasattr(lab_commands, "_yarn_config"):  # private: if a release renames it, start as usual
         lab_commands._yarn_config = lambda logger: {"yarn config": {}, "npm config": {}}
+    if os.environ.get(GUARD_ENV):
+        guard(os.environ[GUARD_ENV])
     from jupyterhub.singleuser import main as singleuser_main
 
     sys.exit(singleuser_main())

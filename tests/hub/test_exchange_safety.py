@@ -128,6 +128,14 @@ def test_a_forged_submission_is_set_aside_and_the_real_one_is_graded(prod_hub, c
     assert sources["cau1-loi-giai"] == CORRECT["cau1-loi-giai"], "a's own work was collected"
 
     stemlab(prod_hub, "grade", OFFERING, ASSIGNMENT)
+    # the formgrader runs as the grader account, which owns the gradebook: its Autograde button must
+    # not run a student's code there, and says how to grade instead
+    teacher = prod_hub.account("teacher", classes="10A1")
+    t = prod_hub.login(teacher["login"], teacher["password"])
+    assert t.get(f"{prod_hub.url}/services/{OFFERING}/").status_code == 200
+    refused = t.post(f"{prod_hub.url}/services/{OFFERING}/formgrader/api/submission/{ASSIGNMENT}/{a}/autograde",
+                     headers={"X-XSRFToken": t.cookies.get("_xsrf", path=f"/services/{OFFERING}/") or ""}).json()
+    assert not refused["success"] and "stemlab grade" in json.dumps(refused), refused
     stemlab(prod_hub, "courses", "feedback", OFFERING, ASSIGNMENT)
     s = people["a"]["session"]
     base = f"{prod_hub.url}/user/{a}"

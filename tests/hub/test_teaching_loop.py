@@ -69,8 +69,13 @@ def test_release_submit_collect_grade_feedback_export(loop):
     fg = f"{hub.url}/services/{OFFERING}/formgrader/api"
     assert t.get(f"{hub.url}/services/{OFFERING}/").status_code == 200
     headers = {"X-XSRFToken": t.cookies.get("_xsrf", path=f"/services/{OFFERING}/") or ""}
+    # the formgrader's Autograde button grades one student again, in the grading sandbox too
+    regraded = t.post(f"{fg}/submission/{ASSIGNMENT}/{by_name['Trần Minh Khoa']['login']}/autograde",
+                      headers=headers).json()
+    assert regraded["success"], regraded
     notebooks = t.get(f"{fg}/submitted_notebooks/{ASSIGNMENT}/bai01", headers=headers).json()
     khoa = next(n for n in notebooks if n["student"] == by_name["Trần Minh Khoa"]["login"])
+    assert khoa["code_score"] == 8, khoa
     grades = t.get(f"{fg}/grades", params={"submission_id": khoa["id"]}, headers=headers).json()
     written = next(g for g in grades if g["name"] == "cau4-tra-loi")
     r = t.put(f"{fg}/grade/{written['id']}", json={"manual_score": 2}, headers=headers)
