@@ -33,12 +33,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from queue import Queue
-from typing import Any
 
 import psutil
 
 from hub_config.limits import CgroupLimiter, LimitsUnavailable, ServerCgroup
-
 from lab_hardware import GRADING_ENV
 
 from .zygote import Zygote

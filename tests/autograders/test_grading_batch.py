@@ -5,9 +5,6 @@ broken notebooks are reported; afterwards no sandbox process is left and the gra
 
 from __future__ import annotations
 
-import copy
-import json
-import os
 import socket
 import sqlite3
 import threading
@@ -15,19 +12,14 @@ import threading
 import nbformat
 import psutil
 import pytest
-from nbgrader.api import Gradebook
 
-from autograders.preprocessors import FLAG_PREFIX
 from autograders.sandbox import ACCOUNT_PREFIX
-from hub_config.accounts import apply_roster
 from hub_config.catalog import load_catalog
 from hub_config.errors import StemlabError
 from hub_config.offerings import offer
-from hub_config.paths import DataDir
-from hub_config.roster import parse_roster
 from hub_config.teaching import autograde, release
 
-from ..conftest import FILES
+from .helpers import grading_site, scores_and_flags, write_submission
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(900)]
 A = "bai01-bien-va-kieu-du-lieu"
@@ -119,22 +111,12 @@ def make_submission(offering, student: str, answers: dict, change) -> None:  # t
         elif action == "unlock":
             cell.metadata["nbgrader"]["locked"] = False
             cell.source = "pass"
-    folder = offering.root / "submitted" / student / A
-    folder.mkdir(parents=True)
-    nbformat.write(nb, str(folder / "bai01.ipynb"))
-    (folder / "timestamp.txt").write_text("2025-10-01 08:00:00.000000 UTC")
+    write_submission(offering, A, student, "bai01.ipynb", nb)
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    if os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("CI runs as root; the grading sandbox tests must run there")
-        pytest.skip("the grading sandbox needs root")
-    root = tmp_path_factory.mktemp("grading")
-    data = DataDir(root / "var").ensure()
-    url = f"sqlite:///{data.hub_db}"
-    apply_roster(data, url, parse_roster(FILES / "two_classes.csv"))
+    data, url = grading_site(tmp_path_factory.mktemp("grading"))
     offering = offer(data, url, load_catalog().course("python-co-ban"), "10A1", "THPT Mẫu", "2025-2026")
     release(data, offering, A)
     for student, (answers, change, _, _) in CASES.items():
@@ -155,20 +137,11 @@ def graded(tmp_path_factory):
     return offering, str(broken.value)
 
 
-def scores_and_flags(offering) -> dict:  # type: ignore[no-untyped-def]
-    out = {}
-    with Gradebook(offering.gradebook_url, course_id=offering.id) as gb:
-        for submission in gb.assignment_submissions(A):
-            comments = [c.auto_comment or "" for nb in submission.notebooks for c in nb.comments]
-            out[submission.student.id] = (submission.code_score, [c for c in comments if FLAG_PREFIX in c])
-    return out
-
-
 @pytest.mark.parametrize("student", list(CASES))
 def test_each_submission_gets_its_honest_score_and_its_flag(graded, student):
     offering, _ = graded
     _, _, expected_score, expected_flag = CASES[student]
-    score, flags = scores_and_flags(offering)[student]
+    score, flags = scores_and_flags(offering, A)[student]
     assert score == expected_score, (student, score, flags)
     if expected_flag is None and student.startswith("honest"):
         assert flags == [], f"an honest submission is never flagged: {flags}"
@@ -179,7 +152,7 @@ def test_each_submission_gets_its_honest_score_and_its_flag(graded, student):
 def test_broken_notebooks_are_reported_and_the_batch_went_on(graded):
     offering, message = graded
     assert "not-json" in message and "schema-invalid" in message and "not valid JSON" in message
-    assert set(scores_and_flags(offering)) == set(CASES), "every other submission was graded"
+    assert set(scores_and_flags(offering, A)) == set(CASES), "every other submission was graded"
 
 
 def test_nothing_is_left_running_the_gradebook_is_whole_and_no_connection_was_made(graded):

@@ -6,22 +6,15 @@ what was expected (or the score on the scale); cheats get their honest score and
 
 from __future__ import annotations
 
-import os
-
 import nbformat
 import pytest
-from nbgrader.api import Gradebook
 
-from autograders.preprocessors import FLAG_PREFIX
-from hub_config.accounts import apply_roster
 from hub_config.catalog import load_catalog
 from hub_config.offerings import offer
-from hub_config.paths import DataDir
-from hub_config.roster import parse_roster
 from hub_config.system_accounts import restrict_to_graders
 from hub_config.teaching import autograde, release
 
-from ..conftest import FILES
+from .helpers import grading_site, scores_and_flags, write_submission
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(900)]
 
@@ -81,22 +74,12 @@ def submit(offering, assignment: str, notebook: str, student: str, answers: dict
     if extra:  # the student's own Python cell, after the first answer
         at = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "cau1-loi-giai")
         nb.cells.insert(at + 1, nbformat.v4.new_code_cell(extra))
-    folder = offering.root / "submitted" / student / assignment
-    folder.mkdir(parents=True)
-    nbformat.write(nb, str(folder / notebook))
-    (folder / "timestamp.txt").write_text("2025-10-01 08:00:00.000000 UTC")
+    write_submission(offering, assignment, student, notebook, nb)
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    if os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("CI runs as root; the grading sandbox tests must run there")
-        pytest.skip("the grading sandbox needs root")
-    root = tmp_path_factory.mktemp("kit-model-grading")
-    data = DataDir(root / "var").ensure()
-    url = f"sqlite:///{data.hub_db}"
-    apply_roster(data, url, parse_roster(FILES / "two_classes.csv"))
+    data, url = grading_site(tmp_path_factory.mktemp("kit-model-grading"))
     catalog = load_catalog()
     kit_offering = offer(data, url, catalog.course("lap-trinh-yolobit"), "10A1", "THPT Mẫu", "2025-2026")
     ai_course = catalog.course("nhap-mon-ai")
@@ -113,15 +96,6 @@ def graded(tmp_path_factory):
     return kit_offering, model_offering
 
 
-def results(offering, assignment: str) -> dict:
-    out = {}
-    with Gradebook(offering.gradebook_url, course_id=offering.id) as gb:
-        for submission in gb.assignment_submissions(assignment):
-            comments = [c.auto_comment or "" for nb in submission.notebooks for c in nb.comments]
-            out[submission.student.id] = (submission.code_score, [c for c in comments if FLAG_PREFIX in c])
-    return out
-
-
 def autograded_text(offering, assignment: str, notebook: str, student: str, grade_id: str) -> str:
     nb = nbformat.read(offering.root / "autograded" / student / assignment / notebook, as_version=4)
     cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
@@ -133,7 +107,7 @@ def autograded_text(offering, assignment: str, notebook: str, student: str, grad
 def test_kit_behaviour_is_graded_on_a_simulated_kit_with_observed_and_expected(graded, student):
     kit_offering, _ = graded
     _, _, expected_score, expected_flag, feedback = KIT_CASES[student]
-    score, flags = results(kit_offering, KIT_A)[student]
+    score, flags = scores_and_flags(kit_offering, KIT_A)[student]
     if expected_score is not None:
         assert score == expected_score, (student, score, flags)
     if expected_flag:
@@ -148,7 +122,7 @@ def test_kit_behaviour_is_graded_on_a_simulated_kit_with_observed_and_expected(g
 def test_models_are_scored_on_hidden_data_with_partial_credit(graded, student):
     _, model_offering = graded
     _, expected_score, expected_flag = MODEL_CASES[student]
-    score, flags = results(model_offering, MODEL_A)[student]
+    score, flags = scores_and_flags(model_offering, MODEL_A)[student]
     assert score == expected_score, (student, score, flags)
     if expected_flag:
         assert any(expected_flag in f for f in flags), (student, flags)
