@@ -98,12 +98,16 @@ class GradingRunner:
 
     def execute_all(self, assignment: str, cache: Path, student: str | None = None,
                     progress: Callable[[SubmissionResult, int, int], None] | None = None,
-                    skip: set[str] | None = None) -> BatchSummary:
-        """Run every collected submission of the assignment in the sandboxes; fill the cache."""
+                    skip: set[str] | None = None,
+                    on_start: Callable[[list[str]], None] | None = None) -> BatchSummary:
+        """Run every collected submission of the assignment in the sandboxes; fill the cache.
+        `on_start` hears, before any submission runs, which limits cannot be enforced here."""
         start = time.monotonic()
         todo = [(s, p) for s, p in self.submissions(assignment, student) if s not in (skip or set())]
         hidden = hidden_sets(hidden_folder(self.course_root, assignment))
         pool = SandboxPool(self.workers, self.limits)
+        if on_start:
+            on_start(pool.missing)
         results: list[SubmissionResult] = []
         try:
             def one(student_id: str, path: Path) -> SubmissionResult:

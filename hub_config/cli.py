@@ -274,11 +274,13 @@ def cmd_grade(args: argparse.Namespace) -> int:
             failed[0] += bool(result.error)
             bar.update(task, completed=done, total=total, failed=failed[0])
 
+        def say_missing(missing: list[str]) -> None:  # once, before anything runs
+            if missing:
+                bar.console.print("[yellow]Hộp cát chấm bài thiếu / The grading sandbox cannot enforce:[/] "
+                                  + escape("; ".join(missing)))
+
         summary = autograde(data, offering, args.assignment, student=args.student, progress=progress,
-                            workers=args.workers)
-    if summary.missing_limits:
-        console.print("[yellow]Hộp cát chấm bài thiếu / The grading sandbox cannot enforce:[/] "
-                      + escape("; ".join(summary.missing_limits)))
+                            workers=args.workers, on_start=say_missing)
     for r in summary.flagged:
         for flag in r.flags:
             console.print(f"[yellow]⚑ {escape(r.student)} {escape(r.notebook)} {escape(str(flag['cell']))}:[/] "

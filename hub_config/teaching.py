@@ -78,7 +78,7 @@ def broken_submissions(offering: Offering, assignment_id: str, student: str | No
 
 def autograde(data: DataDir, offering: Offering, assignment_id: str, student: str | None = None,
               progress: Callable[..., None] | None = None, workers: int | None = None,
-              cell_timeout: float = 30.0) -> BatchSummary:
+              cell_timeout: float = 30.0, on_start: Callable[[list[str]], None] | None = None) -> BatchSummary:
     """Grade the collected submissions: each runs in its own sandbox, several at once (the
     grading runner), then nbgrader records the results in the gradebook, one writer. A
     notebook that is not a notebook is reported, after every other submission is graded."""
@@ -91,7 +91,7 @@ def autograde(data: DataDir, offering: Offering, assignment_id: str, student: st
                            cell_timeout=cell_timeout)
     cache = new_cache()
     try:
-        summary = runner.execute_all(assignment_id, cache, student, progress, skip=set(broken))
+        summary = runner.execute_all(assignment_id, cache, student, progress, skip=set(broken), on_start=on_start)
         if offering.grader:  # nbgrader runs as the grader account: it reads the results, nobody else
             entry = pwd.getpwnam(offering.grader)
             for path in [cache, *cache.iterdir()]:
