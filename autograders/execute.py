@@ -78,6 +78,20 @@ class _StrictAsserts(ast.NodeTransformer):
         return node
 
 
+# Defined in each kernel before any cell runs: a test runs with the builtins as they were then (a
+# student's `builtins.abs = ...` does not reach the test, nor the student's functions it calls).
+TEST_RUNNER = '''
+def __stemlab_test(source, g, _builtins=dict(vars(__import__("builtins"))), _exec=exec, _compile=compile):
+    saved = g.get("__builtins__")
+    g["__builtins__"] = _builtins
+    try:
+        _exec(_compile(source, "test cell", "exec"), g)
+    finally:
+        g["__builtins__"] = saved
+    return "ok"
+'''
+
+
 def test_payload(source: str) -> str:
     """A test cell as one expression that IPython evaluates without transforming it."""
     try:
@@ -85,7 +99,7 @@ def test_payload(source: str) -> str:
         body = STRICT_EQ + "\n" + ast.unparse(ast.fix_missing_locations(tree))
     except SyntaxError:
         body = source
-    return f"exec(compile({body!r}, 'test cell', 'exec'), globals()) or 'ok'"
+    return f"__stemlab_test({body!r}, globals())"
 
 
 def _is_test(cell: Any) -> bool:
@@ -105,7 +119,8 @@ GUARD_EXPR = (  # as JSON text: IPython's pretty-printer would cut a long dict s
     "**{f'{m}.{k}.{a}': id(x) for m in mods if m in __import__('sys').modules "
     "   for k, v in vars(__import__('sys').modules[m]).items() if isinstance(v, type) and v.__module__ == m "
     "   for a, x in vars(v).items() if not a.startswith('__')}, "
-    "**{k: id(v) for k, v in g.items() if not k.startswith('_') and (callable(v) or type(v).__name__ == 'module')}, "
+    "**{k: id(v) for k, v in g.items() if (not k.startswith('_') or k == '__stemlab_test') "
+    "   and (callable(v) or type(v).__name__ == 'module')}, "
     "**{f'{k}.{a}': id(getattr(v, a, None)) for k, v in g.items() if not k.startswith('_') "
     "   and type(v).__name__ == 'module' for a in dir(v) if not a.startswith('_')}"
     "})(__import__('builtins'), globals(), " + repr(GUARDED_MODULES) + "))"
@@ -209,16 +224,23 @@ class GradingClient(NotebookClient):
                 if k not in now:
                     self._guarded.pop(k)
 
-    async def _guard_ids(self) -> dict[str, int] | None:
+    async def _silently(self, code: str, expressions: dict[str, str] | None = None) -> dict[str, Any] | None:
+        """Run code in the kernel outside the notebook (no output, no history); the reply's content."""
         assert self.kc is not None
-        msg_id = self.kc.execute("", silent=True, user_expressions={"g": GUARD_EXPR})
+        msg_id = self.kc.execute(code, silent=True, user_expressions=expressions or {})
         try:
             reply = await ensure_async(self.kc.get_shell_msg(timeout=10))
             while reply["parent_header"].get("msg_id") != msg_id:
                 reply = await ensure_async(self.kc.get_shell_msg(timeout=10))
         except queue.Empty:
             return None  # the kernel does not answer; the cell's own watchdog deals with it
-        result = reply["content"].get("user_expressions", {}).get("g", {})
+        return reply["content"]
+
+    async def _guard_ids(self) -> dict[str, int] | None:
+        content = await self._silently("", {"g": GUARD_EXPR})
+        if content is None:
+            return None
+        result = content.get("user_expressions", {}).get("g", {})
         if result.get("status") != "ok":
             return {}
         try:
@@ -226,7 +248,9 @@ class GradingClient(NotebookClient):
         except (ValueError, SyntaxError, TypeError):
             return {}
 
-    def snapshot_guards(self) -> None:
+    def prepare_kernel(self) -> None:
+        """Before any cell: the test runner, holding the builtins as they are now; what tests rely on."""
+        run_sync(self._silently)(TEST_RUNNER)
         self._guarded = run_sync(self._guard_ids)()
 
     async def _check_raise_for_error(self, cell: Any, cell_index: int, exec_reply: Any) -> None:
@@ -286,7 +310,7 @@ def run(nb: Any, sandbox: "Sandbox", cell_timeout: float, deadline: float,
         client.km = SandboxKernelManager(sandbox.workdir, sandbox.start_kernel)
         with client.setup_kernel():
             _patch_execute(client)
-            client.snapshot_guards()
+            client.prepare_kernel()
             try:
                 for i, cell in enumerate(nb.cells):
                     if i < index and i in skipped:

@@ -55,6 +55,8 @@ CASES = {
                         "def chu_vi_hinh_chu_nhat(d, r):\n    return 0"}, None, 0, "IPython"),
     "patched-builtins": ({**FULL, "cau2-loi-giai": "import builtins\nbuiltins.isinstance = lambda *a: True\n"
                           "def doi_nhiet_do(do_c):\n    return do_c * 9 // 5 + 32"}, None, 5, "builtin"),
+    "fake-abs": ({**FULL, "cau2-loi-giai": "import builtins\nbuiltins.abs = lambda x: 0\n"
+                  "def doi_nhiet_do(do_c):\n    return 0.0"}, None, 5, "builtin"),  # the tests use the real abs
     "sys-exit": ({**FULL, "cau1-loi-giai": Q1 + "\nimport sys\nsys.exit(0)"}, None, 8, "sys.exit"),
     "os-exit": (FULL, extra("import os\nos._exit(0)"), 8, "kernel died"),
     "kills-kernel": (FULL, extra("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"), 8, "kernel died"),
