@@ -59,11 +59,17 @@ class KitRun:
     seconds: float
     output: str
     scenario: dict[str, Any] = field(default_factory=dict)
+    _by_target: dict[str, list[tuple[float, Any]]] = field(default_factory=dict, repr=False, compare=False)
 
     # ---- what the board showed or drove, over time
     def _states(self, target: str) -> list[tuple[float, Any]]:
         """(t, state) at each change: for a pin, its level; for the display, the image or text on
-        it, or None when nothing is lit."""
+        it, or None when nothing is lit. Worked out once per target (checks sample it often)."""
+        if target not in self._by_target:
+            self._by_target[target] = self._replay(target)
+        return self._by_target[target]
+
+    def _replay(self, target: str) -> list[tuple[float, Any]]:
         states: list[tuple[float, Any]] = [(0.0, None)]
         pixels: dict[tuple[int, int], bool] = {}
         for e in self.events:
@@ -116,8 +122,8 @@ class KitRun:
                      tolerance: float = 0.15) -> None:
         """The target turns on `hz` times a second, for the whole run."""
         span = (seconds or self.seconds) * 1000
-        onsets = [t for (t, s), (_, before) in zip(self._states(target)[1:], self._states(target))
-                  if s and not before and t < span]
+        states = self._states(target)
+        onsets = [t for (t, s), (_, before) in zip(states[1:], states) if s and not before and t < span]
         observed = len(onsets) / (span / 1000)
         last = onsets[-1] if onsets else 0.0
         period = 1000 / hz

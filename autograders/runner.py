@@ -24,7 +24,7 @@ from traitlets.config import Config
 
 from .execute import execute_notebook
 from .model import hidden_folder, hidden_sets
-from .preprocessors import ForgetUnknownGradeIds, notebook_key, sanitize_steps
+from .preprocessors import notebook_key, sanitize_steps
 from .sandbox import Limits, SandboxPool
 from .scan import scan_notebook
 
@@ -58,9 +58,6 @@ def sanitize(nb: Any, resources: dict[str, Any], config: Config, released: Any |
     changed in the cells they were given locked (compared with the released notebook) is a flag."""
     flags = scan_notebook(nb)
     given = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in (released.cells if released else [])}
-    nb, resources = ForgetUnknownGradeIds(config=config).preprocess(nb, resources)
-    flags += [{"cell": gid, "reason": "the student gave a cell a grade id that is not in the assignment; it was "
-                                      "graded as the student's own cell"} for gid in resources["stemlab"]["unknown_grade_ids"]]
     theirs = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
     for gid, cell in given.items():
         meta = cell.metadata.get("nbgrader", {})
@@ -77,8 +74,11 @@ def sanitize(nb: Any, resources: dict[str, Any], config: Config, released: Any |
                                                  "it was restored from the source"})
         elif mine.source.strip() != cell.source.strip():
             flags.append({"cell": gid, "reason": "the student edited or emptied this locked cell; it was restored"})
-    for step in sanitize_steps()[1:]:
+    for step in sanitize_steps():
         nb, resources = step(config=config).preprocess(nb, resources)
+    flags += [{"cell": gid, "reason": "the student gave a cell a grade id that is not in the assignment; it was "
+                                      "graded as the student's own cell"}
+              for gid in resources.get("stemlab", {}).get("unknown_grade_ids", [])]
     return nb, flags
 
 
@@ -105,6 +105,8 @@ class GradingRunner:
         start = time.monotonic()
         todo = [(s, p) for s, p in self.submissions(assignment, student) if s not in (skip or set())]
         hidden = hidden_sets(hidden_folder(self.course_root, assignment))
+        release = self.course_root / "release" / assignment
+        released = {p.name: nbformat.read(p, as_version=4) for p in release.glob("*.ipynb")}  # once, not per student
         pool = SandboxPool(self.workers, self.limits)
         if on_start:
             on_start(pool.missing)
@@ -117,14 +119,11 @@ class GradingRunner:
                     nb = nbformat.read(path, as_version=4)
                     resources = {"nbgrader": {"student": student_id, "assignment": assignment, "notebook": path.stem,
                                               "db_url": self.db_url}, "metadata": {"path": str(path.parent)}}
-                    released_path = self.course_root / "release" / assignment / path.name
-                    released = nbformat.read(released_path, as_version=4) if released_path.exists() else None
-                    nb, result.flags = sanitize(nb, resources, self.config, released)
+                    nb, result.flags = sanitize(nb, resources, self.config, released.get(path.name))
                     key = notebook_key(nb, student_id, path.stem)
                     sandbox = pool.acquire()
                     try:
-                        executed = execute_notebook(sandbox, nb, path.parent, self.cell_timeout, hidden,
-                                                    self.course_root / "release" / assignment)
+                        executed = execute_notebook(sandbox, nb, path.parent, self.cell_timeout, hidden, release)
                     finally:
                         pool.release(sandbox)
                     result.flags += executed.metadata.get("stemlab", {}).get("flags", [])
