@@ -6,6 +6,7 @@ cell ("no end solution statement found"). These checks name both, and say what t
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -38,6 +39,28 @@ def read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, str | None]
     except OSError as err:
         return None, f"{path}: cannot be read ({err.strerror})"
     return nb, None
+
+
+def unexplained_asserts(source: str) -> list[str]:
+    """Asserts in a test cell that would fail with a bare AssertionError, or explain in one
+    language only: a student who fails a test must read what was checked, in Vietnamese and English."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    try:
+        tree = ast.parse(TransformerManager().transform_cell(source))
+    except SyntaxError as err:
+        return [f"line {err.lineno}: not valid Python ({err.msg})"]
+    lines = source.splitlines()
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Assert):
+            continue
+        text = lines[node.lineno - 1].strip() if node.lineno <= len(lines) else "assert …"
+        if node.msg is None:
+            found.append(f"line {node.lineno}: `{text}` has no message")
+        elif isinstance(node.msg, ast.Constant) and " / " not in str(node.msg.value):
+            found.append(f"line {node.lineno}: the message of `{text}` is not in both languages (\"tiếng Việt / English\")")
+    return found
 
 
 def lint_notebook(path: Path) -> list[str]:
@@ -81,6 +104,9 @@ def lint_notebook(path: Path) -> list[str]:
                 problems.append(f"{where}: graded cell without positive points; set its points")
             if meta.get("grade") and not meta.get("solution") and cell.cell_type == "code" and not meta.get("locked"):
                 problems.append(f"{where}: test cell is not locked, so students could edit the tests; lock it")
+            if meta.get("grade") and not meta.get("solution") and cell.cell_type == "code":
+                problems += [f"{where}, {p}; say what was checked, e.g. `assert f(2) == 4, \"f(2) phải bằng 4 / "
+                             f"f(2) must be 4\"`" for p in unexplained_asserts(cell.source)]
     return problems
 
 

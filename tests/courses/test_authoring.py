@@ -45,6 +45,13 @@ def cell(nb, grade_id):
      "(cau1-kiem-tra): test cell is not locked"),
     (lambda nb: cell(nb, "cau2-kiem-tra").metadata["nbgrader"].update(points=0),
      "(cau2-kiem-tra): graded cell without positive points"),
+    # a student who fails a test must read what was checked, in both languages
+    (lambda nb: setattr(cell(nb, "cau1-kiem-tra"), "source", cell(nb, "cau1-kiem-tra").source
+                        + "\nassert chu_vi_hinh_chu_nhat(2, 2) == 8"),
+     "(cau1-kiem-tra), line 19: `assert chu_vi_hinh_chu_nhat(2, 2) == 8` has no message"),
+    (lambda nb: setattr(cell(nb, "cau1-kiem-tra"), "source", cell(nb, "cau1-kiem-tra").source
+                        + "\n### BEGIN HIDDEN TESTS\nassert chu_vi_hinh_chu_nhat(3, 1) == 8, 'phải bằng 8'\n### END HIDDEN TESTS"),
+     "the message of `assert chu_vi_hinh_chu_nhat(3, 1) == 8, 'phải bằng 8'` is not in both languages"),
 ])
 def test_each_broken_marker_is_named_with_its_fix(tmp_path, change, expected):
     problems = lint_notebook(edited(tmp_path, change))
