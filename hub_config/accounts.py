@@ -23,7 +23,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session
 
 from .errors import DatabaseError
-from .logins import class_group, derive_login, generate_password, id_fingerprint
+from .logins import class_group, derive_login, generate_password, grade_code, id_fingerprint
 from .paths import DataDir
 from .roster import RosterEntry
 
@@ -42,6 +42,8 @@ class Account(Base):
     full_name = Column(String(255), nullable=False)
     role = Column(String(16), nullable=False)
     classes = Column(String(1024), nullable=False, default="")
+    # What the grade sheet shows as "Mã học sinh" (logins.grade_code: never a citizen ID in clear)
+    grade_code = Column(String(64), nullable=True)
     created = Column(DateTime, nullable=False)
     updated = Column(DateTime, nullable=False)
 
@@ -76,6 +78,7 @@ def open_session(database_url: str) -> Session:
         session = factory()
         bind = session.get_bind()
         Base.metadata.create_all(bind)
+        _add_missing_columns(bind)
         UserInfo.__table__.create(bind, checkfirst=True)
     except (OperationalError, ArgumentError, ImportError) as err:
         shown = make_url(database_url).render_as_string(hide_password=True) if "://" in database_url else database_url
@@ -85,6 +88,21 @@ def open_session(database_url: str) -> Session:
             "that the database server runs and that the user may create tables."
         ) from err
     return session
+
+
+def _add_missing_columns(bind) -> None:  # type: ignore[no-untyped-def]
+    """Columns added to our table since a data directory was made (nullable, so old rows stay
+    valid). Until the table is under alembic migrations, this is how an old site is upgraded."""
+    from sqlalchemy import inspect, text
+
+    have = {c["name"] for c in inspect(bind).get_columns(Account.__tablename__)}
+    missing = [c for c in Account.__table__.columns if c.name not in have]
+    if not missing:
+        return
+    with bind.begin() as connection:
+        for column in missing:
+            kind = column.type.compile(dialect=bind.dialect)
+            connection.execute(text(f"ALTER TABLE {Account.__tablename__} ADD COLUMN {column.name} {kind}"))
 
 
 def _hash(password: str) -> bytes:
@@ -142,6 +160,7 @@ def apply_roster(data: DataDir, database_url: str, entries: list[RosterEntry]) -
             fingerprint = id_fingerprint(key, entry.person_id)
             account = session.get(Account, fingerprint)
             classes = ";".join(entry.classes)
+            code = grade_code(entry.person_id, entry.grade_code)
             if account is None:
                 login = _unique_login(session, key, entry)
                 password = generate_password()
@@ -151,6 +170,7 @@ def apply_roster(data: DataDir, database_url: str, entries: list[RosterEntry]) -
                     full_name=entry.full_name,
                     role=entry.role,
                     classes=classes,
+                    grade_code=code,
                     created=now,
                     updated=now,
                 )
@@ -158,11 +178,13 @@ def apply_roster(data: DataDir, database_url: str, entries: list[RosterEntry]) -
                 session.flush()
                 _set_password(session, login, password)
                 report.created.append(NewAccount(login, entry.full_name, entry.role, list(entry.classes), password))
-            elif (account.full_name, account.role, account.classes) != (entry.full_name, entry.role, classes):
-                account.full_name, account.role, account.classes, account.updated = (
+            elif (account.full_name, account.role, account.classes, account.grade_code) != (
+                    entry.full_name, entry.role, classes, code):
+                account.full_name, account.role, account.classes, account.grade_code, account.updated = (
                     entry.full_name,
                     entry.role,
                     classes,
+                    code,
                     now,
                 )
                 report.updated.append(account.login)
@@ -232,6 +254,7 @@ class HubView:
     students: set[str]
     roles: list[dict]
     display_names: dict[str, str]
+    role_of: dict[str, str] = field(default_factory=dict)
 
 
 KITS_MANAGE_SCOPE = "custom:stemlab-kits:manage"
@@ -278,4 +301,5 @@ def hub_view(database_url: str) -> HubView:
         students={a.login for a in accounts if a.role == "student"},
         roles=roles,
         display_names={a.login: a.full_name for a in accounts},
+        role_of={a.login: a.role for a in accounts},
     )

@@ -7,7 +7,6 @@ or raises a StemlabError whose message says what to do.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import signal
@@ -65,6 +64,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     launcher = Launcher(settings, say=lambda message: console.print(escape(message)))
     # Signals during start-up must not leave a half-started proxy behind.
     launcher.install_signal_handlers()
+    launcher.claim()
     if not settings.production and not list_accounts(settings.hub_database_url()):
         report = apply_roster(launcher.data, settings.hub_database_url(), parse_roster(DEMO_ROSTER))
         _print_new_accounts(report.created, "Tài khoản demo (chỉ in một lần) / Demo accounts (printed once)")
@@ -211,19 +211,15 @@ def cmd_courses_release(args: argparse.Namespace) -> int:
     from .catalog import load_catalog
     from .offerings import write_site_nbgrader_config
     from .paths import DataDir
-    from .teaching import find_offering, release
+    from .site.clock import parse_local, school_zone
+    from .teaching.loop import find_offering, release
 
     settings = _load(args).settings
     data = DataDir(settings.data_path()).ensure()
     offering = find_offering(data, args.offering)
     load_catalog().course(offering.course_id).assignment(args.assignment)  # a clear error for a typo
     write_site_nbgrader_config(data, settings.production)
-    due = None
-    if args.due:
-        try:
-            due = dt.datetime.fromisoformat(args.due)
-        except ValueError as err:
-            raise StemlabError(f"--due {args.due!r}: use a date and time like 2025-12-01T07:00") from err
+    due = parse_local(args.due, school_zone(settings.timezone)) if args.due else None
     release(data, offering, args.assignment, due)
     console.print(f"Đã giao bài {args.assignment} cho lớp {offering.class_name}. / Released {args.assignment} "
                   f"to {offering.class_name} ({offering.id}).")
@@ -232,7 +228,7 @@ def cmd_courses_release(args: argparse.Namespace) -> int:
 
 def _offering_step(args: argparse.Namespace, step: Callable, done_vi: str, done_en: str) -> int:
     from .paths import DataDir
-    from .teaching import find_offering
+    from .teaching.loop import find_offering
 
     settings = _load(args).settings
     data = DataDir(settings.data_path()).ensure()
@@ -245,13 +241,13 @@ def _offering_step(args: argparse.Namespace, step: Callable, done_vi: str, done_
 
 
 def cmd_courses_collect(args: argparse.Namespace) -> int:
-    from .teaching import collect
+    from .teaching.loop import collect
 
     return _offering_step(args, collect, "Đã thu bài", "Collected")
 
 
 def cmd_courses_feedback(args: argparse.Namespace) -> int:
-    from .teaching import feedback
+    from .teaching.loop import feedback
 
     return _offering_step(args, feedback, "Đã trả nhận xét", "Released feedback for")
 
@@ -260,7 +256,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from .paths import DataDir
-    from .teaching import autograde, find_offering
+    from .teaching.loop import autograde, find_offering
 
     settings = _load(args).settings
     data = DataDir(settings.data_path()).ensure()
@@ -296,7 +292,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 def cmd_grades_export(args: argparse.Namespace) -> int:
     from .grade_sheets import export
     from .paths import DataDir
-    from .teaching import find_offering
+    from .teaching.loop import find_offering
 
     settings = _load(args).settings
     data = DataDir(settings.data_path()).ensure()
@@ -401,7 +397,7 @@ def cmd_kits_test(args: argparse.Namespace) -> int:
     from rich.live import Live
 
     from lab_hardware.inventory import all_kits
-    from lab_hardware.selftest import CHECKS, FAIL, PASS, save_reports, test_room
+    from lab_hardware.selftest import CHECKS, FAIL, PASS, save_reports, skip_reasons, test_room
     from .paths import DataDir
 
     root = DataDir(_load(args).settings.data_path()).ensure().root
@@ -440,9 +436,12 @@ def cmd_kits_test(args: argparse.Namespace) -> int:
     passed = sum(r.passed for r in reports)
     console.print(f"{passed}/{len(reports)} kit đạt / kits passed. Báo cáo / Reports: {folder}/room.html, room.csv, room.json")
     for r in reports:
+        console.print(f"{escape(r.kit)}: {escape(r.verdict)}")
         for c in r.results:
             if c.status == FAIL:
-                console.print(f"[red]{escape(r.kit)}[/] {escape(c.title)}: {escape(c.detail)}")
+                console.print(f"  [red]✗[/] {escape(c.title)}: {escape(c.detail)}")
+        for reason in skip_reasons(r.results):
+            console.print(f"  – {escape(reason)}")
     return 0 if passed == len(reports) else 1
 
 
@@ -578,7 +577,8 @@ def build_parser() -> argparse.ArgumentParser:
     rel = add(courses_sub, "release", cmd_courses_release, "release an assignment of an offering to its students")
     rel.add_argument("offering", metavar="OFFERING")
     rel.add_argument("assignment", metavar="ASSIGNMENT")
-    rel.add_argument("--due", help="due date and time, e.g. 2025-12-01T07:00 (later submissions are marked late)")
+    rel.add_argument("--due", help="due date and time in the school's time zone ([school] timezone), e.g. 2025-12-01T07:00; "
+                     "later submissions are marked late")
     for name, handler, text in (("collect", cmd_courses_collect, "collect the class's submissions of an assignment"),
                                 ("feedback", cmd_courses_feedback, "generate and release feedback to the students")):
         step = add(courses_sub, name, handler, text)

@@ -63,6 +63,12 @@ services = [{"name": "stemlab-launcher", "api_token": launcher_token}]
 # ---- student servers
 c.JupyterHub.spawner_class = "stemlab"
 c.StemlabSpawner.production = bool(site["production"])
+# Started by root, no user's code runs as root: demo servers run as one unprivileged account.
+root_demo = not site["production"] and os.geteuid() == 0
+if root_demo:
+    from hub_config.system_accounts import DEMO_ACCOUNT
+
+    c.StemlabSpawner.demo_account = DEMO_ACCOUNT
 c.StemlabSpawner.home_root = site["home_root"]
 c.StemlabSpawner.demo_home_template = str(data.homes_dir / "{username}")
 c.StemlabSpawner.default_locale = "vi_VN" if site["ui_language"] == "vi" else "en"
@@ -75,6 +81,7 @@ c.Spawner.mem_limit = site["mem_limit"]
 c.Spawner.cpu_limit = site["cpu_limit"]
 c.Spawner.environment = {
     "STEMLAB_SCHOOL": site["school_name"],
+    "STEMLAB_TIMEZONE": site["timezone"],  # the assignments page shows due dates in it
     "STEMLAB_PROVINCE": site["province"],
 }
 
@@ -89,13 +96,34 @@ kits_service = {
     "url": f"http://127.0.0.1:{free_port()}",
     "command": [sys.executable, "-m", "lab_hardware.service", "--data", str(data.root),
                 "--simulated", str(site["simulated_kits"]), "--idle", str(site["kit_lease_idle"])],
+    # the technicians' page logs in through the hub, and its login carries their kits scope
+    "oauth_no_confirm": True,
+    "oauth_client_allowed_scopes": [KITS_MANAGE_SCOPE],
 }
-if site["production"]:
+if site["production"] or root_demo:
     kits_service["user"] = KITS_ACCOUNT
 services.append(kits_service)
-c.JupyterHub.load_roles.append({"name": "user", "scopes": ["self", "access:services!service=stemlab-kits"]})
+# Everyone may log in to the kits service and the teacher's page; each says itself who may use it
+# (students see a page telling them it is not theirs, in their language, not the hub's bare 403).
+c.JupyterHub.load_roles.append({"name": "user", "scopes": ["self", "access:services!service=stemlab-kits",
+                                                           "access:services!service=stemlab-teach"]})
 loopback = "127.0.0.1" if site["ip"] in ("", "0.0.0.0", "::") else site["ip"]
 c.Spawner.environment["STEMLAB_KITS_URL"] = f"http://{loopback}:{site['port']}/services/stemlab-kits/"
+
+# ---- the teacher's page: run by `stemlab up` beside the hub (hub_config/teaching/page.py), so a
+# reload never cuts a grading batch short; its login token carries the teacher's own scopes only
+from hub_config.teaching.scopes import TEACH_OAUTH_SCOPES  # noqa: E402
+
+services.append({
+    "name": "stemlab-teach",
+    "url": runtime.teach_url,
+    "api_token": data.secret("teach_token"),
+    "oauth_no_confirm": True,
+    "oauth_client_allowed_scopes": list(TEACH_OAUTH_SCOPES),
+    "display": False,
+})
+c.JupyterHub.load_roles.append({"name": "stemlab-teach", "scopes": ["list:users", "read:users"],
+                                "services": ["stemlab-teach"]})
 
 # ---- idle culler: stops servers nobody used for idle_timeout seconds; files stay.
 if site["idle_timeout"] > 0:
@@ -177,5 +205,9 @@ c.JupyterHub.template_vars = {
     "stemlab_school": site["school_name"],
     "stemlab_province": site["province"],
     "announcement": "" if site["production"] else demo_warning,
+    # the hub's pages show each person's own links (teacher's page, kits) and their accented name
+    "stemlab_role": lambda user: accounts.role_of.get(user.name) if user else None,
+    "stemlab_display_name": lambda user: accounts.display_names.get(user.name) if user else None,
+    "stemlab_min_password": site["minimum_password_length"],
 }
 c.JupyterHub.log_level = "INFO"

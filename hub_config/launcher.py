@@ -23,9 +23,11 @@ from pathlib import Path
 import psutil
 import requests
 
+from .app.instance import Holder, PlatformLock
 from .errors import LaunchError
 from .paths import DataDir
 from .runtime import RUNTIME_ENV, Runtime
+from .teaching.scopes import TEACH_OAUTH_SCOPES
 from .settings import SiteSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -91,8 +93,10 @@ class Launcher:
         self.settings = settings
         self.say = say
         self.data = DataDir(settings.data_path()).ensure()
+        self.lock = PlatformLock(self.data)
         self.proxy: subprocess.Popen[bytes] | None = None
         self.hub: subprocess.Popen[bytes] | None = None
+        self.teach: subprocess.Popen[bytes] | None = None
         self.runtime: Runtime | None = None
         self._stopping = False
         self._reload = False
@@ -101,12 +105,20 @@ class Launcher:
         self._hub_services: list[psutil.Process] = []
 
     # ---- start ---------------------------------------------------------------------------
+    def claim(self) -> None:
+        """Take the data directory before touching anything in it; a second platform on it is refused."""
+        s = self.settings
+        self.lock.acquire(Holder(pid=os.getpid(), url=f"http://{s.ip}:{s.port}", data_dir=str(self.data.root)))
+
     def start(self) -> Runtime:
         s = self.settings
+        self.claim()
         check_port_free(s.ip, s.port)
         proxy_cmd = find_proxy()
         if s.production:
             self._prepare_production()
+        elif os.geteuid() == 0:
+            self._prepare_root_demo()
         self.runtime = Runtime(
             settings=settings_dict(s),
             data_dir=str(self.data.root),
@@ -114,10 +126,12 @@ class Launcher:
             hub_port=free_port(),
             proxy_api_port=free_port(),
             project_root=str(PROJECT_ROOT),
+            teach_port=free_port(),
         )
         runtime_file = self.data.run_dir / "runtime.json"
         self.runtime.save(runtime_file)
         self._start_proxy(proxy_cmd)
+        self._start_teach()  # before the hub, which waits for its external services at start
         self._start_hub()
         self._wait_ready()
         self._write_state()
@@ -127,8 +141,7 @@ class Launcher:
         """Refuse to run production mode without isolation; create every user's Linux account."""
         from .accounts import list_accounts
         from .limits import CgroupLimiter, LimitsUnavailable
-        from .catalog import load_catalog
-        from .system_accounts import ensure_kits_account, ensure_linux_account, restrict_to_graders
+        from .system_accounts import ensure_kits_account, ensure_linux_account
 
         if os.geteuid() != 0:
             raise LaunchError(
@@ -152,23 +165,47 @@ class Launcher:
                 f"Users cannot reach their homes under {home_root}: {blocked} is not searchable by others. "
                 f"Run `chmod o+x {blocked}` or choose another [mode] home_root."
             )
+        self._check_reachable_by_servers()
+        for account in list_accounts(self.settings.hub_database_url()):
+            ensure_linux_account(account.login, home_root)
+        ensure_kits_account(self.data.root)
+        self._close_course_sources()
+
+    def _prepare_root_demo(self) -> None:
+        """Demo mode started by root (what a school admin usually does): no user's code may run as
+        root. Servers run as the demo account and the kits service (which runs students' code on
+        simulated kits) as its own; the course sources close as in production."""
+        from .system_accounts import ensure_demo_account, ensure_kits_account
+
+        self._check_reachable_by_servers(
+            advice="or, for real classes, use production mode ([mode] production = true; see README)")
+        ensure_demo_account()
+        ensure_kits_account(self.data.root)
+        self._close_course_sources()
+
+    def _check_reachable_by_servers(self, advice: str = "") -> None:
+        """Servers that do not run as root must reach the data directory (homes, the exchange, the
+        site's nbgrader settings) and the Python installation."""
+        extra = f", {advice}" if advice else ""
         blocked = first_unreachable(self.data.root)
         if blocked:
             raise LaunchError(
                 f"Students' servers read the course exchange and settings in {self.data.root}, but {blocked} is "
-                f"closed to other users. Run `chmod o+x {blocked}` or choose a --data directory outside it."
+                f"closed to other users. Run `chmod o+x {blocked}` or choose a --data directory outside it{extra}."
             )
         for program in (Path(sys.executable), Path(os.path.realpath(sys.executable)), Path(sys.prefix)):
             blocked = first_unreachable(program)
             if blocked:
                 raise LaunchError(
-                    f"Student servers run as the students, who cannot use {program}: {blocked} is closed to "
+                    f"Student servers do not run as root, and cannot use {program}: {blocked} is closed to "
                     "other users. Install STEM-Lab Hub with a Python every user can run (e.g. Debian's "
-                    "/usr/bin/python3, in a folder such as /opt/stemlab), not under /root."
+                    f"/usr/bin/python3, in a folder such as /opt/stemlab), not under /root{extra}."
                 )
-        for account in list_accounts(self.settings.hub_database_url()):
-            ensure_linux_account(account.login, home_root)
-        ensure_kits_account(self.data.root)
+
+    def _close_course_sources(self) -> None:
+        from .catalog import load_catalog
+        from .system_accounts import restrict_to_graders
+
         # The course sources hold solutions and hidden tests, and the install is world-readable.
         for course in load_catalog().courses.values():
             restrict_to_graders(course.root)
@@ -218,6 +255,31 @@ class Launcher:
             start_new_session=True,
         )
 
+    def _start_teach(self) -> None:
+        """The teacher's page runs beside the hub, as the proxy does: a hub reload (a roster import, a
+        new offering) must not cut a grading batch short. It is the hub service `stemlab-teach`
+        (hub_config/jupyterhub_config.py) and gets what the hub gives a service it starts itself."""
+        assert self.runtime
+        r = self.runtime
+        prefix = "/services/stemlab-teach/"
+        env = dict(os.environ, **{
+            RUNTIME_ENV: str(self.data.run_dir / "runtime.json"),
+            "JUPYTERHUB_SERVICE_NAME": "stemlab-teach",
+            "JUPYTERHUB_API_TOKEN": self.data.secret("teach_token"),
+            "JUPYTERHUB_CLIENT_ID": "service-stemlab-teach",
+            "JUPYTERHUB_API_URL": r.hub_api_url,
+            "JUPYTERHUB_BASE_URL": "/",
+            "JUPYTERHUB_SERVICE_PREFIX": prefix,
+            "JUPYTERHUB_SERVICE_URL": r.teach_url,
+            "JUPYTERHUB_OAUTH_CALLBACK_URL": f"{prefix}oauth_callback",
+            "JUPYTERHUB_OAUTH_ACCESS_SCOPES": json.dumps(["access:services!service=stemlab-teach"]),
+            "JUPYTERHUB_OAUTH_SCOPES": json.dumps(["access:services!service=stemlab-teach"]),
+            "JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES": json.dumps(list(TEACH_OAUTH_SCOPES)),
+        })
+        log = (self.data.logs_dir / "teach.log").open("ab")
+        self.teach = subprocess.Popen([sys.executable, "-m", "hub_config.app.staff_service"], cwd=self.data.root,
+                                      env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
     def _wait_ready(self, timeout: float = 90) -> None:
         assert self.runtime and self.hub
         url = f"{self.runtime.public_url}/hub/health"
@@ -229,7 +291,11 @@ class Launcher:
                     + self.log_tail("hub.log")
                 )
             try:
-                if requests.get(url, timeout=2).status_code == 200:
+                # ready once the hub answers and has routed its services through the proxy (the
+                # teacher's page answers with a redirect to the login, not with the hub's 404)
+                if requests.get(url, timeout=2).status_code == 200 and "/oauth2/authorize" in requests.get(
+                        f"{self.runtime.public_url}/services/stemlab-teach/", timeout=2,
+                        allow_redirects=False).headers.get("Location", ""):
                     return
             except requests.RequestException:
                 pass
@@ -269,6 +335,10 @@ class Launcher:
             ticks += 1
             if ticks % 10 == 1:
                 self._remember_hub_services()
+            if self.teach and self.teach.poll() is not None and not self._stopping:
+                self.say(f"The teacher's page stopped (code {self.teach.returncode}); restarting it. "
+                         f"Log: {self.data.logs_dir / 'teach.log'}")
+                self._start_teach()
             if self.proxy.poll() is not None:
                 self.say(f"Proxy stopped unexpectedly (code {self.proxy.returncode}); see {self.data.logs_dir / 'proxy.log'}")
                 self._stopping = True
@@ -367,6 +437,14 @@ class Launcher:
             self.hub.wait()
 
     def stop(self) -> None:
+        if not self.lock.held:
+            return  # refused to start: everything in the data directory belongs to the one running
+        if self.teach and self.teach.poll() is None:
+            self.teach.terminate()  # a grading batch it runs ends with it (its sandboxes are cleaned up)
+            try:
+                self.teach.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.teach.kill()
         self._stop_hub(stop_servers=True)
         self._stop_leftover_servers()
         if self.proxy and self.proxy.poll() is None:
@@ -376,6 +454,7 @@ class Launcher:
             except subprocess.TimeoutExpired:
                 self.proxy.kill()
         self.data.launcher_state.unlink(missing_ok=True)
+        self.lock.release()
 
 
 def _children(process: psutil.Process) -> list[psutil.Process]:

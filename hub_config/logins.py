@@ -19,6 +19,9 @@ LOGIN_BODY_LENGTH = 8
 LINUX_USERNAME = re.compile(r"^[a-z][-a-z0-9_]{0,31}$")
 
 ROLE_PREFIX = {"student": "hs", "teacher": "gv", "technician": "kt", "admin": "qt"}
+# The personal identification number on the citizen ID card (CCCD), used since 2023 as the
+# education-database ID too: personal data under Nghị định 13/2023/NĐ-CP.
+CITIZEN_ID = re.compile(r"^\d{12}$")
 
 
 def _encode(digest: bytes, length: int) -> str:
@@ -73,3 +76,13 @@ def grader_login(offering_id: str) -> str:
     login = "gr" + _encode(digest, LOGIN_BODY_LENGTH)
     assert LINUX_USERNAME.match(login), login
     return login
+
+
+def grade_code(person_id: str, explicit: str = "") -> str:
+    """The code a school types into its grade system (vnEdu, SMAS) for a person, as kept for the
+    grade sheet: the roster's grade-system code if it has one, else its ID. A citizen ID is never
+    kept in clear: only its last four digits, enough for a teacher to match a row by hand."""
+    code = (explicit or person_id).strip()
+    if CITIZEN_ID.match(code):
+        return "••••••••" + code[-4:]
+    return code

@@ -74,6 +74,10 @@ class Offering:
     def grader_group(self) -> str:
         return f"formgrade-{self.id}"
 
+    def submitted_dir(self, student: str, assignment: str) -> Path:
+        """Where collect puts a student's submission (nbgrader's `submitted` step)."""
+        return self.root / "submitted" / student / assignment
+
     def counts(self) -> dict[str, int]:
         with Gradebook(self.gradebook_url, course_id=self.id) as gb:
             students = len(gb.students)
@@ -106,6 +110,10 @@ def student_config_dir(data: DataDir) -> Path:
 # parts only. Teachers' and technicians' own servers keep everything.
 STUDENT_DISABLED_LAB_PLUGINS = ("@jupyter/nbgrader:create-assignment", "@jupyter/nbgrader:formgrader",
                                 "@jupyter/nbgrader:course-list",
+                                # English only; students use their assignments page instead
+                                # (hub_config/hub/assignments_page.py, the "Bài tập" menu)
+                                "@jupyter/nbgrader:assignment-list", "@jupyter/nbgrader:validate-assignment",
+                                "@jupyter/nbgrader:menu",
                                 # installing JupyterLab extensions from PyPI is the site's job
                                 "@jupyterlab/extensionmanager-extension:plugin")
 STUDENT_DISABLED_SERVER_EXTENSIONS = ("nbgrader.server_extensions.formgrader",
@@ -160,10 +168,47 @@ c.NbGrader.course_titles = {titles!r}
 {factory}
 # Production: one Linux account per student, so a submission's owner must be the student it names.
 c.OwnerCheckedCollect.quarantine_forged = {production!r}
+# Demo: every server shares one account, so nbgrader's own owner check would call every honest
+# submission a possible cheat. Production sets forged ones aside before that check runs.
+c.ExchangeCollect.check_owner = {production!r}
 '''
     path = folder / "nbgrader_config.py"
     path.write_text(text, encoding="utf-8")
     path.chmod(0o644)
+    write_student_catalog(data)
+    extensions = folder / "jupyter_server_config.d"
+    extensions.mkdir(exist_ok=True)
+    extensions.chmod(0o755)
+    enable = extensions / "stemlab.json"  # every server gets the students' assignments page
+    enable.write_text(json.dumps({"ServerApp": {"jpserver_extensions": {"hub_config.hub.assignments_page": True}}}))
+    enable.chmod(0o644)
+
+
+STUDENT_CATALOG = "stemlab_courses.json"  # read by hub_config/hub/assignments_page.py
+
+
+def write_student_catalog(data: DataDir) -> None:
+    """What students' servers show of each offering: titles and due dates (UTC), nothing secret.
+
+    Rewritten at each hub start and each release, so a due date set on the teacher's page shows at once."""
+    from .catalog import load_catalog
+
+    catalog = load_catalog()
+    out: dict[str, dict] = {}
+    for o in list_offerings(data):
+        course = catalog.courses.get(o.course_id)
+        if course is None:
+            continue
+        with Gradebook(o.gradebook_url, course_id=o.id) as gb:
+            due = {a.name: a.duedate.isoformat() + "Z" for a in gb.assignments if a.duedate}
+        out[o.id] = {"title": {"vi": course.title.vi, "en": course.title.en}, "class": o.class_name, "year": o.year,
+                     "assignments": {a.id: {"vi": a.title.vi, "en": a.title.en} for a in course.assignments},
+                     "due": due}
+    path = jupyter_config_dir(data) / STUDENT_CATALOG
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
+    tmp.chmod(0o644)
+    tmp.replace(path)
 
 
 def write_course_config(offering: Offering, exchange_root: Path) -> None:
@@ -239,7 +284,8 @@ def offer(data: DataDir, database_url: str, course: Course, class_name: str, sch
     with Gradebook(offering.gradebook_url, course_id=oid) as gb:
         for account in students:
             first, last = split_name(account.full_name)
-            gb.update_or_create_student(account.login, first_name=first, last_name=last)
+            gb.update_or_create_student(account.login, first_name=first, last_name=last,
+                                        lms_user_id=account.grade_code)
     owner = (os.getuid(), os.getgid())
     if offering.grader:
         entry = ensure_grader_account(offering.grader, data.graders_dir / offering.grader)

@@ -59,6 +59,11 @@ class DataDir:
         return self.run_dir / "launcher.json"
 
     @property
+    def platform_lock(self) -> Path:
+        """Held by the one `stemlab up` that runs on this data directory (hub_config/app/instance.py)."""
+        return self.run_dir / "platform.lock"
+
+    @property
     def graders_dir(self) -> Path:
         """Homes of the offerings' grader accounts (production mode)."""
         return self.root / "graders"

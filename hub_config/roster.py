@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import RosterError
-from .logins import ascii_fold, class_group, normalize_name
+from .logins import CITIZEN_ID, ascii_fold, class_group, normalize_name
 
 ROLES = ("student", "teacher", "technician", "admin")
 
@@ -25,6 +25,8 @@ HEADER_ALIASES = {
     "full_name": ["full name", "name", "ho va ten", "ho ten", "ten"],
     "classes": ["class", "classes", "lop", "cac lop", "lop day"],
     "role": ["role", "vai tro", "chuc vu"],
+    # the student's code in the school's grade system, when the ID column holds something else
+    "grade_code": ["grade code", "school code", "ma nhap diem", "ma smas", "ma vnedu", "ma so diem"],
 }
 ROLE_ALIASES = {
     "student": ["student", "hoc sinh", "hs", "hoc vien", "trainee"],
@@ -44,6 +46,7 @@ class RosterEntry:
     full_name: str
     role: str
     classes: tuple[str, ...]
+    grade_code: str = ""  # as the roster gave it; empty: the ID is the grade-system code
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -68,11 +71,11 @@ def _read_rows(path: Path) -> list[tuple[int, list[str]]]:
     if suffix in (".xlsx", ".xlsm"):
         return _read_xlsx(path)
     if suffix not in (".csv", ".txt"):
-        raise RosterError(str(path), [f"unknown file type {suffix!r}: use .csv (UTF-8) or .xlsx"])
+        raise RosterError(str(path), [f"không đọc được loại tệp {suffix!r}: dùng .csv (UTF-8) hoặc .xlsx / unknown file type {suffix!r}: use .csv (UTF-8) or .xlsx"])
     try:
         raw = path.read_bytes()
     except OSError as err:
-        raise RosterError(str(path), [f"cannot read the file: {err.strerror}"]) from err
+        raise RosterError(str(path), [f"không mở được tệp / cannot read the file: {err.strerror}"]) from err
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -102,7 +105,7 @@ def _read_xlsx(path: Path) -> list[tuple[int, list[str]]]:
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, OSError, KeyError, ValueError) as err:
-        raise RosterError(str(path), [f"not a readable .xlsx workbook ({err})"]) from err
+        raise RosterError(str(path), [f"không phải tệp Excel .xlsx đọc được / not a readable .xlsx workbook ({err})"]) from err
     try:
         sheet = workbook.worksheets[0]
         rows = []
@@ -125,7 +128,7 @@ def parse_roster(path: str | Path) -> list[RosterEntry]:
     rows = [(n, [f.strip() for f in fields]) for n, fields in _read_rows(path)]
     rows = [(n, fields) for n, fields in rows if any(fields)]
     if not rows:
-        raise RosterError(str(path), ["the file is empty: expected a header row and one row per person"])
+        raise RosterError(str(path), ["tệp trống: cần một dòng tiêu đề và mỗi người một dòng / the file is empty: expected a header row and one row per person"])
     header_line, header = rows[0]
     columns: dict[str, int] = {}
     problems: list[str] = []
@@ -136,6 +139,8 @@ def parse_roster(path: str | Path) -> list[RosterEntry]:
     for required in ("person_id", "full_name", "classes"):
         if required not in columns:
             problems.append(
+                f"dòng {header_line}: thiếu cột {required!r}; dòng tiêu đề cần có 'Mã học sinh', 'Họ và tên', "
+                "'Lớp' và (nếu cần) 'Vai trò' / "
                 f"line {header_line}: no column for {required!r}; the header must name "
                 "'Mã học sinh' (student id), 'Họ và tên' (full name), 'Lớp' (class) and optionally 'Vai trò' (role). "
                 f"Found: {', '.join(header)}"
@@ -152,14 +157,15 @@ def parse_roster(path: str | Path) -> list[RosterEntry]:
             continue
         key = entry.person_id.upper()
         if key in first_seen:
-            problems.append(f"line {line}: ID {entry.person_id} is already on line {first_seen[key]}")
+            problems.append(f"dòng {line}: mã {entry.person_id} đã có ở dòng {first_seen[key]} / "
+                            f"line {line}: ID {entry.person_id} is already on line {first_seen[key]}")
             continue
         first_seen[key] = line
         entries.append(entry)
     if problems:
         raise RosterError(str(path), problems)
     if not entries:
-        raise RosterError(str(path), ["the file has a header but no people"])
+        raise RosterError(str(path), ["tệp có dòng tiêu đề nhưng không có ai / the file has a header but no people"])
     return entries
 
 
@@ -175,27 +181,41 @@ def _parse_row(line: int, fields: list[str], columns: dict[str, int]) -> tuple[R
     person_id = _field(fields, columns, "person_id").strip()
     if not PERSON_ID.match(person_id):
         problems.append(
+            f"dòng {line}: mã {person_id!r} trống hoặc có kí tự khác chữ, số, '.', '_', '-' / "
             f"line {line}: ID {person_id!r} is empty or has characters other than letters, digits, '.', '_', '-'"
         )
     full_name = normalize_name(_field(fields, columns, "full_name"))
     if not full_name or not NAME_CHARS.match(full_name):
-        problems.append(f"line {line}: full name {full_name!r} is empty or contains digits or symbols")
+        problems.append(f"dòng {line}: họ tên {full_name!r} trống hoặc có chữ số, kí hiệu / "
+                        f"line {line}: full name {full_name!r} is empty or contains digits or symbols")
     role_text = _field(fields, columns, "role").strip() or "student"
     role = _lookup(ROLE_ALIASES, role_text)
     if role is None:
         problems.append(
+            f"dòng {line}: không rõ vai trò {role_text!r} / "
             f"line {line}: unknown role {role_text!r}; use học sinh/student, giáo viên/teacher, "
             "kỹ thuật viên/technician or quản trị/admin"
         )
     classes = tuple(c for c in (p.strip() for p in re.split(r"[;,]", _field(fields, columns, "classes"))) if c)
     for name in classes:
         if not CLASS_NAME.match(name):
-            problems.append(f"line {line}: class {name!r} is not a class name like 10A1 or 6/1")
+            problems.append(f"dòng {line}: {name!r} không phải tên lớp như 10A1 hay 6/1 / "
+                            f"line {line}: class {name!r} is not a class name like 10A1 or 6/1")
     if role == "student" and len(classes) != 1:
-        problems.append(f"line {line}: a student belongs to exactly one class (found {len(classes)})")
+        problems.append(f"dòng {line}: mỗi học sinh thuộc đúng một lớp (thấy {len(classes)}) / "
+                        f"line {line}: a student belongs to exactly one class (found {len(classes)})")
     if role == "teacher" and not classes:
-        problems.append(f"line {line}: a teacher needs the classes they teach, separated by ';'")
+        problems.append(f"dòng {line}: giáo viên cần ghi các lớp mình dạy, cách nhau bằng ';' / "
+                        f"line {line}: a teacher needs the classes they teach, separated by ';'")
+    code = _field(fields, columns, "grade_code").strip()
+    if code and not PERSON_ID.match(code):
+        problems.append(f"dòng {line}: mã nhập điểm {code!r} chỉ được có chữ, số, '.', '_', '-' / "
+                        f"line {line}: grade-system code {code!r} has characters other than letters, digits, '.', '_', '-'")
+    elif CITIZEN_ID.match(code):
+        problems.append(f"dòng {line}: mã nhập điểm {code} giống số CCCD 12 chữ số; hãy dùng mã học sinh của trường / "
+                        f"line {line}: grade-system code {code} looks like a 12-digit citizen ID; use the school's "
+                        "own student code (vnEdu, SMAS), or leave the column empty")
     if problems:
         return None, problems
     assert role is not None
-    return RosterEntry(line, person_id, full_name, role, classes), []
+    return RosterEntry(line, person_id, full_name, role, classes, code), []

@@ -23,6 +23,11 @@ class Runtime:
     hub_port: int
     proxy_api_port: int
     project_root: str
+    teach_port: int = 0  # the teacher's page (hub_config/teaching/page.py), run beside the hub
+
+    @property
+    def teach_url(self) -> str:
+        return f"http://127.0.0.1:{self.teach_port}"
 
     @property
     def public_url(self) -> str:

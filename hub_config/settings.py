@@ -18,7 +18,7 @@ from jupyterhub.traitlets import ByteSpecification
 from traitlets import Bool, Enum, Float, Integer, TraitError, Unicode, validate
 from traitlets.config import Configurable
 
-from .errors import SettingsError
+from .errors import SettingsError, StemlabError
 
 DEFAULT_CONFIG_NAME = "stemlab.toml"
 
@@ -37,6 +37,12 @@ class SiteSettings(Configurable):
         config=True,
         help="School name (tên trường) shown on the login page and in grade sheets.",
     ).tag(section="school", key="name")
+
+    timezone = Unicode(
+        "Asia/Ho_Chi_Minh",
+        config=True,
+        help="The school's time zone: due dates are typed and shown in it (nbgrader keeps UTC).",
+    ).tag(section="school")
 
     ip = Unicode(
         "127.0.0.1",
@@ -170,6 +176,16 @@ class SiteSettings(Configurable):
         except ValueError as err:
             raise TraitError(f"{value!r} is not an IP address") from err
         return value
+
+    @validate("timezone")
+    def _valid_timezone(self, proposal: dict[str, Any]) -> str:
+        from .site.clock import school_zone
+
+        try:
+            school_zone(proposal["value"])
+        except StemlabError as err:
+            raise TraitError(str(err)) from err
+        return str(proposal["value"])
 
     @validate("database_url")
     def _valid_db_url(self, proposal: dict[str, Any]) -> str:

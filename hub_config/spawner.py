@@ -1,8 +1,10 @@
 """How a student's server is started.
 
-Demo mode: every server runs as the account that runs the hub, each in its own home under the
-data directory: convenient, and NOT isolated (said on every page). Production mode: each server
-runs as the student's own Linux account (LocalProcessSpawner's setuid) with a private home.
+Demo mode: every server runs under one account, each in its own home under the data directory:
+convenient, and NOT isolated (said on every page). Started by root, that account is the
+unprivileged `stemlab-demo`, never root itself, so no server reads what the site keeps closed
+(course sources, gradebooks, password sheets, secrets). Production mode: each server runs as the
+student's own Linux account (LocalProcessSpawner's setuid) with a private home.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
-from jupyterhub.spawner import LocalProcessSpawner
+from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
 from jupyterhub.utils import maybe_future
 from tornado import web
 from traitlets import Bool, Integer, Set, Unicode, default
@@ -26,19 +28,32 @@ from .system_accounts import ensure_linux_account
 USER_SETTINGS = Path(".jupyter/lab/user-settings")
 
 
-def first_start_settings(locale: str) -> dict[str, dict]:
-    """JupyterLab settings a new user starts with: the site's language, and no news pop-up
-    (lab servers in schools often have no Internet, and the question confuses students)."""
+def first_start_settings(locale: str, login: str, is_student: bool) -> dict[str, dict]:
+    """JupyterLab settings a new user starts with: the site's language, no news pop-up (lab servers
+    in schools often have no Internet, and the question confuses students), and a menu that leads
+    to their own page: a student's assignments (in their own server), a teacher's page."""
+    vi = locale.startswith("vi")
+    if is_student:
+        menu = {"id": "jp-mainmenu-stemlab", "label": "Bài tập" if vi else "Assignments", "rank": 50, "items": [
+            {"command": "help:open", "rank": 0, "args": {
+                "url": f"/user/{login}/stemlab/assignments", "newBrowserTab": True,
+                "text": "Bài tập của em" if vi else "My assignments"}}]}
+    else:
+        menu = {"id": "jp-mainmenu-stemlab", "label": "Lớp học" if vi else "Classes", "rank": 50, "items": [
+            {"command": "help:open", "rank": 0, "args": {
+                "url": "/services/stemlab-teach/", "newBrowserTab": True,
+                "text": "Trang giáo viên" if vi else "Teacher's page"}}]}
     return {
         "@jupyterlab/translation-extension/plugin": {"locale": locale},
         "@jupyterlab/apputils-extension/notification": {"fetchNews": "false"},
+        "@jupyterlab/mainmenu-extension/plugin": {"menus": [menu]},
     }
 
 
-def seed_lab_settings(home: Path, locale: str) -> None:
+def seed_lab_settings(home: Path, locale: str, login: str, is_student: bool) -> None:
     """Write each first-start setting unless the user already has that file: a user's own
     choice (English, say) is never overridden."""
-    for plugin, values in first_start_settings(locale).items():
+    for plugin, values in first_start_settings(locale, login, is_student).items():
         target = home / USER_SETTINGS / f"{plugin}.jupyterlab-settings"
         if target.exists():
             continue
@@ -68,6 +83,12 @@ class StemlabSpawner(LocalProcessSpawner):
         "/tmp/stemlab-homes/{username}",
         config=True,
         help="Home directory of each user in demo mode.",
+    )
+    demo_account = Unicode(
+        "",
+        config=True,
+        help="Demo mode started by root: the unprivileged Linux account every server runs as "
+        "(empty: the hub's own account, for a demo run by an ordinary user).",
     )
     home_root = Unicode(
         "/home",
@@ -155,6 +176,12 @@ class StemlabSpawner(LocalProcessSpawner):
     def _ensure_demo_home(self) -> None:
         try:
             self.home_dir.mkdir(parents=True, exist_ok=True)
+            if self.demo_account:
+                import pwd
+
+                entry = pwd.getpwnam(self.demo_account)
+                os.chown(self.home_dir, entry.pw_uid, entry.pw_gid)
+                self.home_dir.chmod(0o700)
         except OSError as err:
             self.log.error("Cannot create the home of %s at %s: %s", self.user.name, self.home_dir, err)
             raise ServerStartError(
@@ -206,6 +233,7 @@ class StemlabSpawner(LocalProcessSpawner):
 
     def make_preexec_fn(self, name: str) -> Callable[[], None]:
         locale = self.default_locale
+        is_student = name in self.students
         if self.production:
             become_user = super().make_preexec_fn(name)
             home = self.home_dir
@@ -220,7 +248,7 @@ class StemlabSpawner(LocalProcessSpawner):
                     become_user()
                     os.umask(0o077)  # files in /tmp are private too
                     step = "writing first-start JupyterLab settings"
-                    seed_lab_settings(home, locale)
+                    seed_lab_settings(home, locale, name, is_student)
                 except BaseException as err:
                     # subprocess only reports "Exception occurred in preexec_fn"; say which step.
                     os.write(2, f"Starting the server of {name} failed while {step}: {err!r}\n".encode())
@@ -229,11 +257,15 @@ class StemlabSpawner(LocalProcessSpawner):
             return preexec
 
         home = self.home_dir
+        become_demo_account = set_user_setuid(self.demo_account, chdir=False) if self.demo_account else None
 
         def demo_preexec() -> None:
+            if become_demo_account is not None:
+                become_demo_account()
+                os.umask(0o077)
             home.mkdir(parents=True, exist_ok=True)
             os.chdir(home)
-            seed_lab_settings(home, locale)
+            seed_lab_settings(home, locale, name, is_student)
 
         return demo_preexec
 
@@ -254,7 +286,8 @@ class StemlabSpawner(LocalProcessSpawner):
 
     def get_args(self) -> list[str]:
         args = super().get_args()
-        if not self.production and os.geteuid() == 0:
-            # Demo mode run by root: servers share the hub's account, so Jupyter must be told.
+        if not self.production and not self.demo_account and os.geteuid() == 0:
+            # Only a hub configured by hand gets here (stemlab up as root sets a demo account):
+            # servers share the hub's root account, so Jupyter must be told.
             args.append("--allow-root")
         return args

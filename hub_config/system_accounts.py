@@ -137,25 +137,51 @@ def restrict_to_graders(course_root: Path) -> None:
 
 
 KITS_ACCOUNT = "stemlab-kits"
+DEMO_ACCOUNT = "stemlab-demo"
+SERVICE_COMMENT = "STEM-Lab Hub service account"
+
+
+def ensure_service_account(name: str, groups: tuple[str, ...] = ()) -> pwd.struct_passwd:
+    """An unprivileged system account of ours (no home, no login shell), created if missing.
+
+    An existing account of that name is used only if we made it (its comment says so): a site's
+    own account is never taken over.
+    """
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        present = [g for g in groups if _group_exists(g)]
+        _run(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
+              "--shell", "/usr/sbin/nologin", "--comment", SERVICE_COMMENT,
+              *(["--groups", ",".join(present)] if present else []), name])
+        return pwd.getpwnam(name)
+    if not entry.pw_gecos.startswith("STEM-Lab Hub"):
+        raise SystemAccountError(
+            f"A Linux account named {name} already exists and is not a STEM-Lab Hub account; "
+            "rename or remove it, then start again."
+        )
+    return entry
 
 
 def ensure_kits_account(data_root: Path) -> pwd.struct_passwd:
     """The kits service's account: the serial ports (group dialout) and the simulated kits, which
     run students' code, without root."""
-    try:
-        entry = pwd.getpwnam(KITS_ACCOUNT)
-    except KeyError:
-        groups = ["dialout"] if _group_exists("dialout") else []
-        _run(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
-              "--shell", "/usr/sbin/nologin", "--comment", "STEM-Lab Hub kits service",
-              *(["--groups", ",".join(groups)] if groups else []), KITS_ACCOUNT])
-        entry = pwd.getpwnam(KITS_ACCOUNT)
+    entry = ensure_service_account(KITS_ACCOUNT, groups=("dialout",))
     for folder in (data_root / "sim-kits", data_root / "kits"):
         folder.mkdir(parents=True, exist_ok=True)
     os.chown(data_root / "sim-kits", entry.pw_uid, entry.pw_gid)
     (data_root / "sim-kits").chmod(0o700)
     (data_root / "kits").chmod(0o755)  # self-test reports: the service shows the last result
     return entry
+
+
+def ensure_demo_account() -> pwd.struct_passwd:
+    """Demo mode started by root: the one unprivileged account every user's server runs as.
+
+    Demo users share it (they are not isolated from each other, as every page says), but none of
+    them is root: the course sources, gradebooks, password sheets and secrets stay closed to them.
+    """
+    return ensure_service_account(DEMO_ACCOUNT)
 
 
 def _group_exists(name: str) -> bool:

@@ -46,6 +46,10 @@ class KitReport:
     def passed(self) -> bool:
         return all(r.status != FAIL for r in self.results)
 
+    @property
+    def verdict(self) -> str:
+        return verdict(self.results)
+
 
 class Operator(Protocol):
     """The person at the lab bench. `ask` shows an instruction; `confirm` asks yes/no."""
@@ -67,6 +71,28 @@ CHECKS = [
     ("wifi", "Quét Wi-Fi / Wi-Fi scan"),
 ]
 TITLES = dict(CHECKS)
+# The words the skip reasons are built from, in Vietnamese
+VI_PARTS = {"display or buzzer": "màn hình hay còi", "buttons A/B": "nút A/B", "light sensor": "cảm biến ánh sáng",
+            "temperature sensor in our table": "cảm biến nhiệt độ trong bảng của chúng tôi"}
+VI_PERSON = {"look and listen": "nhìn và nghe", "press them": "bấm nút", "cover the sensor": "che cảm biến"}
+
+
+def verdict(results: list[CheckResult]) -> str:
+    """The kit's verdict as a technician reads it: a pass that skipped checks says so, never a bare PASS."""
+    failed = [r for r in results if r.status == FAIL]
+    if failed:
+        vi = ", ".join(r.title.split(" / ")[0] for r in failed)
+        en = ", ".join(r.title.split(" / ")[-1] for r in failed)
+        return f"LỖI: {vi} / FAIL: {en}"
+    skipped = sum(r.status == SKIP for r in results)
+    if skipped:
+        return f"ĐẠT, {skipped} mục bỏ qua / PASS, {skipped} check{'s' if skipped != 1 else ''} skipped"
+    return "ĐẠT / PASS"
+
+
+def skip_reasons(results: list[CheckResult]) -> list[str]:
+    """Why each skipped check was skipped: '<check>: <reason>', both in Vietnamese then English."""
+    return [f"{r.title}: {r.detail}" for r in results if r.status == SKIP]
 
 ACCEL = {
     0x19: "i2c.writeto_mem(0x19, 0x20, b'\\x57')\ni2c.writeto_mem(0x19, 0x23, b'\\x08')\n"
@@ -104,7 +130,7 @@ class KitTester:
         if port:
             self.record("usb", PASS, f"{port.usb_id} serial {port.serial_number or '(none)'}")
         else:
-            self.record("usb", SKIP, f"{self.kit.kind} kit: no USB identity")
+            self.record("usb", SKIP, f"kit {self.kit.kind}: không có định danh USB / {self.kit.kind} kit: no USB identity")
         try:
             with KitConnection.open(self.kit.url, timeout=3.0) as link:
                 self.identity = identify(link)
@@ -128,7 +154,7 @@ class KitTester:
         assert self.identity
         expected = EXPECTED_SENSORS.get(self.identity.model)
         if not expected:
-            self.record("i2c", SKIP, "no on-board sensor expected")
+            self.record("i2c", SKIP, "bo mạch này không có cảm biến gắn sẵn / no on-board sensor expected")
             return
         missing = [f"{name} (0x{addr:02X})" for addr, name in expected.items() if addr not in self.identity.i2c]
         found = ", ".join(f"0x{a:02X}" for a in self.identity.i2c) or "nothing"
@@ -139,7 +165,7 @@ class KitTester:
         assert self.identity
         address = next((a for a in ACCEL if a in self.identity.i2c), None)
         if address is None:
-            self.record("accel", SKIP, "no accelerometer found")
+            self.record("accel", SKIP, "không thấy gia tốc kế / no accelerometer found")
             return
         x, y, z = _eval_last(link, f"import machine\ni2c = machine.I2C(0)\n{ACCEL[address]}")
         g = (x * x + y * y + z * z) ** 0.5
@@ -148,10 +174,11 @@ class KitTester:
     def _can_run(self, check: str, what: str, person: str | None = None) -> bool:
         """A Yolo:Bit check; `person`: what someone at the bench must do for it."""
         if not self.yolobit:
-            self.record(check, SKIP, f"no {what} on this board")
+            self.record(check, SKIP, f"bo mạch này không có {VI_PARTS.get(what, what)} / no {what} on this board")
             return False
         if person and not self.operator:
-            self.record(check, SKIP, f"needs a person to {person} (run with --confirm)")
+            self.record(check, SKIP, f"cần một người {VI_PERSON.get(person, person)} (chạy với --confirm) / "
+                                    f"needs a person to {person} (run with --confirm)")
             return False
         return True
 
@@ -193,7 +220,7 @@ class KitTester:
     def check_wifi(self, link: KitConnection) -> None:
         assert self.identity
         if self.identity.platform != "esp32":
-            self.record("wifi", SKIP, "no Wi-Fi on this board")
+            self.record("wifi", SKIP, "bo mạch này không có Wi-Fi / no Wi-Fi on this board")
             return
         networks = link.eval("(lambda w: (w.active(True), len(w.scan()))[1])(__import__('network').WLAN(0))", timeout=20)
         self.record("wifi", PASS if networks else WARN, f"{networks} networks seen")
@@ -237,7 +264,7 @@ def save_reports(reports: list[KitReport], folder: Path, when: dt.datetime | Non
     when = when or dt.datetime.now()
     out = folder / when.strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
-    data = [asdict(r) | {"passed": r.passed} for r in reports]
+    data = [asdict(r) | {"passed": r.passed, "verdict": r.verdict} for r in reports]
     (out / "room.json").write_text(json.dumps({"time": when.isoformat(timespec="seconds"), "kits": data},
                                               ensure_ascii=False, indent=1), encoding="utf-8")
     for report, item in zip(reports, data):
@@ -265,8 +292,9 @@ def _html(reports: list[KitReport], when: dt.datetime) -> str:
         cells = "".join(
             f'<td style="background:{colour[by_check[k].status]}" title="{html.escape(by_check[k].detail)}">'
             f"{by_check[k].status}</td>" if k in by_check else "<td></td>" for k, _ in CHECKS)
-        verdict = "ĐẠT / PASS" if r.passed else "LỖI / FAIL"
-        rows.append(f"<tr><td>{html.escape(r.kit)}</td><td>{html.escape(r.model)}</td>{cells}<td>{verdict}</td></tr>")
+        reasons = "".join(f"<li>{html.escape(reason)}</li>" for reason in skip_reasons(r.results))
+        rows.append(f"<tr><td>{html.escape(r.kit)}</td><td>{html.escape(r.model)}</td>{cells}"
+                    f"<td>{html.escape(r.verdict)}{f'<ul>{reasons}</ul>' if reasons else ''}</td></tr>")
     passed = sum(r.passed for r in reports)
     return (f"<!doctype html><meta charset='utf-8'><title>Kiểm tra kit / Kit self-test {when:%Y-%m-%d %H:%M}</title>"
             f"<h1>Kiểm tra kit / Kit self-test — {when:%Y-%m-%d %H:%M}</h1>"

@@ -26,13 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jupyterhub.services.auth import HubAuthenticated
+from jupyterhub.services.auth import HubAuthenticated, HubOAuthCallbackHandler, HubOAuthenticated
 from jupyterhub.utils import url_path_join
 from tornado import ioloop, web
 
 from . import files
 from .errors import BoardError, KitError
 from .inventory import Kit, all_kits, identify
+from .selftest import CheckResult, skip_reasons, verdict
 from .sim.kit import SimKit
 from .transport import KitConnection
 
@@ -107,7 +108,9 @@ class Lab:
             data = json.loads(room.read_text(encoding="utf-8"))
             for kit in data["kits"]:
                 if kit["kit"] == name:
-                    return {"time": data["time"], "passed": kit["passed"]}
+                    results = [CheckResult(**r) for r in kit["results"]]
+                    return {"time": data["time"], "passed": kit["passed"], "verdict": verdict(results),
+                            "skipped": skip_reasons(results)}
         return None
 
     def describe(self, managed: ManagedKit, viewer_is_manager: bool, viewer: str) -> dict[str, Any]:
@@ -302,22 +305,52 @@ class FilesHandler(BaseHandler):
         self.write({"path": path, "changed": changed})
 
 
-class StatusPage(BaseHandler):
+class StatusPage(HubOAuthenticated, BaseHandler):
+    """The technician's page, opened in the browser: the hub's login (OAuth), no token to paste."""
+
+    def get_login_url(self) -> str:
+        return HubOAuthenticated.get_login_url(self)
+
+    @property
+    def is_manager(self) -> bool:
+        # An OAuth token carries the scopes this service may ask for that the user holds (see
+        # oauth_client_allowed_scopes in the hub's configuration).
+        return MANAGE_SCOPE in self.user.get("scopes", [])
+
     @web.authenticated
     def get(self) -> None:
         if not self.is_manager:
-            raise web.HTTPError(403, "for technicians and teachers")
+            self.set_status(403)
+            self.finish(_page("Bộ kit / Kits", "<p>Trang này dành cho kỹ thuật viên và giáo viên. Nếu bạn cần "
+                              "một kit, hãy dùng <code>%kit connect</code> trong sổ tay hoặc hỏi thầy cô.</p>"
+                              "<p>This page is for technicians and teachers. To use a kit, run "
+                              "<code>%kit connect</code> in a notebook, or ask your teacher.</p>"))
+            return
         rows = []
         for managed in self.lab.kits.values():
             d = self.lab.describe(managed, True, "")
             test = d["selftest"]
-            verdict = "—" if not test else f"{'ĐẠT / PASS' if test['passed'] else 'LỖI / FAIL'} ({test['time']})"
+            if test:
+                reasons = "".join(f"<li>{html.escape(r)}</li>" for r in test["skipped"])
+                result = (f"{html.escape(test['verdict'])} <small>({html.escape(test['time'])})</small>"
+                          + (f"<ul>{reasons}</ul>" if reasons else ""))
+            else:
+                result = "chưa kiểm tra / not tested yet"
             rows.append(f"<tr><td>{html.escape(d['name'])}</td><td>{html.escape(d['model'])}</td>"
-                        f"<td>{html.escape(d['holder'] or 'trống / free')}</td><td>{html.escape(verdict)}</td>"
+                        f"<td>{html.escape(d['holder'] or 'trống / free')}</td><td>{result}</td>"
                         f"<td>{html.escape(d['problem'] or '')}</td></tr>")
-        self.write("<!doctype html><meta charset='utf-8'><title>Bộ kit / Kits</title><h1>Bộ kit / Kits</h1>"
-                   "<table border=1 cellpadding=4><tr><th>Kit</th><th>Bo mạch / Board</th><th>Người dùng / Holder</th>"
-                   f"<th>Tự kiểm tra / Self-test</th><th>Sự cố / Problem</th></tr>{''.join(rows)}</table>")
+        self.finish(_page("Bộ kit / Kits",
+                          "<table border=1 cellpadding=4><tr><th>Kit</th><th>Bo mạch / Board</th>"
+                          "<th>Người dùng / Holder</th><th>Tự kiểm tra gần nhất / Last self-test</th>"
+                          f"<th>Sự cố / Problem</th></tr>{''.join(rows)}</table>"))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        self.finish(_page("Bộ kit / Kits", f"<p>Lỗi / Error {status_code}: {html.escape(self._reason)}</p>"))
+
+
+def _page(title: str, body: str) -> str:
+    return (f"<!doctype html><html lang='vi'><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<body><h1>{html.escape(title)}</h1>{body}<p><a href='/hub/home'>Trang chính / Home</a></p></body></html>")
 
 
 def make_app(lab: Lab, prefix: str) -> web.Application:
@@ -329,8 +362,9 @@ def make_app(lab: Lab, prefix: str) -> web.Application:
         (url_path_join(prefix, f"api/kits/{kit}/interrupt"), InterruptHandler),
         (url_path_join(prefix, f"api/kits/{kit}/reset"), ResetHandler),
         (url_path_join(prefix, f"api/kits/{kit}/files"), FilesHandler),
+        (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
         (prefix, StatusPage),
-    ], lab=lab)
+    ], lab=lab, cookie_secret=os.urandom(32))  # the page's login cookie; a restart asks the hub again
 
 
 def main(argv: list[str] | None = None) -> None:

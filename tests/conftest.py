@@ -2,6 +2,7 @@
 
 Index:
 - ``write_roster(name, rows, fmt="csv", bom=True, header=...)``: write a roster file in tmp_path.
+- ``open_for_servers(data_dir)``: make a data directory reachable by unprivileged servers (as root).
 - ``start_hub(data_dir, **env)``: run ``stemlab up`` on a free loopback port as a real
   subprocess (real hub, real configurable-http-proxy); returns a ``RunningHub``; every hub it
   started is stopped with SIGTERM at the end of the test and checked to have left no process.
@@ -20,6 +21,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -33,6 +35,18 @@ import pytest
 import requests
 
 STEMLAB = str(Path(sys.executable).with_name("stemlab"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """As root, each session gets a temporary root of its own. Hubs started by root run their servers
+    unprivileged, which must traverse to the data directory; pytest closes its shared
+    /tmp/pytest-of-root (0700) again at the start of every session, which would lock a concurrent
+    session's servers out of their homes mid-run."""
+    if os.geteuid() == 0 and config.option.basetemp is None and not hasattr(config, "workerinput"):
+        for old in Path(tempfile.gettempdir()).glob("stemlab-tests-*"):
+            if time.time() - old.stat().st_mtime > 86400:
+                shutil.rmtree(old, ignore_errors=True)
+        config.option.basetemp = tempfile.mkdtemp(prefix="stemlab-tests-")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -158,10 +172,21 @@ def import_roster(data_dir: Path, roster: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def open_for_servers(data_dir: Path) -> None:
+    """Let other accounts traverse to data_dir, as `stemlab up` run by root requires: its servers run
+    unprivileged and reach their homes and the exchange in it. pytest's temporary root is 0700."""
+    for folder in [data_dir, *data_dir.parents]:
+        mode = folder.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            folder.chmod(mode | stat.S_IXOTH)
+
+
 def launch(data_dir: Path, port: int | None = None, extra_args: tuple[str, ...] = (), env: dict | None = None,
            wait: bool = True, roster: Path | None = None) -> RunningHub:
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        open_for_servers(data_dir)
     if roster is not None:
         import_roster(data_dir, roster)
     output_path = data_dir.parent / f"stemlab-up-{port}.log"

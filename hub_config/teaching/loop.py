@@ -11,10 +11,11 @@ import sys
 from typing import TYPE_CHECKING, Callable
 
 
-from .authoring import read_notebook
-from .errors import StemlabError
-from .offerings import Offering, exchange_dir, jupyter_config_dir, list_offerings, write_course_config
-from .paths import DataDir
+from ..authoring import read_notebook
+from ..errors import StemlabError
+from ..offerings import (Offering, exchange_dir, jupyter_config_dir, list_offerings, write_course_config,
+                         write_student_catalog)
+from ..paths import DataDir
 
 if TYPE_CHECKING:
     from autograders.runner import BatchSummary
@@ -56,6 +57,7 @@ def release(data: DataDir, offering: Offering, assignment_id: str, due: dt.datet
         run_nbgrader(data, offering, "db", "assignment", "add", assignment_id, f"--duedate={due.isoformat()}")
     run_nbgrader(data, offering, "generate_assignment", assignment_id, "--force")
     run_nbgrader(data, offering, "release_assignment", assignment_id, "--force")
+    write_student_catalog(data)  # students' pages show the new due date at once
 
 
 def collect(data: DataDir, offering: Offering, assignment_id: str) -> list[str]:

@@ -17,7 +17,7 @@ from autograders.sandbox import ACCOUNT_PREFIX
 from hub_config.catalog import load_catalog
 from hub_config.errors import StemlabError
 from hub_config.offerings import offer
-from hub_config.teaching import autograde, release
+from hub_config.teaching.loop import autograde, release
 
 from .helpers import grading_site, scores_and_flags, write_submission
 
@@ -176,6 +176,7 @@ def test_flags_reach_the_grade_sheet(graded, tmp_path):
 
     offering, _ = graded
     csv_path, _ = export(offering, tmp_path, "vi")
-    rows = {r[0]: r for r in csv.reader(csv_path.read_text(encoding="utf-8-sig").splitlines(), delimiter=";")}
-    assert rows["honest-full"][-1] == "" and rows["honest-full"][2] == "8"
-    assert "__eq__" in rows["always-eq"][-1] and rows["always-eq"][2] == "3"
+    # columns: STT, code, name, the assignment, total, late, review, login
+    rows = {r[-1]: r for r in csv.reader(csv_path.read_text(encoding="utf-8-sig").splitlines(), delimiter=";")}
+    assert rows["honest-full"][-2] == "" and rows["honest-full"][3] == "8"
+    assert "__eq__" in rows["always-eq"][-2] and rows["always-eq"][3] == "3"

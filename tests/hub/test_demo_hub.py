@@ -1,5 +1,7 @@
 """The embedded default, end to end: real hub, real proxy, real servers and kernels."""
 
+from pathlib import Path
+
 import pytest
 import requests
 
@@ -69,3 +71,76 @@ def test_jupyterlab_is_vietnamese_by_default_and_english_selectable(demo_hub):
     r = s.put(settings_url, json={"raw": '{"locale": "en"}'}, headers=xsrf_headers(s, login))
     assert r.status_code == 204, r.text
     assert s.get(settings_url).json()["settings"]["locale"] == "en"
+
+
+def test_demo_started_by_root_runs_no_user_code_as_root(demo_hub):
+    """A school admin usually starts the demo as root: no student's server, kernel, terminal or
+    kit program may then run as root or read what the site keeps closed."""
+    import json
+    import os
+    import pwd
+
+    import psutil
+
+    from hub_config.catalog import load_catalog
+
+    from .helpers import stemlab_on, wait_for_service
+
+    if os.geteuid() != 0:
+        if os.environ.get("CI"):
+            pytest.fail("CI runs as root; this test must run there")
+        pytest.skip("started by an ordinary user, the demo cannot run servers as anyone else")
+    stemlab_on(demo_hub, "courses", "offer", "python-co-ban", "--class", "10A1")
+    data = demo_hub.data_dir
+    offering = next((data / "offerings").iterdir())
+    wait_for_service(demo_hub, offering.name)  # the offer reloads the hub
+    catalog = load_catalog()
+    closed = {
+        "course source (solutions, hidden tests)": next(catalog.courses["python-co-ban"].root.glob("source/*/*.ipynb")),
+        "hidden data set": next(catalog.courses["nhap-mon-ai"].root.glob("hidden/*/*.csv")),
+        "gradebook": offering / "gradebook.db",
+        "password sheet": next((data / "accounts" / "sheets").glob("*.csv")),
+        "site secret": data / "secrets" / "jupyterhub_cookie_secret",
+        "hub database": data / "jupyterhub.sqlite",
+        "hub log": data / "logs" / "hub.log",
+        "hub environment": Path(f"/proc/{running_hub_pid(data)}/environ"),
+    }
+    student = demo_hub.account("student", 4)
+    s = demo_hub.login(student["login"], student["password"])
+    open_server(s, demo_hub.url, student["login"])
+    probe = (
+        "import json, os\n"
+        f"paths = {json.dumps({k: str(v) for k, v in closed.items()})}\n"
+        "out = {'uid': os.getuid(), 'groups': os.getgroups()}\n"
+        "for what, path in paths.items():\n"
+        "    try:\n"
+        "        open(path, 'rb').read(1); out[what] = 'READ'\n"
+        "    except PermissionError:\n"
+        "        out[what] = 'denied'\n"
+        "print(json.dumps(out))\n"
+    )
+    seen = json.loads(run_code(s, demo_hub.url, student["login"], probe))
+    assert seen.pop("uid") == pwd.getpwnam("stemlab-demo").pw_uid
+    assert 0 not in seen.pop("groups")
+    assert seen == {what: "denied" for what in closed}, seen
+    # the kits service runs students' programs on its simulated kits: not as root either
+    kits = [p for p in psutil.process_iter(["cmdline", "username"]) if "lab_hardware.service" in " ".join(p.info["cmdline"] or [])
+            and str(data) in " ".join(p.info["cmdline"])]
+    assert kits and {p.info["username"] for p in kits} == {"stemlab-kits"}
+
+
+def running_hub_pid(data):
+    """The hub's pid once the launcher has recorded the restarted hub (it writes its state after
+    the hub answers, so a reload leaves the old pid there for a moment)."""
+    import json
+    import time
+
+    import psutil
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        pid = json.loads((data / "run" / "launcher.json").read_text())["hub_pid"]
+        if psutil.pid_exists(pid):
+            return pid
+        time.sleep(0.2)
+    raise AssertionError("the launcher did not record a running hub")

@@ -145,7 +145,7 @@ def test_a_forged_submission_is_set_aside_and_the_real_one_is_graded(prod_hub, c
     out = stemlab(prod_hub, "grades", "export", OFFERING)
     sheet = (prod_hub.data_dir / "grades" / f"{OFFERING}-grades.csv").read_text(encoding="utf-8-sig")
     row = next(line for line in sheet.splitlines() if people["a"]["name"] in line)
-    assert row.split(";")[2:4] == ["8", "8,0"], row  # 2 + 3 + 3 autograded; the written answer awaits the teacher
+    assert row.split(";")[3:5] == ["8", "8,0"], row  # 2 + 3 + 3 autograded; the written answer awaits the teacher
     for path in (offering.root / "autograded").rglob("*"):
         assert path.stat().st_uid == pwd.getpwnam(offering.grader).pw_uid, f"{path} written as the grader, not root"
     assert requests.get(f"{prod_hub.url}/hub/health").status_code == 200

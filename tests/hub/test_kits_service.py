@@ -130,3 +130,30 @@ def test_the_magics_in_a_students_server_lease_through_the_service(lab):
                    "ip.run_line_magic('kit', 'connect')\nip.run_cell_magic('kit', '', 'print(6 * 7)')\n"
                    "ip.run_line_magic('kit', 'release')\n", timeout=120)
     assert "Connected: Kit 0" in out and "42" in out and "Kit released" in out, out
+
+
+def test_a_technician_opens_the_kits_page_in_the_browser(lab):
+    """Logged in at the hub, a technician opens the page through the hub's OAuth (no token to paste)
+    and reads each kit's last self-test, with what it skipped and why; a student gets a page that
+    says who it is for, not a bare 403."""
+    from lab_hardware.inventory import Kit
+    from lab_hardware.selftest import save_reports, test_room
+    from lab_hardware.sim.kit import SimKit
+
+    with SimKit(model="yolobit", realtime=False) as bench:  # the technician's run, without --confirm
+        reports = test_room([Kit(bench.path, "sim:bench", "Kit 01", kind="simulated")], operator=None)
+    save_reports(reports, lab.data_dir / "kits" / "reports")
+
+    tech = lab.account("technician")
+    s = lab.login(tech["login"], tech["password"])
+    page = s.get(api(lab, ""), timeout=60)
+    assert page.status_code == 200 and page.url.rstrip("/") == api(lab, "").rstrip("/"), page.url
+    text = page.content.decode("utf-8")
+    assert "Kit 01" in text and "ĐẠT, 4 mục bỏ qua / PASS, 4 checks skipped" in text, text
+    assert "cần một người bấm nút (chạy với --confirm)" in text and "ĐẠT / PASS<" not in text
+
+    student = lab.account("student", 1, classes="10A1")
+    s = lab.login(student["login"], student["password"])
+    denied = s.get(api(lab, ""), timeout=60)
+    assert denied.status_code == 403
+    assert "dành cho kỹ thuật viên" in denied.content.decode("utf-8") and "for technicians" in denied.text

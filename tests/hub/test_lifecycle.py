@@ -87,6 +87,32 @@ def test_port_in_use_is_refused_clearly(tmp_path):
     assert processes_using(tmp_path / "var") == []
 
 
+def test_second_platform_on_the_same_data_dir_is_refused(start_hub, tmp_path):
+    """Any port: a second `stemlab up` on a running platform's data directory names the running one
+    and leaves it, its students' servers and its files alone."""
+    hub = start_hub()
+    student = hub.account("student")
+    s = hub.login(student["login"], student["password"])
+    open_server(s, hub.url, student["login"])
+    kernel_id = s.post(f"{hub.url}/user/{student['login']}/api/kernels", json={"name": "python3"},
+                       headers=xsrf_headers(s, student["login"])).json()["id"]
+    execute(s, hub.url, student["login"], kernel_id, "z = 'vẫn còn'")
+    state_before = (hub.data_dir / "run" / "launcher.json").read_text()
+    launcher_pid = json.loads(state_before)["launcher_pid"]
+
+    result = run_up(tmp_path, "--data", str(hub.data_dir), "--port", str(free_port()))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "is already running on the data directory" in result.stdout and "đang chạy" in result.stdout
+    assert f"pid {launcher_pid}" in result.stdout and hub.url in result.stdout
+    assert (hub.data_dir / "run" / "launcher.json").read_text() == state_before
+    assert execute(s, hub.url, student["login"], kernel_id, "print(z)") == "vẫn còn\n", "first hub's kernel untouched"
+
+    # once the first has stopped, the data directory is free again (the lock died with it)
+    assert hub.stop() == 0
+    again = start_hub(hub.data_dir)
+    assert requests.get(f"{again.url}/hub/health").status_code == 200
+
+
 def test_missing_proxy_is_refused_clearly(tmp_path):
     result = run_up(tmp_path, "--data", str(tmp_path / "var"), "--port", str(free_port()),
                     env={"STEMLAB_PROXY": str(tmp_path / "no-such-proxy")})

@@ -95,17 +95,17 @@ def test_release_submit_collect_grade_feedback_export(loop):
     raw = sheet.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf"), "BOM, so Excel shows Vietnamese names"
     rows = list(csv.reader(raw.decode("utf-8-sig").splitlines(), delimiter=";"))
-    totals = {row[1]: (row[2], row[3], row[4]) for row in rows[1:]}
-    # sorted by given name, as Vietnamese class lists are: Bảo, Khoa, Trang
-    assert [row[1] for row in rows[1:]] == ["Vũ Đức Bảo", "Trần Minh Khoa", "Lý Thu Trang"]
-    assert totals == {
-        "Trần Minh Khoa": ("10", "10,0", ""),   # 2 + 3 + 3 autograded, 2 written
-        "Lý Thu Trang": ("2", "2,0", ""),       # question 1 only
-        "Vũ Đức Bảo": ("", "0,0", ""),          # nothing handed in
-    }
+    assert rows[0][:4] == ["STT", "Mã học sinh", "Họ và tên", "Biến, lệnh gán và kiểu dữ liệu (/10)"]
+    # STT, the school's code (the roster's ID), name, bai01, total, late: sorted by given name,
+    # as Vietnamese class lists are: Bảo, Khoa, Trang
+    assert [row[:6] for row in rows[1:]] == [
+        ["1", "HS0303", "Vũ Đức Bảo", "chưa nộp", "0,0", ""],       # nothing handed in
+        ["2", "HS0301", "Trần Minh Khoa", "10", "10,0", ""],        # 2 + 3 + 3 autograded, 2 written
+        ["3", "HS0302", "Lý Thu Trang", "2", "2,0", ""],            # question 1 only
+    ]
     wb = openpyxl.load_workbook(hub.data_dir / "grades" / f"{OFFERING}-grades.xlsx")
     values = [[c.value for c in row] for row in wb.active.iter_rows(min_row=3)]
-    assert [(v[1], v[3]) for v in values] == [("Vũ Đức Bảo", 0.0), ("Trần Minh Khoa", 10.0), ("Lý Thu Trang", 2.0)]
+    assert [(v[2], v[4]) for v in values] == [("Vũ Đức Bảo", 0.0), ("Trần Minh Khoa", 10.0), ("Lý Thu Trang", 2.0)]
 
 
 def solutions(assignment: str) -> dict[str, str]:
@@ -161,8 +161,8 @@ def test_a_late_submission_is_marked_late_and_a_broken_one_is_reported_not_lost(
 
     stemlab_on(hub, "grades", "export", OFFERING)
     raw = (hub.data_dir / "grades" / f"{OFFERING}-grades.csv").read_bytes()
-    rows = {row[1]: row for row in csv.reader(raw.decode("utf-8-sig").splitlines()[1:], delimiter=";")}
-    # columns: login, name, bai01, bai02, total on 10, late, review
-    assert rows["Trần Minh Khoa"][2:] == ["10", "8", "9,0", late_one, ""]   # (10 + 8) / 20 × 10
-    assert rows["Lý Thu Trang"][2:] == ["2", "", "1,0", "", ""]              # bai01 untouched, bai02 not graded
-    assert rows["Vũ Đức Bảo"][2:] == ["", "", "0,0", "", ""]
+    rows = {row[2]: row for row in csv.reader(raw.decode("utf-8-sig").splitlines()[1:], delimiter=";")}
+    # columns: STT, code, name, bai01, bai02, total on 10, late (by title), review, login
+    assert rows["Trần Minh Khoa"][3:8] == ["10", "8", "9,0", "Câu lệnh rẽ nhánh if", ""]   # (10 + 8) / 20 × 10
+    assert rows["Lý Thu Trang"][3:8] == ["2", "chưa chấm", "1,0", "", ""]   # bai01 untouched, bai02 broken
+    assert rows["Vũ Đức Bảo"][3:8] == ["chưa nộp", "chưa nộp", "0,0", "", ""]

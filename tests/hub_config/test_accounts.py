@@ -97,3 +97,44 @@ def test_reset_password(site, write_roster):
     session.close()
     with pytest.raises(KeyError):
         reset_password(url, "hsnobody")
+
+
+def test_grade_codes_are_kept_and_citizen_ids_never_in_clear(site, write_roster):
+    data, url = site
+    rows = [["079207001234", "Nguyễn Văn An", "10A1", "", ""],        # the citizen ID as the roster's ID
+            ["079207005678", "Đỗ Thị Bích", "10A1", "", "HS0002"],   # ... with the school's code beside it
+            ["HS003", "Lê Minh Châu", "10A1", "", ""]]
+    header = ("Mã học sinh", "Họ và tên", "Lớp", "Vai trò", "Mã SMAS")
+    apply_roster(data, url, parse_roster(write_roster("r", rows, header=header)))
+    codes = {a.full_name: a.grade_code for a in list_accounts(url)}
+    assert codes == {"Nguyễn Văn An": "••••••••1234", "Đỗ Thị Bích": "HS0002", "Lê Minh Châu": "HS003"}
+    assert b"079207001234" not in data.hub_db.read_bytes()
+    rows[2][4] = "HS0003"
+    report = apply_roster(data, url, parse_roster(write_roster("r2", rows, header=header)))
+    assert len(report.updated) == 1 and {a.full_name: a.grade_code for a in list_accounts(url)}["Lê Minh Châu"] == "HS0003"
+
+
+def test_a_citizen_id_in_the_grade_code_column_is_refused(write_roster):
+    from hub_config.errors import RosterError
+
+    header = ("Mã học sinh", "Họ và tên", "Lớp", "Mã SMAS")
+    with pytest.raises(RosterError) as err:
+        parse_roster(write_roster("r", [["HS001", "Nguyễn Văn An", "10A1", "079207001234"]], header=header))
+    assert "line 2" in str(err.value) and "citizen ID" in str(err.value)
+
+
+def test_a_site_from_before_grade_codes_is_upgraded_in_place(site):
+    """A data directory made before the grade-code column keeps its accounts and gains the column."""
+    import sqlite3
+
+    data, url = site
+    db = sqlite3.connect(data.hub_db)
+    db.execute("CREATE TABLE stemlab_accounts (fingerprint VARCHAR(64) PRIMARY KEY, login VARCHAR(64) UNIQUE NOT NULL,"
+               " full_name VARCHAR(255) NOT NULL, role VARCHAR(16) NOT NULL, classes VARCHAR(1024) NOT NULL,"
+               " created DATETIME NOT NULL, updated DATETIME NOT NULL)")
+    db.execute("INSERT INTO stemlab_accounts VALUES ('f', 'hsabc', 'Nguyễn Văn An', 'student', '10A1',"
+               " '2025-09-01 07:00:00', '2025-09-01 07:00:00')")
+    db.commit()
+    db.close()
+    [account] = list_accounts(url)
+    assert (account.login, account.full_name, account.grade_code) == ("hsabc", "Nguyễn Văn An", None)

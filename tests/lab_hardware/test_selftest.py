@@ -13,7 +13,7 @@ import subprocess
 import pytest
 
 from lab_hardware.inventory import Kit
-from lab_hardware.selftest import save_reports, test_room
+from lab_hardware.selftest import skip_reasons, save_reports, test_room
 from lab_hardware.sim.kit import SimKit
 
 from ..conftest import STEMLAB
@@ -66,7 +66,12 @@ def test_a_room_is_tested_at_once_and_faults_are_named(tmp_path):
     assert {"kit": "Kit 02", "check": "accel", "status": "fail"}.items() <= next(
         r for r in rows if r["kit"] == "Kit 02" and r["check"] == "accel").items()
     page = (first / "room.html").read_text(encoding="utf-8")
-    assert "1/3 kit đạt / kits passed" in page and "LỖI / FAIL" in page
+    assert "1/3 kit đạt / kits passed" in page
+    # Kit 01 is a simulated kit: no USB identity to check, so its pass says a check was skipped
+    assert one.verdict == "ĐẠT, 1 mục bỏ qua / PASS, 1 check skipped" and room["kits"][0]["verdict"] == one.verdict
+    assert two.verdict.startswith("LỖI: Gia tốc kế") and "FAIL: Accelerometer" in two.verdict
+    assert one.verdict in page and "không có định danh USB / simulated kit: no USB identity" in page
+    assert "ĐẠT / PASS<" not in page, "never a bare PASS when checks were skipped"
     assert (first / "kit-Kit_01.json").exists()
     import datetime as dt
 
@@ -80,6 +85,9 @@ def test_without_a_person_the_persons_checks_are_skipped_and_say_why():
     s = statuses(report)
     assert s["buttons"] == s["light"] == s["leds_buzzer"] == "skip" and report.passed
     assert "--confirm" in next(r.detail for r in report.results if r.check == "buttons")
+    assert report.verdict == "ĐẠT, 4 mục bỏ qua / PASS, 4 checks skipped"
+    assert "Nút A và B / Buttons A and B: cần một người bấm nút (chạy với --confirm) / needs a person to press them " \
+           "(run with --confirm)" in skip_reasons(report.results)
 
 
 def test_kits_test_all_from_the_command_line(tmp_path):

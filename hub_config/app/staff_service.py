@@ -1,0 +1,49 @@
+"""The staff service: the teacher's pages and the admin's roster page, one tornado app at
+/services/stemlab-teach/, run by `stemlab up` beside the hub (not by it, so a hub reload never
+cuts a grading batch short). It logs in through the hub (OAuth, HubOAuthCallbackHandler)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import urllib.parse
+from pathlib import Path
+
+from jupyterhub.services.auth import HubOAuthCallbackHandler
+from jupyterhub.utils import url_path_join
+from tornado import ioloop, web
+
+from ..catalog import load_catalog
+from ..paths import DataDir
+from ..people import roster_page
+from ..runtime import RUNTIME_ENV, Runtime
+from ..site.clock import school_zone
+from ..site.staff_pages import TEMPLATES, StaffSite
+from ..teaching import page as teaching_page
+
+PREFIX = "/services/stemlab-teach/"
+
+
+def make_app(site: StaffSite, prefix: str = PREFIX) -> web.Application:
+    routes = [(url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler)]
+    for pattern, handler in [*roster_page.HANDLERS, *teaching_page.HANDLERS]:
+        routes.append((url_path_join(prefix, pattern) if pattern else prefix, handler))
+    return web.Application(routes, site=site, catalog=load_catalog(), prefix=prefix, template_path=str(TEMPLATES),
+                           xsrf_cookies=True, cookie_secret=os.urandom(32), max_body_size=roster_page.MAX_BYTES + 65536)
+
+
+def main() -> None:
+    runtime = Runtime.load(os.environ[RUNTIME_ENV])
+    settings = runtime.settings
+    site = StaffSite(DataDir(Path(runtime.data_dir)), runtime.database_url, bool(settings["production"]),
+                     settings["school_name"], school_zone(settings["timezone"]), runtime.hub_api_url)
+    bind = urllib.parse.urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
+    make_app(site, os.environ.get("JUPYTERHUB_SERVICE_PREFIX", PREFIX)).listen(bind.port or 80, bind.hostname)
+    main_loop = ioloop.IOLoop.current()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: main_loop.add_callback_from_signal(main_loop.stop))
+    main_loop.start()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""What the staff pages share: the site they act on, the hub login, the language, the error page.
+
+The staff service (hub_config/app/staff_service.py) serves the teacher's pages (teaching/page.py)
+and the admin's roster page (people/roster_page.py) at /services/stemlab-teach/. It logs in through
+the hub (OAuth); each page says itself who may use it, in the reader's language.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import pwd
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jupyterhub.services.auth import HubOAuthenticated
+from tornado import web
+
+from ..accounts import Account, list_accounts
+from ..catalog import Catalog
+from ..errors import StemlabError
+from ..launcher import running_launcher
+from ..paths import DataDir
+from ..teaching.jobs import Jobs
+from .staff_words import LANGUAGES, word
+
+TEMPLATES = Path(__file__).parent / "staff_templates"
+LANG_COOKIE = "stemlab_lang"
+
+
+@dataclass
+class StaffSite:
+    data: DataDir
+    database_url: str
+    production: bool
+    school: str
+    zone: ZoneInfo
+    hub_api_url: str
+    jobs: Jobs = field(default_factory=Jobs)
+
+    def account(self, login: str) -> Account | None:
+        return next((a for a in list_accounts(self.database_url) if a.login == login), None)
+
+    def classes_of(self, login: str) -> list[str] | None:
+        """The classes a teacher teaches (every class for an admin); None: not a teacher."""
+        me = self.account(login)
+        if me is None or me.role not in ("teacher", "admin"):
+            return None
+        if me.role == "admin":
+            return sorted({c for a in list_accounts(self.database_url) if a.role == "student" for c in a.class_list})
+        return me.class_list
+
+    def students_of(self, class_name: str) -> list[Account]:
+        return [a for a in list_accounts(self.database_url) if a.role == "student" and class_name in a.class_list]
+
+    def home_of(self, login: str) -> Path | None:
+        if not self.production:
+            return self.data.home_of(login)
+        try:
+            return Path(pwd.getpwnam(login).pw_dir)
+        except KeyError:
+            return None
+
+    def reload_hub(self) -> None:
+        """A new offering brings a formgrader service and groups: the hub must read them."""
+        state = running_launcher(self.data)
+        if state:
+            os.kill(state["launcher_pid"], signal.SIGHUP)
+
+
+class StaffHandler(HubOAuthenticated, web.RequestHandler):
+    @property
+    def site(self) -> StaffSite:
+        return self.settings["site"]
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.settings["catalog"]
+
+    @functools.cached_property
+    def lang(self) -> str:
+        asked = self.get_argument("lang", None)
+        if asked in LANGUAGES:
+            self.set_cookie(LANG_COOKIE, asked, path=self.settings["prefix"], expires_days=365)
+            return asked
+        kept = self.get_cookie(LANG_COOKIE)
+        return kept if kept in LANGUAGES else "vi"
+
+    def w(self, key: str, **values: object) -> str:
+        return word(key, self.lang, **values)
+
+    @functools.cached_property
+    def my_classes(self) -> list[str]:
+        classes = self.site.classes_of(self.current_user["name"])
+        if classes is None:
+            raise web.HTTPError(403, self.w("forbidden"))
+        return classes
+
+    def render_page(self, template: str, **values: Any) -> None:
+        other = "en" if self.lang == "vi" else "vi"
+        me = self.site.account(self.current_user["name"])
+        self.render(template, w=self.w, lang=self.lang, other_lang=other, prefix=self.settings["prefix"],
+                    me=self.current_user["name"], school=self.site.school,
+                    is_admin=me is not None and me.role == "admin", **values)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None))[1]
+        message = exc.log_message if isinstance(exc, web.HTTPError) and exc.log_message else self._reason
+        if isinstance(exc, StemlabError):
+            message = str(exc)
+        try:
+            self.render("error.html", w=self.w, lang=self.lang, other_lang="en" if self.lang == "vi" else "vi",
+                        prefix=self.settings["prefix"], me="", school=self.site.school, status=status_code, is_admin=False,
+                        message=message)
+        except Exception:  # noqa: BLE001  (the error page must never fail itself)
+            self.finish(f"{status_code}: {message}")
+
+

@@ -1,0 +1,211 @@
+"""The teacher's pages: their classes and offerings, an assignment's steps (release with a due
+date in local time, collect, autograde with live progress, feedback), who fetched and submitted,
+the grade sheet, and pre-starting a class's servers.
+
+Every step is the one the `stemlab` commands run (loop.py, offerings.py, grade_sheets.py); these
+handlers only map requests to them and render what they return. Starting students' servers goes
+through the hub's API with the *teacher's* own token (scopes.py), so the hub itself keeps a
+teacher to their classes' servers.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+from jupyterhub.utils import url_path_join
+from tornado import httpclient, web
+
+from ..offerings import Offering, current_school_year, exchange_dir, list_offerings, offer
+from ..site.clock import parse_local, shown
+from ..site.staff_pages import StaffHandler
+from . import loop
+from .jobs import Action, Busy, Job
+from .progress import Stage, assignment_progress
+
+
+class TeachingHandler(StaffHandler):
+    def my_offering(self, offering_id: str) -> Offering:
+        offering = next((o for o in list_offerings(self.site.data) if o.id == offering_id), None)
+        if offering is None:
+            raise web.HTTPError(404, f"{offering_id}")
+        if offering.class_name not in self.my_classes:
+            raise web.HTTPError(403, self.w("not_your_class"))
+        return offering
+
+
+
+class HomeHandler(TeachingHandler):
+    @web.authenticated
+    def get(self) -> None:
+        offerings = [o for o in list_offerings(self.site.data) if o.class_name in self.my_classes]
+        classes = [(c, len(self.site.students_of(c))) for c in self.my_classes]
+        self.render_page("home.html", classes=classes, offerings=offerings, catalog=self.catalog,
+                         year=current_school_year(), message=self.get_argument("message", ""))
+
+
+class OfferingsHandler(TeachingHandler):
+    @web.authenticated
+    def post(self) -> None:
+        class_name = self.get_body_argument("class")
+        if class_name not in self.my_classes:
+            raise web.HTTPError(403, self.w("not_your_class"))
+        course = self.catalog.course(self.get_body_argument("course"))
+        year = self.get_body_argument("year", current_school_year())
+        offering = offer(self.site.data, self.site.database_url, course, class_name, self.site.school, year,
+                         production=self.site.production)
+        self.site.reload_hub()
+        self.redirect(url_path_join(self.settings["prefix"], "offerings", offering.id) + "?created=1")
+
+
+class OfferingHandler(TeachingHandler):
+    @web.authenticated
+    def get(self, offering_id: str) -> None:
+        offering = self.my_offering(offering_id)
+        course = self.catalog.course(offering.course_id)
+        released = {p.name for p in (exchange_dir(self.site.data) / offering.id / "outbound").glob("*") if p.is_dir()}
+        chosen = self.get_argument("assignment", None) or next(
+            (a.id for a in course.assignments if a.id in released), course.assignments[0].id)
+        assignment = course.assignment(chosen)
+        progress = assignment_progress(offering, assignment.id, exchange_dir(self.site.data) / offering.id / "inbound",
+                                       self.site.home_of)
+        jobs = sorted(self.site.jobs.of_offering(offering.id), key=lambda j: -j.started)
+        self.render_page("offering.html", offering=offering, course=course, released=released, assignment=assignment,
+                         progress=progress, Stage=Stage, jobs=jobs, shown=lambda t: shown(t, self.site.zone),
+                         job_text=self.job_text, created=self.get_argument("created", ""))
+
+    def job_text(self, job: Job) -> str:
+        text = f"{self.w('job.' + job.action.value)} {job.assignment_id}: {self.w('job.' + job.state.value)}"
+        if job.action is Action.AUTOGRADE and job.total:
+            text += " — " + self.w("job.progress", done=job.done, total=job.total, failed=job.failed)
+        return text
+
+
+class ActionHandler(TeachingHandler):
+    """Release, collect, autograde, feedback: started in the background; the page polls the job."""
+
+    @web.authenticated
+    def post(self, offering_id: str, assignment_id: str, action_name: str) -> None:
+        offering = self.my_offering(offering_id)
+        assignment = self.catalog.course(offering.course_id).assignment(assignment_id)
+        try:
+            action = Action(action_name)
+        except ValueError:
+            raise web.HTTPError(404) from None
+        data = self.site.data
+        if action is Action.RELEASE:
+            typed = self.get_body_argument("due", "").strip()
+            due = parse_local(typed, self.site.zone) if typed else None
+
+            def work(job: Job) -> list[str]:
+                loop.release(data, offering, assignment.id, due)
+                return []
+        elif action is Action.COLLECT:
+            def work(job: Job) -> list[str]:
+                return loop.collect(data, offering, assignment.id)
+        elif action is Action.AUTOGRADE:
+            def work(job: Job) -> list[str]:
+                def on_start(todo: list[str]) -> None:
+                    job.total = len(todo)
+
+                def progress(result: Any, done: int, total: int) -> None:
+                    job.done, job.total = done, total
+                    job.failed += 0 if result.error is None else 1
+
+                summary = loop.autograde(data, offering, assignment.id, progress=progress, on_start=on_start)
+                return ([f"{r.student} {r.notebook}: {r.error}" for r in summary.failed]
+                        + [f"{r.student} {r.notebook}: {'; '.join(f['reason'] for f in r.flags)}" for r in summary.flagged]
+                        + [f"Giới hạn chưa áp dụng / Limits not enforced: {', '.join(summary.missing_limits)}"]
+                        * bool(summary.missing_limits))
+        else:
+            def work(job: Job) -> list[str]:
+                loop.feedback(data, offering, assignment.id)
+                return []
+        try:
+            job = self.site.jobs.start(offering.id, assignment.id, action, self.current_user["name"], work)
+        except Busy as err:
+            raise web.HTTPError(409, str(err)) from err
+        self.redirect(url_path_join(self.settings["prefix"], "offerings", offering.id)
+                      + f"?assignment={urllib.parse.quote(assignment.id)}&job={job.id}")
+
+
+class JobHandler(TeachingHandler):
+    @web.authenticated
+    def get(self, job_id: str) -> None:
+        job = self.site.jobs.get(job_id)
+        if job is None:
+            raise web.HTTPError(404)
+        self.my_offering(job.offering_id)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(job.as_json() | {"text": OfferingHandler.job_text(self, job)}))  # type: ignore[arg-type]
+
+
+class GradesHandler(TeachingHandler):
+    @web.authenticated
+    def get(self, offering_id: str, kind: str) -> None:
+        from ..grade_sheets import export
+
+        offering = self.my_offering(offering_id)
+        with tempfile.TemporaryDirectory(prefix="stemlab-grades-") as scratch:
+            csv_path, xlsx_path = export(offering, Path(scratch), self.lang)
+            path = xlsx_path if kind == "xlsx" else csv_path
+            body = path.read_bytes()
+        self.set_header("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                        if kind == "xlsx" else "text/csv; charset=utf-8")
+        self.set_header("Content-Disposition", f'attachment; filename="{path.name}"')
+        self.finish(body)
+
+
+class ClassHandler(TeachingHandler):
+    """A class's servers: their state, and starting them before the lesson (with the teacher's token)."""
+
+    async def hub(self, method: str, path: str) -> httpclient.HTTPResponse:
+        token = self.hub_auth.get_token(self)
+        return await httpclient.AsyncHTTPClient().fetch(
+            url_path_join(self.site.hub_api_url, path), method=method, raise_error=False,
+            headers={"Authorization": f"token {token}"}, body=b"{}" if method == "POST" else None)
+
+    async def states(self, class_name: str) -> list[dict[str, str]]:
+        out = []
+        for student in self.site.students_of(class_name):
+            r = await self.hub("GET", f"users/{student.login}")
+            state = "unknown"
+            if r.code == 200:
+                server = json.loads(r.body).get("servers", {}).get("")
+                state = "stopped" if not server else "running" if server.get("ready") else "starting"
+            out.append({"login": student.login, "name": student.full_name, "state": state,
+                        "text": self.w("server." + state)})
+        return out
+
+    def my_class(self, class_name: str) -> str:
+        if class_name not in self.my_classes:
+            raise web.HTTPError(403, self.w("not_your_class"))
+        return class_name
+
+    @web.authenticated
+    async def get(self, class_name: str) -> None:
+        states = await self.states(self.my_class(class_name))
+        if self.get_argument("format", "") == "json":
+            self.finish({"class": class_name, "servers": states})
+            return
+        self.render_page("class.html", class_name=class_name, servers=states)
+
+    @web.authenticated
+    async def post(self, class_name: str) -> None:
+        for student in self.site.students_of(self.my_class(class_name)):
+            await self.hub("POST", f"users/{student.login}/server")  # 201/202, or 400 when already running
+        self.redirect(url_path_join(self.settings["prefix"], "classes", urllib.parse.quote(class_name)))
+
+
+HANDLERS = [
+    (r"offerings", OfferingsHandler),
+    (r"offerings/([^/]+)", OfferingHandler),
+    (r"offerings/([^/]+)/grades\.(xlsx|csv)", GradesHandler),
+    (r"offerings/([^/]+)/([^/]+)/(release|collect|autograde|feedback)", ActionHandler),
+    (r"api/jobs/([0-9a-f]+)", JobHandler),
+    (r"classes/([^/]+)", ClassHandler),
+    (r"", HomeHandler),
+]

@@ -1,0 +1,215 @@
+"""The teacher's page through the real hub: a teacher of 10A1 runs the whole loop with buttons,
+in Vietnamese (English selectable), and reaches nothing of 10A2's; students and others are told
+the page is not theirs."""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+import time
+
+import openpyxl
+import pytest
+import requests
+
+from ..conftest import FILES, import_roster, launch, leftovers_after_stop
+from .helpers import answer_and_submit, open_server, page_text
+
+pytestmark = pytest.mark.hub
+PAGE = "/services/stemlab-teach/"
+ASSIGNMENT = "bai01-bien-va-kieu-du-lieu"
+OFFERING = "python-co-ban-10a1-"  # + school year
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    data = tmp_path_factory.mktemp("teach") / "var"
+    data.mkdir()
+    import_roster(data, FILES / "one_admin.csv")
+    hub = launch(data, roster=FILES / "two_classes.csv")
+    try:
+        yield hub
+    finally:
+        hub.stop()
+        leftovers_after_stop(hub.data_dir)
+
+
+def form_xsrf(html: str) -> str:
+    return re.search(r'name="_xsrf" value="([^"]+)"', html).group(1)
+
+
+def open_page(session: requests.Session, url: str) -> requests.Response:
+    """What a browser does: follow the hub's OAuth redirects back to the page."""
+    r = session.get(url, timeout=60)
+    assert r.status_code == 200, (r.status_code, r.url, r.text[:500])
+    return r
+
+
+def post_form(session, hub, page: requests.Response, path: str, **fields) -> requests.Response:
+    return session.post(f"{hub.url}{PAGE}{path}", data={"_xsrf": form_xsrf(page_text(page)), **fields}, timeout=60)
+
+
+def wait_job(session, hub, response: requests.Response) -> dict:
+    job_id = re.search(r"job=([0-9a-f]+)", response.url).group(1)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        job = session.get(f"{hub.url}{PAGE}api/jobs/{job_id}", timeout=30).json()
+        if job["state"] != "running":
+            return job
+        time.sleep(0.5)
+    raise AssertionError(f"job {job_id} did not end")
+
+
+@pytest.fixture(scope="module")
+def teacher(hub):
+    acc = hub.account("teacher", classes="10A1")
+    return hub.login(acc["login"], acc["password"])
+
+
+def test_the_whole_loop_by_buttons(hub, teacher):
+    home = open_page(teacher, f"{hub.url}{PAGE}")
+    text = page_text(home)
+    assert "Trang giáo viên" in text and "Lớp của tôi" in text and "10A1" in text
+    assert "10A2" not in text, "only the teacher's own classes"
+
+    created = post_form(teacher, hub, home, "offerings", course="python-co-ban", **{"class": "10A1"})
+    assert created.status_code == 200 and "/offerings/python-co-ban-10a1-" in created.url, created.url
+    offering = created.url.split("/offerings/")[1].split("?")[0]
+
+    page = open_page(teacher, f"{hub.url}{PAGE}offerings/{offering}?assignment={ASSIGNMENT}")
+    released = post_form(teacher, hub, page, f"offerings/{offering}/{ASSIGNMENT}/release", due="2099-06-01T07:00")
+    job = wait_job(teacher, hub, released)
+    assert job["state"] == "done", job
+    page = open_page(teacher, f"{hub.url}{PAGE}offerings/{offering}?assignment={ASSIGNMENT}")
+    assert "07:00 01/06/2099" in page_text(page), "the due date in the school's time, as typed"
+
+    # one student submits, one only fetches, nobody else has started
+    anh = hub.account("student", 0, classes="10A1")
+    chau = hub.account("student", 1, classes="10A1")
+    for acc, answers in ((anh, {"cau1-loi-giai": "def chu_vi_hinh_chu_nhat(dai, rong):\n    return 2 * (dai + rong)"}),
+                         (chau, None)):
+        s = hub.login(acc["login"], acc["password"])
+        open_server(s, hub.url, acc["login"])
+        answer_and_submit(hub, s, acc["login"], offering, ASSIGNMENT, answers)
+    page = page_text(open_page(teacher, f"{hub.url}{PAGE}offerings/{offering}?assignment={ASSIGNMENT}"))
+    rows = dict(re.findall(r'<tr data-login="([^"]+)">.*?class="stage-[^"]+">([^<]+)</td>', page, re.S))
+    assert rows == {anh["login"]: "đã nộp", chau["login"]: "đã nhận, chưa nộp"}, rows
+    assert "1 đã nộp (0 muộn), 1 đã nhận chưa nộp, 0 chưa nhận" in page
+
+    page = open_page(teacher, f"{hub.url}{PAGE}offerings/{offering}?assignment={ASSIGNMENT}")
+    assert wait_job(teacher, hub, post_form(teacher, hub, page, f"offerings/{offering}/{ASSIGNMENT}/collect"))["state"] == "done"
+    graded = wait_job(teacher, hub, post_form(teacher, hub, page, f"offerings/{offering}/{ASSIGNMENT}/autograde"))
+    assert graded["state"] == "done" and graded["total"] == graded["done"] == 1, graded
+    assert wait_job(teacher, hub, post_form(teacher, hub, page, f"offerings/{offering}/{ASSIGNMENT}/feedback"))["state"] == "done"
+
+    sheet = teacher.get(f"{hub.url}{PAGE}offerings/{offering}/grades.xlsx", timeout=60)
+    assert sheet.status_code == 200 and "attachment" in sheet.headers["Content-Disposition"]
+    ws = openpyxl.load_workbook(io.BytesIO(sheet.content)).active
+    header = [c.value for c in ws[2]]
+    assert header[:4] == ["STT", "Mã học sinh", "Họ và tên", "Biến, lệnh gán và kiểu dữ liệu (/10)"]
+    rows = {r[2]: r for r in ws.iter_rows(min_row=3, values_only=True)}
+    assert rows["Lê Hoàng Anh"][1] == "HS0101" and rows["Lê Hoàng Anh"][3] == 2.0, "question 1 only: 2 points"
+    assert rows["Phạm Minh Châu"][3] == "chưa nộp"
+
+
+def test_english_is_selectable(hub, teacher):
+    page = html.unescape(page_text(open_page(teacher, f"{hub.url}{PAGE}?lang=en")))
+    assert "Teacher's page" in page and "My classes" in page and "Lớp của tôi" not in page
+    assert "Lớp của tôi" in page_text(open_page(teacher, f"{hub.url}{PAGE}?lang=vi"))
+
+
+def test_a_teacher_reaches_only_their_own_classes(hub, teacher):
+    assert teacher.get(f"{hub.url}{PAGE}classes/10A2", timeout=60).status_code == 403
+    other = hub.account("teacher", classes="10A2")
+    t2 = hub.login(other["login"], other["password"])
+    home = open_page(t2, f"{hub.url}{PAGE}")
+    denied = post_form(t2, hub, home, "offerings", course="python-co-ban", **{"class": "10A1"})
+    assert denied.status_code == 403 and "Bạn không dạy lớp này" in page_text(denied)
+    ours = [o for o in (hub.data_dir / "offerings").iterdir() if o.name.startswith(OFFERING)]
+    for offering in ours:
+        assert t2.get(f"{hub.url}{PAGE}offerings/{offering.name}", timeout=60).status_code == 403
+        assert t2.get(f"{hub.url}{PAGE}offerings/{offering.name}/grades.xlsx", timeout=60).status_code == 403
+
+
+def test_students_and_technicians_are_told_the_page_is_not_theirs(hub):
+    for role in ("student", "technician"):
+        acc = hub.account(role)
+        s = hub.login(acc["login"], acc["password"])
+        r = s.get(f"{hub.url}{PAGE}", timeout=60)
+        assert r.status_code == 403 and "Trang này dành cho giáo viên" in page_text(r)
+
+
+def test_prestarting_the_class_starts_its_servers(hub, teacher):
+    page = open_page(teacher, f"{hub.url}{PAGE}classes/10A1")
+    assert "Máy chủ của học sinh" in page_text(page)
+    started = post_form(teacher, hub, page, "classes/10A1")
+    assert started.status_code == 200
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        states = teacher.get(f"{hub.url}{PAGE}classes/10A1?format=json", timeout=60).json()["servers"]
+        if all(s["state"] == "running" for s in states):
+            break
+        time.sleep(1)
+    assert [s["text"] for s in states] == ["đang chạy", "đang chạy"], states
+
+
+def test_the_hub_pages_lead_each_person_to_their_page_in_vietnamese(hub, teacher):
+    home = page_text(teacher.get(f"{hub.url}/hub/home", timeout=60))
+    assert 'href="/services/stemlab-teach/"' in home and "Trang giáo viên" in home
+    assert "Khởi động máy chủ của tôi" in home and "Đăng xuất" in home and "Nguyễn Thị Lan" in home
+    student = hub.account("student", 0, classes="10A2")
+    s = hub.login(student["login"], student["password"])
+    home = page_text(s.get(f"{hub.url}/hub/home", timeout=60))
+    assert "stemlab-teach" not in home and "Bài tập" in home and "Đổi mật khẩu" in home
+    tech = hub.account("technician")
+    t = hub.login(tech["login"], tech["password"])
+    assert 'href="/services/stemlab-kits/"' in page_text(t.get(f"{hub.url}/hub/home", timeout=60))
+
+
+def test_changing_a_password_speaks_vietnamese(hub):
+    student = hub.account("student", 1, classes="10A2")
+    s = hub.login(student["login"], student["password"])
+    page = s.get(f"{hub.url}/hub/change-password", timeout=60)
+    assert "Mật khẩu hiện tại" in page_text(page) and "Nhập lại mật khẩu mới" in page_text(page)
+    wrong = s.post(f"{hub.url}/hub/change-password", timeout=60, data={
+        "_xsrf": form_xsrf(page_text(page)), "old_password": "sai-mat-khau", "new_password": "hoa-sen-2026",
+        "new_password_confirmation": "hoa-sen-2026"})
+    assert "Mật khẩu hiện tại chưa đúng" in page_text(wrong)
+    done = s.post(f"{hub.url}/hub/change-password", timeout=60, data={
+        "_xsrf": form_xsrf(page_text(page)), "old_password": student["password"], "new_password": "hoa-sen-2026",
+        "new_password_confirmation": "hoa-sen-2026"})
+    assert "Đã đổi mật khẩu" in page_text(done)
+    hub.login(student["login"], "hoa-sen-2026")
+
+
+def test_an_admin_imports_a_roster_in_the_browser(hub, write_roster):
+    """A bad line is explained in both languages and nothing changes; a good roster is previewed,
+    then confirmed, and its password sheet downloads."""
+    admin = hub.account("admin")
+    s = hub.login(admin["login"], admin["password"])
+    page = open_page(s, f"{hub.url}{PAGE}roster")
+    assert "Danh sách lớp" in page_text(page)
+    before = len(hub.accounts())
+    bad = write_roster("lop10a3", [["HS0301", "Hồ Thị Xuân", "10A3", ""], ["HS0302", "Tên 123", "10A3", ""]])
+    r = s.post(f"{hub.url}{PAGE}roster", data={"_xsrf": form_xsrf(page_text(page))},
+               files={"roster": ("lop10a3.csv", bad.read_bytes(), "text/csv")}, timeout=60)
+    text = html.unescape(page_text(r))
+    assert "chưa được nhập; chưa có tài khoản nào thay đổi" in text, text[-3000:]
+    assert "dòng 3: họ tên 'Tên 123' trống hoặc có chữ số" in text and "line 3: full name" in text
+    good = write_roster("lop10a3-sua", [["HS0301", "Hồ Thị Xuân", "10A3", ""], ["HS0302", "Trịnh Văn Tâm", "10A3", ""]])
+    r = s.post(f"{hub.url}{PAGE}roster", data={"_xsrf": form_xsrf(page_text(page))},
+               files={"roster": ("lop10a3-sua.csv", good.read_bytes(), "text/csv")}, timeout=60)
+    text = html.unescape(page_text(r))
+    assert "hợp lệ: 2 người (2 mới, 0 đã có)" in text and "Trịnh Văn Tâm" in text
+    assert len(hub.accounts()) == before, "nothing is written before the admin confirms"
+    token = re.search(r'name="token" value="([^"]+)"', text).group(1)
+    done = s.post(f"{hub.url}{PAGE}roster/confirm", data={"_xsrf": form_xsrf(text), "token": token}, timeout=60)
+    text = html.unescape(page_text(done))
+    assert "Đã nhập: 2 tạo mới" in text, text[-2000:]
+    sheet = re.search(r'href="([^"]+class-10a3[^"]+\.csv)"', text).group(1)
+    csv_text = s.get(f"{hub.url}{sheet}", timeout=60).content.decode("utf-8-sig")
+    assert "Trịnh Văn Tâm" in csv_text and "Mật khẩu lần đầu" in csv_text
+    teacher = hub.account("teacher", classes="10A1")
+    t = hub.login(teacher["login"], teacher["password"])
+    assert t.get(f"{hub.url}{PAGE}roster", timeout=60).status_code == 403
