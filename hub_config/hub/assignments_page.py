@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 
 from ..site.clock import school_zone, shown
-from .words import LANGUAGES, page_word
+from .words import LANGUAGES, one_language, page_word
 
 TEMPLATES = Path(__file__).parent / "templates"
 CATALOG_FILE = "stemlab_courses.json"  # beside the site's nbgrader config (offerings.write_site_nbgrader_config)
@@ -119,6 +120,7 @@ class AssignmentsPage(JupyterHandler):
         base = self.base_url
         self.finish(env.get_template("assignments.html").render(
             w=self.w, lang=self.lang, courses=courses, result=result,
+            in_my_language=lambda text: one_language(text, self.lang),
             page=url_path_join(base, "stemlab/assignments"), lab=url_path_join(base, "lab/tree"),
             files=url_path_join(base, "files"), xsrf=self.xsrf_token.decode("ascii"), hub_home="/hub/home"))
 
@@ -160,11 +162,30 @@ class AssignmentAction(AssignmentsPage):
             results = Validator(config=app.config).validate(str(target))
         except Exception as err:  # noqa: BLE001  (a notebook nbgrader cannot read is the student's to fix)
             return {"action": "validate", "ok": False, "path": path, "detail": f"{type(err).__name__}: {err}"}
-        failed = [r.get("raw_error", "").strip().splitlines()[-1:] for r in results.get("failed", [])]
-        problems = [line[0] for line in failed if line]
+        problems = [_explain(r.get("raw_error", "")) for r in results.get("failed", [])]
         changed = len(results.get("changed", [])) + len(results.get("type_changed", []))
         return {"action": "validate", "ok": not problems and not changed, "path": path,
                 "failed": problems, "changed": changed}
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# What nbgrader's validator says of an unanswered question, as a student should read it
+UNANSWERED = {
+    "NotImplementedError": "Em chưa làm câu này (còn dòng raise NotImplementedError). / This question is not answered yet.",
+    "You did not provide a response.": "Em chưa trả lời câu hỏi viết. / The written question has no answer yet.",
+}
+
+
+def _explain(raw_error: str) -> str:
+    """The last line of a failed test, which is where our tests say what they checked (in both
+    languages), without the terminal colours; nbgrader's own English phrases translated."""
+    lines = [line.strip() for line in ANSI.sub("", raw_error).strip().splitlines() if line.strip()]
+    last = lines[-1] if lines else ""
+    bare = last.rstrip(":")
+    for phrase, said in UNANSWERED.items():
+        if bare == phrase or bare.endswith(phrase):
+            return said
+    return last.removeprefix("AssertionError: ")
 
 
 def _encode_result(result: dict[str, Any]) -> str:

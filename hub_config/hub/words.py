@@ -47,3 +47,12 @@ PAGE_WORDS: dict[str, dict[str, str]] = {
 def page_word(key: str, lang: str, **values: object) -> str:
     text = PAGE_WORDS[key][lang if lang in LANGUAGES else "vi"]
     return text.format(**values) if values else text
+
+
+def one_language(text: str, lang: str) -> str:
+    """A bilingual message in the project's shape, "tiếng Việt / English", in one language (the
+    authoring check makes every test message take that shape); other text is returned as it is."""
+    vi, sep, en = text.partition(" / ")
+    if not sep:
+        return text
+    return vi if lang == "vi" else en
