@@ -193,10 +193,15 @@ def write_student_catalog(data: DataDir) -> None:
     Rewritten at each hub start and each release, so a due date set on the teacher's page shows at once."""
     from .catalog import load_catalog
 
-    catalog = load_catalog()
+    try:
+        courses = load_catalog().courses
+    except (OSError, StemlabError):
+        # course sources closed to this account (a demo by an ordinary user after a root run):
+        # students then see course ids instead of titles, and nothing else is lost
+        courses = {}
     out: dict[str, dict] = {}
     for o in list_offerings(data):
-        course = catalog.courses.get(o.course_id)
+        course = courses.get(o.course_id)
         if course is None:
             continue
         with Gradebook(o.gradebook_url, course_id=o.id) as gb:
@@ -204,7 +209,11 @@ def write_student_catalog(data: DataDir) -> None:
         out[o.id] = {"title": {"vi": course.title.vi, "en": course.title.en}, "class": o.class_name, "year": o.year,
                      "assignments": {a.id: {"vi": a.title.vi, "en": a.title.en} for a in course.assignments},
                      "due": due}
-    path = jupyter_config_dir(data) / STUDENT_CATALOG
+    folder = jupyter_config_dir(data)
+    folder.mkdir(parents=True, exist_ok=True)
+    for readable in (folder.parent, folder):
+        readable.chmod(0o755)
+    path = folder / STUDENT_CATALOG
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
     tmp.chmod(0o644)
