@@ -12,6 +12,7 @@ from hub_config.accounts import KITS_MANAGE_SCOPE, hub_view
 from hub_config.auth import TEMPLATES
 from hub_config.paths import DataDir
 from hub_config.runtime import RUNTIME_ENV, Runtime
+from hub_config.teaching.scopes import TEACH_ACCESS_SCOPE, TEACH_OAUTH_SCOPES, TEACH_PREFIX, TEACH_SERVICE
 
 c = get_config()  # type: ignore[name-defined]  # noqa: F821  (injected by JupyterHub)
 
@@ -106,24 +107,22 @@ services.append(kits_service)
 # Everyone may log in to the kits service and the teacher's page; each says itself who may use it
 # (students see a page telling them it is not theirs, in their language, not the hub's bare 403).
 c.JupyterHub.load_roles.append({"name": "user", "scopes": ["self", "access:services!service=stemlab-kits",
-                                                           "access:services!service=stemlab-teach"]})
+                                                           TEACH_ACCESS_SCOPE]})
 loopback = "127.0.0.1" if site["ip"] in ("", "0.0.0.0", "::") else site["ip"]
 c.Spawner.environment["STEMLAB_KITS_URL"] = f"http://{loopback}:{site['port']}/services/stemlab-kits/"
 
 # ---- the teacher's page: run by `stemlab up` beside the hub (hub_config/teaching/page.py), so a
 # reload never cuts a grading batch short; its login token carries the teacher's own scopes only
-from hub_config.teaching.scopes import TEACH_OAUTH_SCOPES  # noqa: E402
-
 services.append({
-    "name": "stemlab-teach",
+    "name": TEACH_SERVICE,
     "url": runtime.teach_url,
     "api_token": data.secret("teach_token"),
     "oauth_no_confirm": True,
     "oauth_client_allowed_scopes": list(TEACH_OAUTH_SCOPES),
     "display": False,
 })
-c.JupyterHub.load_roles.append({"name": "stemlab-teach", "scopes": ["list:users", "read:users"],
-                                "services": ["stemlab-teach"]})
+c.JupyterHub.load_roles.append({"name": TEACH_SERVICE, "scopes": ["list:users", "read:users"],
+                                "services": [TEACH_SERVICE]})
 
 # ---- idle culler: stops servers nobody used for idle_timeout seconds; files stay.
 if site["idle_timeout"] > 0:
@@ -209,5 +208,6 @@ c.JupyterHub.template_vars = {
     "stemlab_role": lambda user: accounts.role_of.get(user.name) if user else None,
     "stemlab_display_name": lambda user: accounts.display_names.get(user.name) if user else None,
     "stemlab_min_password": site["minimum_password_length"],
+    "stemlab_teach_url": TEACH_PREFIX,
 }
 c.JupyterHub.log_level = "INFO"

@@ -27,7 +27,7 @@ from .app.instance import Holder, PlatformLock
 from .errors import LaunchError
 from .paths import DataDir
 from .runtime import RUNTIME_ENV, Runtime
-from .teaching.scopes import TEACH_OAUTH_SCOPES
+from .teaching.scopes import TEACH_ACCESS_SCOPE, TEACH_OAUTH_SCOPES, TEACH_PREFIX, TEACH_SERVICE
 from .settings import SiteSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -261,19 +261,18 @@ class Launcher:
         (hub_config/jupyterhub_config.py) and gets what the hub gives a service it starts itself."""
         assert self.runtime
         r = self.runtime
-        prefix = "/services/stemlab-teach/"
         env = dict(os.environ, **{
             RUNTIME_ENV: str(self.data.run_dir / "runtime.json"),
-            "JUPYTERHUB_SERVICE_NAME": "stemlab-teach",
+            "JUPYTERHUB_SERVICE_NAME": TEACH_SERVICE,
             "JUPYTERHUB_API_TOKEN": self.data.secret("teach_token"),
-            "JUPYTERHUB_CLIENT_ID": "service-stemlab-teach",
+            "JUPYTERHUB_CLIENT_ID": f"service-{TEACH_SERVICE}",
             "JUPYTERHUB_API_URL": r.hub_api_url,
             "JUPYTERHUB_BASE_URL": "/",
-            "JUPYTERHUB_SERVICE_PREFIX": prefix,
+            "JUPYTERHUB_SERVICE_PREFIX": TEACH_PREFIX,
             "JUPYTERHUB_SERVICE_URL": r.teach_url,
-            "JUPYTERHUB_OAUTH_CALLBACK_URL": f"{prefix}oauth_callback",
-            "JUPYTERHUB_OAUTH_ACCESS_SCOPES": json.dumps(["access:services!service=stemlab-teach"]),
-            "JUPYTERHUB_OAUTH_SCOPES": json.dumps(["access:services!service=stemlab-teach"]),
+            "JUPYTERHUB_OAUTH_CALLBACK_URL": f"{TEACH_PREFIX}oauth_callback",
+            "JUPYTERHUB_OAUTH_ACCESS_SCOPES": json.dumps([TEACH_ACCESS_SCOPE]),
+            "JUPYTERHUB_OAUTH_SCOPES": json.dumps([TEACH_ACCESS_SCOPE]),
             "JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES": json.dumps(list(TEACH_OAUTH_SCOPES)),
         })
         log = (self.data.logs_dir / "teach.log").open("ab")
@@ -294,7 +293,7 @@ class Launcher:
                 # ready once the hub answers and has routed its services through the proxy (the
                 # teacher's page answers with a redirect to the login, not with the hub's 404)
                 if requests.get(url, timeout=2).status_code == 200 and "/oauth2/authorize" in requests.get(
-                        f"{self.runtime.public_url}/services/stemlab-teach/", timeout=2,
+                        f"{self.runtime.public_url}{TEACH_PREFIX}", timeout=2,
                         allow_redirects=False).headers.get("Location", ""):
                     return
             except requests.RequestException:

@@ -24,6 +24,7 @@ from traitlets import Bool, Integer, Set, Unicode, default
 from .limits import CgroupLimiter, ServerCgroup
 from .spawn_queue import SpawnQueue
 from .system_accounts import ensure_linux_account
+from .teaching.scopes import TEACH_PREFIX
 
 USER_SETTINGS = Path(".jupyter/lab/user-settings")
 
@@ -41,7 +42,7 @@ def first_start_settings(locale: str, login: str, is_student: bool) -> dict[str,
     else:
         menu = {"id": "jp-mainmenu-stemlab", "label": "Lớp học" if vi else "Classes", "rank": 50, "items": [
             {"command": "help:open", "rank": 0, "args": {
-                "url": "/services/stemlab-teach/", "newBrowserTab": True,
+                "url": TEACH_PREFIX, "newBrowserTab": True,
                 "text": "Trang giáo viên" if vi else "Teacher's page"}}]}
     return {
         "@jupyterlab/translation-extension/plugin": {"locale": locale},

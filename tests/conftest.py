@@ -7,6 +7,7 @@ Index:
   subprocess (real hub, real configurable-http-proxy); returns a ``RunningHub``; every hub it
   started is stopped with SIGTERM at the end of the test and checked to have left no process.
 - ``demo_hub`` (module scope): one running hub with the demo school, shared by read-only tests.
+- ``launch_school(data_dir)``: a hub with classes 10A1 and 10A2, their teachers, a technician and an admin.
 - ``two_class_hub`` (module scope): a hub with classes 10A1 and 10A2 (tests/files/two_classes.csv).
 - ``prod_hub`` (module scope, root only): the same classes in production mode, with real Linux
   accounts; ``.config`` is its stemlab.toml (pass it to `stemlab` commands), ``.home_root`` its homes.
@@ -211,6 +212,14 @@ def launch(data_dir: Path, port: int | None = None, extra_args: tuple[str, ...] 
             hub.stop()
             raise AssertionError(f"stemlab up did not come up:\n{hub.output}")
     return hub
+
+
+def launch_school(data_dir: Path) -> RunningHub:
+    """A demo-mode hub with classes 10A1 and 10A2 (tests/files/two_classes.csv: a teacher for each,
+    a technician) and an admin (tests/files/one_admin.csv): every role of the staff pages."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    import_roster(data_dir, FILES / "one_admin.csv")
+    return launch(data_dir, roster=FILES / "two_classes.csv")
 
 
 @pytest.fixture

@@ -20,8 +20,9 @@ from ..runtime import RUNTIME_ENV, Runtime
 from ..site.clock import school_zone
 from ..site.staff_pages import TEMPLATES, StaffSite
 from ..teaching import page as teaching_page
+from ..teaching.scopes import TEACH_PREFIX
 
-PREFIX = "/services/stemlab-teach/"
+PREFIX = TEACH_PREFIX
 
 
 def make_app(site: StaffSite, prefix: str = PREFIX) -> web.Application:

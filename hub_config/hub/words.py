@@ -3,7 +3,9 @@ completeness by tests/hub_config/test_words.py."""
 
 from __future__ import annotations
 
-LANGUAGES = ("vi", "en")
+from ..site.language import LANGUAGES, in_language, one_language
+
+__all__ = ["LANGUAGES", "PAGE_WORDS", "one_language", "page_word"]
 
 PAGE_WORDS: dict[str, dict[str, str]] = {
     "title": {"vi": "Bài tập của em", "en": "My assignments"},
@@ -45,14 +47,4 @@ PAGE_WORDS: dict[str, dict[str, str]] = {
 
 
 def page_word(key: str, lang: str, **values: object) -> str:
-    text = PAGE_WORDS[key][lang if lang in LANGUAGES else "vi"]
-    return text.format(**values) if values else text
-
-
-def one_language(text: str, lang: str) -> str:
-    """A bilingual message in the project's shape, "tiếng Việt / English", in one language (the
-    authoring check makes every test message take that shape); other text is returned as it is."""
-    vi, sep, en = text.partition(" / ")
-    if not sep:
-        return text
-    return vi if lang == "vi" else en
+    return in_language(PAGE_WORDS, key, lang, **values)

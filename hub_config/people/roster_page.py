@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tornado import web
 
-from ..accounts import apply_roster, list_accounts
+from ..accounts import apply_roster
 from ..errors import RosterError
 from ..logins import id_fingerprint
 from ..roster import parse_roster
@@ -25,8 +25,7 @@ MAX_BYTES = 20 * 1024 * 1024
 
 class AdminHandler(StaffHandler):
     def admin_only(self) -> None:
-        me = self.site.account(self.current_user["name"])
-        if me is None or me.role != "admin":
+        if not self.is_admin:
             raise web.HTTPError(403, self.w("admins_only"))
 
     @property
@@ -67,7 +66,7 @@ class RosterPage(AdminHandler):
             self.render_page("roster.html", problems=err.problems, preview=None, token="", report=None, name=name)
             return
         key = self.site.data.secret("login_key")
-        known = {a.fingerprint for a in list_accounts(self.site.database_url)}
+        known = {a.fingerprint for a in self.people}
         new = [e for e in entries if id_fingerprint(key, e.person_id) not in known]
         by_class: dict[str, int] = {}
         for e in entries:

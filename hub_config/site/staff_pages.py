@@ -41,21 +41,6 @@ class StaffSite:
     hub_api_url: str
     jobs: Jobs = field(default_factory=Jobs)
 
-    def account(self, login: str) -> Account | None:
-        return next((a for a in list_accounts(self.database_url) if a.login == login), None)
-
-    def classes_of(self, login: str) -> list[str] | None:
-        """The classes a teacher teaches (every class for an admin); None: not a teacher."""
-        me = self.account(login)
-        if me is None or me.role not in ("teacher", "admin"):
-            return None
-        if me.role == "admin":
-            return sorted({c for a in list_accounts(self.database_url) if a.role == "student" for c in a.class_list})
-        return me.class_list
-
-    def students_of(self, class_name: str) -> list[Account]:
-        return [a for a in list_accounts(self.database_url) if a.role == "student" and class_name in a.class_list]
-
     def home_of(self, login: str) -> Path | None:
         if not self.production:
             return self.data.home_of(login)
@@ -93,18 +78,34 @@ class StaffHandler(HubOAuthenticated, web.RequestHandler):
         return word(key, self.lang, **values)
 
     @functools.cached_property
+    def people(self) -> list[Account]:
+        """Everyone, read once per request (rosters change while the service runs)."""
+        return list_accounts(self.site.database_url)
+
+    @functools.cached_property
+    def account(self) -> Account | None:
+        return next((a for a in self.people if a.login == self.current_user["name"]), None)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.account is not None and self.account.role == "admin"
+
+    def students_of(self, class_name: str) -> list[Account]:
+        return [a for a in self.people if a.role == "student" and class_name in a.class_list]
+
+    @functools.cached_property
     def my_classes(self) -> list[str]:
-        classes = self.site.classes_of(self.current_user["name"])
-        if classes is None:
+        """The classes a teacher teaches (every class for an admin); 403 for anyone else."""
+        if self.account is None or self.account.role not in ("teacher", "admin"):
             raise web.HTTPError(403, self.w("forbidden"))
-        return classes
+        if self.is_admin:
+            return sorted({c for a in self.people if a.role == "student" for c in a.class_list})
+        return self.account.class_list
 
     def render_page(self, template: str, **values: Any) -> None:
         other = "en" if self.lang == "vi" else "vi"
-        me = self.site.account(self.current_user["name"])
         self.render(template, w=self.w, lang=self.lang, other_lang=other, prefix=self.settings["prefix"],
-                    me=self.current_user["name"], school=self.site.school,
-                    is_admin=me is not None and me.role == "admin", **values)
+                    me=self.current_user["name"], school=self.site.school, is_admin=self.is_admin, **values)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None))[1]

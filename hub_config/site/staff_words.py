@@ -4,7 +4,9 @@ word on a Vietnamese page."""
 
 from __future__ import annotations
 
-LANGUAGES = ("vi", "en")
+from .language import LANGUAGES, in_language
+
+__all__ = ["LANGUAGES", "WORDS", "word"]
 
 WORDS: dict[str, dict[str, str]] = {
     "title": {"vi": "Trang giáo viên", "en": "Teacher's page"},
@@ -102,5 +104,4 @@ WORDS: dict[str, dict[str, str]] = {
 
 
 def word(key: str, lang: str, **values: object) -> str:
-    text = WORDS[key][lang if lang in LANGUAGES else "vi"]
-    return text.format(**values) if values else text
+    return in_language(WORDS, key, lang, **values)

@@ -28,6 +28,12 @@ from .progress import Stage, assignment_progress
 
 
 class TeachingHandler(StaffHandler):
+    def job_text(self, job: Job) -> str:
+        text = f"{self.w('job.' + job.action.value)} {job.assignment_id}: {self.w('job.' + job.state.value)}"
+        if job.action is Action.AUTOGRADE and job.total:
+            text += " — " + self.w("job.progress", done=job.done, total=job.total, failed=job.failed)
+        return text
+
     def my_offering(self, offering_id: str) -> Offering:
         offering = next((o for o in list_offerings(self.site.data) if o.id == offering_id), None)
         if offering is None:
@@ -37,12 +43,11 @@ class TeachingHandler(StaffHandler):
         return offering
 
 
-
 class HomeHandler(TeachingHandler):
     @web.authenticated
     def get(self) -> None:
         offerings = [o for o in list_offerings(self.site.data) if o.class_name in self.my_classes]
-        classes = [(c, len(self.site.students_of(c))) for c in self.my_classes]
+        classes = [(c, len(self.students_of(c))) for c in self.my_classes]
         self.render_page("home.html", classes=classes, offerings=offerings, catalog=self.catalog,
                          year=current_school_year(), message=self.get_argument("message", ""))
 
@@ -77,11 +82,6 @@ class OfferingHandler(TeachingHandler):
                          progress=progress, Stage=Stage, jobs=jobs, shown=lambda t: shown(t, self.site.zone),
                          job_text=self.job_text, created=self.get_argument("created", ""))
 
-    def job_text(self, job: Job) -> str:
-        text = f"{self.w('job.' + job.action.value)} {job.assignment_id}: {self.w('job.' + job.state.value)}"
-        if job.action is Action.AUTOGRADE and job.total:
-            text += " — " + self.w("job.progress", done=job.done, total=job.total, failed=job.failed)
-        return text
 
 
 class ActionHandler(TeachingHandler):
@@ -140,7 +140,7 @@ class JobHandler(TeachingHandler):
             raise web.HTTPError(404)
         self.my_offering(job.offering_id)
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(job.as_json() | {"text": OfferingHandler.job_text(self, job)}))  # type: ignore[arg-type]
+        self.finish(json.dumps(job.as_json() | {"text": self.job_text(job)}))
 
 
 class GradesHandler(TeachingHandler):
@@ -170,7 +170,7 @@ class ClassHandler(TeachingHandler):
 
     async def states(self, class_name: str) -> list[dict[str, str]]:
         out = []
-        for student in self.site.students_of(class_name):
+        for student in self.students_of(class_name):
             r = await self.hub("GET", f"users/{student.login}")
             state = "unknown"
             if r.code == 200:
@@ -195,7 +195,7 @@ class ClassHandler(TeachingHandler):
 
     @web.authenticated
     async def post(self, class_name: str) -> None:
-        for student in self.site.students_of(self.my_class(class_name)):
+        for student in self.students_of(self.my_class(class_name)):
             await self.hub("POST", f"users/{student.login}/server")  # 201/202, or 400 when already running
         self.redirect(url_path_join(self.settings["prefix"], "classes", urllib.parse.quote(class_name)))
 

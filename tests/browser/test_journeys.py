@@ -19,8 +19,7 @@ import openpyxl
 import pytest
 import requests
 
-from ..conftest import ARTIFACTS, FILES, import_roster, launch, leftovers_after_stop
-from ..hub.helpers import xsrf_headers
+from ..conftest import ARTIFACTS, launch_school, leftovers_after_stop
 from .test_student_in_chromium import browser  # noqa: F401  (the shared Chromium fixture)
 
 pytestmark = [pytest.mark.hub, pytest.mark.browser]
@@ -71,10 +70,7 @@ def shot(page, name: str) -> None:
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
-    data = tmp_path_factory.mktemp("journeys") / "var"
-    data.mkdir()
-    import_roster(data, FILES / "one_admin.csv")
-    hub = launch(data, roster=FILES / "two_classes.csv")
+    hub = launch_school(tmp_path_factory.mktemp("journeys") / "var")
     try:
         yield hub
     finally:

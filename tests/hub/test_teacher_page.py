@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 import requests
 
-from ..conftest import FILES, import_roster, launch, leftovers_after_stop
+from ..conftest import launch_school, leftovers_after_stop
 from .helpers import answer_and_submit, open_server, page_text
 
 pytestmark = pytest.mark.hub
@@ -24,10 +24,7 @@ OFFERING = "python-co-ban-10a1-"  # + school year
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
-    data = tmp_path_factory.mktemp("teach") / "var"
-    data.mkdir()
-    import_roster(data, FILES / "one_admin.csv")
-    hub = launch(data, roster=FILES / "two_classes.csv")
+    hub = launch_school(tmp_path_factory.mktemp("teach") / "var")
     try:
         yield hub
     finally:

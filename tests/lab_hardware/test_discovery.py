@@ -7,13 +7,14 @@ its Linux backend fills them for a plugged-in kit, around a real pseudo-terminal
 import os
 import pty
 import subprocess
+from pathlib import Path
 
 from serial.tools.list_ports_common import ListPortInfo
 
 from lab_hardware.boards import hint_for
 from lab_hardware.discovery import access_problem, kit_port
 
-from ..conftest import STEMLAB
+from ..conftest import STEMLAB, open_for_servers
 
 
 def port(device, vid=None, pid=None, serial_number=None, location=None):
@@ -51,9 +52,9 @@ def test_permission_problem_names_the_group_and_the_fix(tmp_path):
     device.chmod(0o660)
     if os.geteuid() == 0:  # root opens anything; ask as an ordinary user would
         script = f"from lab_hardware.discovery import access_problem; print(access_problem({str(device)!r}))"
-        tmp_path.chmod(0o755)
+        open_for_servers(tmp_path)
         out = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                              str(STEMLAB).replace("stemlab", "python"), "-c", script],
+                              str(Path(STEMLAB).with_name("python")), "-c", script],
                              capture_output=True, text=True, cwd="/").stdout
     else:
         out = access_problem(str(device)) or ""
