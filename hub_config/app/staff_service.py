@@ -34,6 +34,9 @@ def make_app(site: StaffSite, prefix: str = PREFIX) -> web.Application:
 
 
 def main() -> None:
+    from tornado.log import enable_pretty_logging
+
+    enable_pretty_logging()  # requests and errors into var/logs/teach.log
     runtime = Runtime.load(os.environ[RUNTIME_ENV])
     settings = runtime.settings
     site = StaffSite(DataDir(Path(runtime.data_dir)), runtime.database_url, bool(settings["production"]),
