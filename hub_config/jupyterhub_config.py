@@ -142,6 +142,7 @@ if site["idle_timeout"] > 0:
 # ---- course offerings: a formgrader service per offering, reachable by its graders only
 from hub_config.formgrader_guard import GUARD_ENV  # noqa: E402
 from hub_config.offerings import (  # noqa: E402
+    formgrader_config_dir,
     jupyter_config_dir,
     list_offerings,
     student_config_dir,
@@ -176,7 +177,9 @@ for offering in offerings:
         "url": f"http://127.0.0.1:{free_port()}",
         "command": [sys.executable, "-m", "hub_config.singleuser"],
         "cwd": str(offering.root),
-        "environment": {"JUPYTERHUB_DEFAULT_URL": "/lab", "JUPYTER_CONFIG_PATH": config_path},
+        # The formgrader alone, not a JupyterLab (hub_config/teaching/formgrader_service.py)
+        "environment": {"JUPYTERHUB_DEFAULT_URL": "/formgrader",
+                        "JUPYTER_CONFIG_PATH": os.pathsep.join([str(formgrader_config_dir(data)), config_path])},
         "oauth_no_confirm": True,
     }
     if offering.grader:

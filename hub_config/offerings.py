@@ -120,6 +120,28 @@ STUDENT_DISABLED_SERVER_EXTENSIONS = ("nbgrader.server_extensions.formgrader",
                                       "nbgrader.server_extensions.course_list")
 
 
+def formgrader_config_dir(data: DataDir) -> Path:
+    """First on JUPYTER_CONFIG_PATH of every offering's formgrader service: the formgrader alone."""
+    return data.root / "etc" / "jupyter-formgrader"
+
+
+# Framed in JupyterLab, nbgrader's formgrader and course list only say "refused to connect"
+# (hub_config/teaching/formgrader_service.py): teachers open an offering's formgrader from their page.
+TEACHER_DISABLED_LAB_PLUGINS = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:course-list")
+TEACHER_DISABLED_SERVER_EXTENSIONS = STUDENT_DISABLED_SERVER_EXTENSIONS
+
+
+def write_formgrader_config(data: DataDir) -> None:
+    from .teaching.formgrader_service import formgrader_server_config
+
+    folder = formgrader_config_dir(data)
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o755)
+    path = folder / "jupyter_server_config.json"
+    path.write_text(json.dumps(formgrader_server_config(), indent=1))
+    path.chmod(0o644)
+
+
 def write_student_config(data: DataDir) -> None:
     folder = student_config_dir(data)
     (folder / "labconfig").mkdir(parents=True, exist_ok=True)
@@ -180,8 +202,17 @@ c.ExchangeCollect.check_owner = {production!r}
     extensions.mkdir(exist_ok=True)
     extensions.chmod(0o755)
     enable = extensions / "stemlab.json"  # every server gets the students' assignments page
-    enable.write_text(json.dumps({"ServerApp": {"jpserver_extensions": {"hub_config.hub.assignments_page": True}}}))
+    server_extensions: dict[str, bool] = {"hub_config.hub.assignments_page": True}
+    server_extensions.update({name: False for name in TEACHER_DISABLED_SERVER_EXTENSIONS})
+    enable.write_text(json.dumps({"ServerApp": {"jpserver_extensions": server_extensions}}))
     enable.chmod(0o644)
+    labconfig = folder / "labconfig"
+    labconfig.mkdir(exist_ok=True)
+    labconfig.chmod(0o755)
+    page_config = labconfig / "page_config.json"
+    page_config.write_text(json.dumps({"disabledExtensions": {name: True for name in TEACHER_DISABLED_LAB_PLUGINS}}))
+    page_config.chmod(0o644)
+    write_formgrader_config(data)
 
 
 STUDENT_CATALOG = "stemlab_courses.json"  # read by hub_config/hub/assignments_page.py

@@ -29,6 +29,9 @@ from .staff_words import LANGUAGES, word
 
 TEMPLATES = Path(__file__).parent / "staff_templates"
 LANG_COOKIE = "stemlab_lang"
+# Every staff page lives under /services/ (the teacher's page, each offering's formgrader): one
+# choice of language serves them all.
+LANG_COOKIE_PATH = "/services/"
 
 
 @dataclass
@@ -69,7 +72,7 @@ class StaffHandler(HubOAuthenticated, web.RequestHandler):
     def lang(self) -> str:
         asked = self.get_argument("lang", None)
         if asked in LANGUAGES:
-            self.set_cookie(LANG_COOKIE, asked, path=self.settings["prefix"], expires_days=365)
+            self.set_cookie(LANG_COOKIE, asked, path=LANG_COOKIE_PATH, expires_days=365)
             return asked
         kept = self.get_cookie(LANG_COOKIE)
         return kept if kept in LANGUAGES else "vi"

@@ -100,6 +100,13 @@ WORDS: dict[str, dict[str, str]] = {
     "role.admin": {"vi": "quản trị", "en": "admin"},
     "hub_reloading": {"vi": "Đã tạo. Hub đang nạp lại; mục chấm tay sẵn sàng sau ít giây.",
                       "en": "Created. The hub is reloading; grading by hand is ready in a few seconds."},
+    "preview.title": {"vi": "Xem trước: {path}", "en": "Preview: {path}"},
+    "preview.folder_empty": {"vi": "Thư mục này trống.", "en": "This folder is empty."},
+    "preview.up": {"vi": "Lên thư mục trên", "en": "Up one folder"},
+    "preview.download": {"vi": "tải về", "en": "download"},
+    "preview.readonly": {"vi": "Chỉ xem, không sửa được ở đây. Sửa bài trong courses/ rồi giao lại.",
+                         "en": "Read only: nothing can be edited here. Edit the course in courses/, then release again."},
+    "preview.back": {"vi": "Về trang chấm bài", "en": "Back to grading"},
 }
 
 

@@ -76,9 +76,11 @@ def test_only_the_class_teacher_reaches_the_formgrader(offered):
     assert offered.login(student["login"], student["password"]).get(url).status_code == 403
 
 
-def test_students_get_no_teacher_tools_and_teachers_keep_them(offered):
+def test_students_get_no_teacher_tools_and_teachers_keep_authoring(offered):
     """nbgrader's authoring tools (Create Assignment, Formgrader, Course List) are off in students'
-    servers, on the server and in JupyterLab; a teacher's own server keeps them."""
+    servers, on the server and in JupyterLab. A teacher's own server keeps Create Assignment; its
+    Formgrader and Course List, which only frame a page the hub forbids framing ("refused to
+    connect"), are off too: teachers reach each class's formgrader from their page."""
     login, s = student_session(offered, "10A1", 1)
     assert s.get(f"{offered.url}/user/{login}/formgrader").status_code == 404
     assert s.get(f"{offered.url}/user/{login}/formgraders").status_code == 404
@@ -91,9 +93,78 @@ def test_students_get_no_teacher_tools_and_teachers_keep_them(offered):
     teacher = offered.account("teacher", classes="10A1")
     t = offered.login(teacher["login"], teacher["password"])
     open_server(t, offered.url, teacher["login"])
-    assert t.get(f"{offered.url}/user/{teacher['login']}/formgraders").status_code == 200
+    assert t.get(f"{offered.url}/user/{teacher['login']}/formgraders").status_code == 404
+    assert t.get(f"{offered.url}/user/{teacher['login']}/formgrader").status_code == 404
     teacher_lab = page_config(t.get(f"{offered.url}/user/{teacher['login']}/lab").content.decode())
     assert "@jupyter/nbgrader:create-assignment" not in teacher_lab["disabledExtensions"]
+    for plugin in ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:course-list"):
+        assert plugin in teacher_lab["disabledExtensions"], plugin
+
+
+def test_the_formgrader_service_is_the_formgrader_alone(offered):
+    """The offering's service opens at the formgrader; it has no JupyterLab (English, and a file
+    browser over the gradebook), no terminal and starts no kernel; nbgrader's file links land on a
+    read-only preview inside the service, which renders notebooks without their scripts."""
+    teacher = offered.account("teacher", classes="10A1")
+    t = offered.login(teacher["login"], teacher["password"])
+    base = f"{offered.url}/services/{OFFERING}"
+    home = t.get(f"{base}/")
+    assert home.status_code == 200 and home.url.endswith("/formgrader/manage_assignments"), home.url
+    assert f"/services/{OFFERING}/stemlab/formgrader-links.js" in home.text
+    assert "linkTo" in t.get(f"{base}/stemlab/formgrader-links.js").text
+    headers = {"X-XSRFToken": t.cookies.get("_xsrf", path=f"/services/{OFFERING}/") or ""}
+    for path in ("lab", "tree", "notebooks/source", "terminals/1"):
+        assert t.get(f"{base}/{path}").status_code == 404, path
+    assert t.post(f"{base}/api/terminals", headers=headers).status_code == 404
+    kernel = t.post(f"{base}/api/kernels", json={"name": "python3"}, headers=headers)
+    assert kernel.status_code >= 400 and not t.get(f"{base}/api/kernels").json(), kernel.text
+
+    folder = t.get(f"{base}/stemlab/preview/source/{ASSIGNMENT}")
+    assert folder.status_code == 200 and "Xem trước" in folder.text and "bai01.ipynb" in folder.text, folder.text
+    released = t.get(f"{base}/stemlab/preview/release/{ASSIGNMENT}/bai01.ipynb")
+    assert released.status_code == 200 and "YOUR CODE HERE" in released.text
+    assert t.get(f"{base}/stemlab/preview/../../etc/passwd").status_code == 404
+    english = t.get(f"{base}/stemlab/preview/source", params={"lang": "en"})
+    assert "Preview" in english.text and "Xem trước" not in english.text
+
+    hostile = offered.data_dir / "offerings" / OFFERING / "hostile.ipynb"
+    hostile.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "markdown", "id": "m", "metadata": {}, "source": "<script>alert('md')</script>"},
+        {"cell_type": "code", "id": "c", "metadata": {}, "execution_count": 1, "source": "x", "outputs": [
+            {"output_type": "display_data", "metadata": {}, "data": {
+                "text/html": "<img src=x onerror=\"fetch('/hub/api/users')\"><svg onload=alert(1)></svg>"
+                             "<a href=\"javascript:alert(1)\">x</a><script>alert('out')</script>"}}]}]}))
+    try:
+        assert live_markup(t.get(f"{base}/stemlab/preview/hostile.ipynb").text) == []
+    finally:
+        hostile.unlink()
+
+
+def live_markup(html: str) -> list[str]:
+    """What in a page would run a student's code: scripts, on* handlers, javascript: links (shown
+    as escaped text they are harmless)."""
+    from html.parser import HTMLParser
+
+    found: list[str] = []
+
+    class Finder(HTMLParser):
+        in_script = False
+
+        def handle_starttag(self, tag, attrs):
+            self.in_script = tag == "script"
+            for name, value in attrs:
+                if name.startswith("on") or (value or "").strip().lower().startswith("javascript:"):
+                    found.append(f"<{tag} {name}={value}>")
+
+        def handle_data(self, data):
+            if self.in_script and "alert(" in data:
+                found.append(data.strip())
+
+        def handle_endtag(self, tag):
+            self.in_script = False
+
+    Finder().feed(html)
+    return found
 
 
 def page_config(html: str) -> dict:
