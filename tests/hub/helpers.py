@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 
@@ -158,3 +159,33 @@ def students_with_servers(hub, plan=THREE_STUDENTS) -> dict[str, dict]:
         open_server(s, hub.url, acc["login"])
         out[key] = {**acc, "session": s}
     return out
+
+
+# ---- the teacher's page (its forms and its background jobs)
+PAGE = "/services/stemlab-teach/"
+
+
+def form_xsrf(html: str) -> str:
+    return re.search(r'name="_xsrf" value="([^"]+)"', html).group(1)
+
+
+def open_page(session: requests.Session, url: str) -> requests.Response:
+    """What a browser does: follow the hub's OAuth redirects back to the page."""
+    r = session.get(url, timeout=60)
+    assert r.status_code == 200, (r.status_code, r.url, r.text[:500])
+    return r
+
+
+def post_form(session, hub, page: requests.Response, path: str, **fields) -> requests.Response:
+    return session.post(f"{hub.url}{PAGE}{path}", data={"_xsrf": form_xsrf(page_text(page)), **fields}, timeout=60)
+
+
+def wait_job(session, hub, response: requests.Response) -> dict:
+    job_id = re.search(r"job=([0-9a-f]+)", response.url).group(1)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        job = session.get(f"{hub.url}{PAGE}api/jobs/{job_id}", timeout=30).json()
+        if job["state"] != "running":
+            return job
+        time.sleep(0.5)
+    raise AssertionError(f"job {job_id} did not end")

@@ -19,7 +19,8 @@ import requests
 from hub_config.offerings import list_offerings
 from hub_config.paths import DataDir
 
-from .helpers import answer_and_submit, run_code, stemlab_on, students_with_servers, wait_for_service
+from .helpers import (PAGE, answer_and_submit, open_page, page_text, post_form, run_code, stemlab_on, students_with_servers,
+                      wait_for_service, wait_job)
 
 pytestmark = [pytest.mark.hub, pytest.mark.root]
 COURSE = "python-co-ban"
@@ -135,7 +136,7 @@ def test_a_forged_submission_is_set_aside_and_the_real_one_is_graded(prod_hub, c
     assert t.get(f"{prod_hub.url}/services/{OFFERING}/").status_code == 200
     refused = t.post(f"{prod_hub.url}/services/{OFFERING}/formgrader/api/submission/{ASSIGNMENT}/{a}/autograde",
                      headers={"X-XSRFToken": t.cookies.get("_xsrf", path=f"/services/{OFFERING}/") or ""}).json()
-    assert not refused["success"] and "stemlab grade" in json.dumps(refused), refused
+    assert not refused["success"] and f"stemlab-teach/offerings/{OFFERING}?assignment={ASSIGNMENT}" in refused["error"], refused
     stemlab(prod_hub, "courses", "feedback", OFFERING, ASSIGNMENT)
     s = people["a"]["session"]
     base = f"{prod_hub.url}/user/{a}"
@@ -149,3 +150,27 @@ def test_a_forged_submission_is_set_aside_and_the_real_one_is_graded(prod_hub, c
     for path in (offering.root / "autograded").rglob("*"):
         assert path.stat().st_uid == pwd.getpwnam(offering.grader).pw_uid, f"{path} written as the grader, not root"
     assert requests.get(f"{prod_hub.url}/hub/health").status_code == 200
+
+
+def test_the_teachers_page_runs_the_loop_in_production(prod_hub, course):
+    """The same steps by the teacher's buttons in production: each runs as the offering's grader
+    account (the sandbox for grading), and the forged submission stays set aside."""
+    offering, people = course
+    teacher = prod_hub.account("teacher", classes="10A1")
+    t = prod_hub.login(teacher["login"], teacher["password"])
+    url = f"{prod_hub.url}{PAGE}offerings/{OFFERING}?assignment={ASSIGNMENT}"
+    page = open_page(t, url)
+    assert "10A1" in page_text(page)
+    for step in ("collect", "autograde", "feedback"):
+        job = wait_job(t, prod_hub, post_form(t, prod_hub, open_page(t, url), f"offerings/{OFFERING}/{ASSIGNMENT}/{step}"))
+        assert job["state"] == "done", (step, job)
+    grader = pwd.getpwnam(offering.grader).pw_uid
+    for step in ("submitted", "autograded", "feedback"):
+        for path in (offering.root / step).rglob("*"):
+            assert path.stat().st_uid == grader, f"{path} written as the grader, not root"
+    inbound = prod_hub.data_dir / "exchange" / OFFERING / "inbound"
+    assert list(inbound.glob(".forged+*")), "the forgery is still set aside"
+    sheet = t.get(f"{prod_hub.url}{PAGE}offerings/{OFFERING}/grades.csv", timeout=60)
+    assert sheet.status_code == 200
+    row = next(line for line in sheet.content.decode("utf-8-sig").splitlines() if people["a"]["name"] in line)
+    assert row.split(";")[3] == "8", row

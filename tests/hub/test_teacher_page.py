@@ -14,10 +14,9 @@ import pytest
 import requests
 
 from ..conftest import launch_school, leftovers_after_stop
-from .helpers import answer_and_submit, open_server, page_text
+from .helpers import PAGE, answer_and_submit, form_xsrf, open_page, open_server, page_text, post_form, wait_job
 
 pytestmark = pytest.mark.hub
-PAGE = "/services/stemlab-teach/"
 ASSIGNMENT = "bai01-bien-va-kieu-du-lieu"
 OFFERING = "python-co-ban-10a1-"  # + school year
 
@@ -30,32 +29,6 @@ def hub(tmp_path_factory):
     finally:
         hub.stop()
         leftovers_after_stop(hub.data_dir)
-
-
-def form_xsrf(html: str) -> str:
-    return re.search(r'name="_xsrf" value="([^"]+)"', html).group(1)
-
-
-def open_page(session: requests.Session, url: str) -> requests.Response:
-    """What a browser does: follow the hub's OAuth redirects back to the page."""
-    r = session.get(url, timeout=60)
-    assert r.status_code == 200, (r.status_code, r.url, r.text[:500])
-    return r
-
-
-def post_form(session, hub, page: requests.Response, path: str, **fields) -> requests.Response:
-    return session.post(f"{hub.url}{PAGE}{path}", data={"_xsrf": form_xsrf(page_text(page)), **fields}, timeout=60)
-
-
-def wait_job(session, hub, response: requests.Response) -> dict:
-    job_id = re.search(r"job=([0-9a-f]+)", response.url).group(1)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        job = session.get(f"{hub.url}{PAGE}api/jobs/{job_id}", timeout=30).json()
-        if job["state"] != "running":
-            return job
-        time.sleep(0.5)
-    raise AssertionError(f"job {job_id} did not end")
 
 
 @pytest.fixture(scope="module")
