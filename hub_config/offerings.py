@@ -115,7 +115,11 @@ STUDENT_DISABLED_LAB_PLUGINS = ("@jupyter/nbgrader:create-assignment", "@jupyter
                                 "@jupyter/nbgrader:assignment-list", "@jupyter/nbgrader:validate-assignment",
                                 "@jupyter/nbgrader:menu",
                                 # installing JupyterLab extensions from PyPI is the site's job
-                                "@jupyterlab/extensionmanager-extension:plugin")
+                                "@jupyterlab/extensionmanager-extension:plugin",
+                                # one interface for students: no "Notebook" (Jupyter Notebook 7) button or menu
+                                # entries, which speak English and open a second, untranslated interface
+                                "@jupyter-notebook/lab-extension:interface-switcher",
+                                "@jupyter-notebook/lab-extension:launch-tree")
 STUDENT_DISABLED_SERVER_EXTENSIONS = ("nbgrader.server_extensions.formgrader",
                                       "nbgrader.server_extensions.course_list")
 

@@ -10,6 +10,9 @@ JupyterLab also runs ``node yarn.js config --json`` when its app module is impor
 the npm registry for building extensions), if Node.js is on the PATH: another Node process and
 0.6 s per server start. Students never build extensions, so the server uses the default registry.
 
+JupyterLab's Vietnamese language pack leaves most of JupyterLab in English: the server adds our
+supplement to it (hub_config/hub/lab_translations).
+
 A production formgrader (the same server, run as a service) has its Autograde button guarded:
 see hub_config/formgrader_guard.py.
 """
@@ -26,6 +29,9 @@ def main() -> None:
 
     if hasattr(lab_commands, "_yarn_config"):  # private: if a release renames it, start as usual
         lab_commands._yarn_config = lambda logger: {"yarn config": {}, "npm config": {}}
+    from hub_config.hub import lab_translations
+
+    lab_translations.install()
     if os.environ.get(GUARD_ENV):
         guard(os.environ[GUARD_ENV])
     from jupyterhub.singleuser import main as singleuser_main
