@@ -38,6 +38,11 @@ def read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, str | None]
         return None, f"{path}: not a valid notebook ({err.message})"
     except OSError as err:
         return None, f"{path}: cannot be read ({err.strerror})"
+    except (RecursionError, MemoryError, ValueError) as err:
+        # a hand-made file: JSON nested thousands deep, a number of thousands of digits...
+        return None, f"{path}: not a notebook (its content cannot be read as one: {type(err).__name__})"
+    except Exception as err:  # noqa: BLE001  (whatever a file can do to the reader, it is one file's problem)
+        return None, f"{path}: not a notebook ({type(err).__name__}: {str(err)[:200]})"
     return nb, None
 
 

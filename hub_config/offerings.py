@@ -258,9 +258,11 @@ def write_course_config(offering: Offering, exchange_root: Path) -> None:
     # grading sandbox (autograders/), and what it flags reaches the gradebook.
     config = f'''# nbgrader configuration of the offering {offering.id}; written by STEM-Lab Hub.
 from nbgrader.auth import NoAuthPlugin
+from autograders.feedback import configure_feedback
 from autograders.preprocessors import configure_autograde
 c = get_config()  # noqa: F821
 configure_autograde(c)
+configure_feedback(c)
 c.SandboxedExecute.unconfined_ok = {offering.grader is None!r}
 c.Authenticator.plugin_class = NoAuthPlugin
 c.CourseDirectory.course_id = {offering.id!r}

@@ -7,6 +7,7 @@ students fetch their feedback; the exported grades are exactly what the answers 
 """
 
 import csv
+import html
 
 import openpyxl
 import pytest
@@ -88,6 +89,10 @@ def test_release_submit_collect_grade_feedback_export(loop):
     assert listed["success"], listed
     feedback = list((hub.data_dir / "homes" / login / OFFERING / ASSIGNMENT / "feedback").rglob("bai01.html"))
     assert feedback and "chu_vi_hinh_chu_nhat" in feedback[0].read_text(encoding="utf-8")
+    shown = html.unescape(feedback[0].read_text(encoding="utf-8"))
+    leaked = [line for line in hidden_test_lines(ASSIGNMENT) if line in shown]
+    assert not leaked, f"hidden tests published in the feedback: {leaked}"
+    assert "kiểm tra ẩn" in shown, "the feedback says where hidden tests ran"
 
     out = stemlab_on(hub, "grades", "export", OFFERING)
     sheet = hub.data_dir / "grades" / f"{OFFERING}-grades.csv"
@@ -106,6 +111,22 @@ def test_release_submit_collect_grade_feedback_export(loop):
     wb = openpyxl.load_workbook(hub.data_dir / "grades" / f"{OFFERING}-grades.xlsx")
     values = [[c.value for c in row] for row in wb.active.iter_rows(min_row=3)]
     assert [(v[2], v[4]) for v in values] == [("Vũ Đức Bảo", 0.0), ("Trần Minh Khoa", 10.0), ("Lý Thu Trang", 2.0)]
+
+
+def hidden_test_lines(assignment: str) -> list[str]:
+    """The code lines of the assignment's hidden tests (from its source), each enough to give it away."""
+    import nbformat
+
+    lines, hiding = [], False
+    for path in (FILES.parent.parent / "courses" / "python-co-ban" / "source" / assignment).glob("*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            for line in cell.source.splitlines():
+                if "BEGIN HIDDEN TESTS" in line or "END HIDDEN TESTS" in line:
+                    hiding = "BEGIN" in line
+                elif hiding and line.strip().startswith(("kq =", "assert")):
+                    lines.append(line.strip())
+    assert lines, "the assignment has hidden tests"
+    return lines
 
 
 def solutions(assignment: str) -> dict[str, str]:
