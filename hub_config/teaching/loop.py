@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import pwd
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 
@@ -60,11 +62,32 @@ def release(data: DataDir, offering: Offering, assignment_id: str, due: dt.datet
     write_student_catalog(data)  # students' pages show the new due date at once
 
 
+def _report(offering: Offering, step: str, assignment_id: str) -> Path:
+    """Where an exchange step of ours writes what it set aside or left out (hub_config/exchange.py):
+    inside the offering, which its nbgrader (the grader account, in production) may write."""
+    path = offering.root / ".stemlab" / f"{step}-{assignment_id}.json"
+    path.unlink(missing_ok=True)
+    return path
+
+
+def _problems(report: Path) -> list[str]:
+    """The report's problems, one line each for the teacher: who, what, why."""
+    try:
+        problems = json.loads(report.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    finally:
+        report.unlink(missing_ok=True)
+    return [f"{p['student']}: {p['entry']}: {p['reason']}" for p in problems]
+
+
 def collect(data: DataDir, offering: Offering, assignment_id: str) -> list[str]:
     """Copy the students' submissions from the exchange into the offering (newest wins); return
-    the warnings a teacher must see (forged submissions set aside)."""
-    log = run_nbgrader(data, offering, "collect", assignment_id, "--update")
-    return [line.split("]", 1)[-1].strip() for line in log.splitlines() if "Forged submission" in line]
+    what a teacher must see: submissions set aside (forged, links, too big, badly named) and
+    entries left out of one (links, special files, too-large files), each with its student."""
+    report = _report(offering, "collect", assignment_id)
+    run_nbgrader(data, offering, "collect", assignment_id, "--update", f"--OwnerCheckedCollect.report_file={report}")
+    return _problems(report)
 
 
 def broken_submissions(offering: Offering, assignment_id: str, student: str | None = None) -> dict[str, list[str]]:
@@ -122,7 +145,14 @@ def autograde(data: DataDir, offering: Offering, assignment_id: str, student: st
     return summary
 
 
-def feedback(data: DataDir, offering: Offering, assignment_id: str) -> None:
-    """Generate the feedback pages and put them where each student can fetch their own."""
-    run_nbgrader(data, offering, "generate_feedback", assignment_id, "--force")
-    run_nbgrader(data, offering, "release_feedback", assignment_id)
+def feedback(data: DataDir, offering: Offering, assignment_id: str) -> list[str]:
+    """Generate the feedback pages and put them where each student can fetch their own; return
+    whose could not be made or released, and why. One student's never holds back the others'."""
+    problems: list[str] = []
+    try:
+        run_nbgrader(data, offering, "generate_feedback", assignment_id, "--force")
+    except StemlabError as err:  # nbgrader made every page it could: release those
+        problems.append(str(err))
+    report = _report(offering, "release-feedback", assignment_id)
+    run_nbgrader(data, offering, "release_feedback", assignment_id, f"--LockedReleaseFeedback.report_file={report}")
+    return problems + _problems(report)

@@ -122,8 +122,7 @@ class ActionHandler(TeachingHandler):
                         * bool(summary.missing_limits))
         else:
             def work(job: Job) -> list[str]:
-                loop.feedback(data, offering, assignment.id)
-                return []
+                return loop.feedback(data, offering, assignment.id)
         try:
             job = self.site.jobs.start(offering.id, assignment.id, action, self.current_user["name"], work)
         except Busy as err:

@@ -91,8 +91,9 @@ def graded(tmp_path_factory):
         submit(kit_offering, KIT_A, "bai02.ipynb", student, answers, extra)
     for student, (model, _, _) in MODEL_CASES.items():
         submit(model_offering, MODEL_A, "bai04.ipynb", student, {"cau1-loi-giai": READ, "cau2-loi-giai": model}, None)
-    autograde(data, kit_offering, KIT_A, workers=2)
-    autograde(data, model_offering, MODEL_A, workers=2)
+    for offering, assignment in ((kit_offering, KIT_A), (model_offering, MODEL_A)):
+        summary = autograde(data, offering, assignment, workers=2)
+        assert not summary.failed, [(r.student, r.error) for r in summary.failed]  # say why, not a KeyError later
     return kit_offering, model_offering
 
 

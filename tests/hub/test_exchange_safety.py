@@ -122,7 +122,7 @@ def test_a_forged_submission_is_set_aside_and_the_real_one_is_graded(prod_hub, c
     assert results["forge"] != "denied", "inbound is writable, so the forgery lands; collection must catch it"
 
     out = stemlab(prod_hub, "courses", "collect", OFFERING, ASSIGNMENT)
-    assert "Forged submission" in out and b in out, out
+    assert "forged submission" in out and f"made by {b}" in out, out
     assert (inbound / f".forged+{forged}").is_dir() and not (inbound / forged).exists()
     collected = json.loads((offering.root / "submitted" / a / ASSIGNMENT / "bai01.ipynb").read_text(encoding="utf-8"))
     sources = {c["metadata"].get("nbgrader", {}).get("grade_id"): "".join(c["source"]) for c in collected["cells"]}
@@ -174,3 +174,28 @@ def test_the_teachers_page_runs_the_loop_in_production(prod_hub, course):
     assert sheet.status_code == 200
     row = next(line for line in sheet.content.decode("utf-8-sig").splitlines() if people["a"]["name"] in line)
     assert row.split(";")[3] == "8", row
+
+
+def test_a_hand_made_submission_of_links_brings_nothing_into_the_grading(prod_hub, course):
+    """b places a submission folder in the inbound by hand (nbgrader's submit refuses links; the
+    folder is writable) whose notebook is a link to the solution and which links the gradebook and
+    a classmate's work. Collect, as the grader account, follows none of them and names b."""
+    offering, people = course
+    b = people["b"]["login"]
+    inbound = prod_hub.data_dir / "exchange" / OFFERING / "inbound"
+    stamp = "2099-02-01 00:00:00.000000 UTC"
+    folder = inbound / f"{b}+{ASSIGNMENT}+{stamp}"
+    solution = (offering.root / "source" / ASSIGNMENT / "bai01.ipynb").resolve()
+    results = attempt(prod_hub, people["b"], {"plant": (
+        f"os.mkdir({str(folder)!r}) or open({str(folder / 'timestamp.txt')!r}, 'w').write({stamp!r}) and "
+        f"os.symlink({str(solution)!r}, {str(folder / 'bai01.ipynb')!r}) or "
+        f"os.symlink({str(offering.root / 'gradebook.db')!r}, {str(folder / 'gradebook.db')!r}) or "
+        f"os.symlink({str(offering.root / 'submitted')!r}, {str(folder / 'classmates')!r}) or "
+        f"os.chmod({str(folder)!r}, 0o750)")})  # readable by the grader group, as nbgrader's submit leaves it
+    assert results["plant"] != "denied", results
+    out = stemlab(prod_hub, "courses", "collect", OFFERING, ASSIGNMENT)
+    collected = offering.root / "submitted" / b / ASSIGNMENT
+    assert not any(p.is_symlink() for p in collected.rglob("*"))
+    assert not (collected / "bai01.ipynb").exists() and not (collected / "gradebook.db").exists()
+    assert not (collected / "classmates").exists()
+    assert f"{b}: bai01.ipynb" in out and "symbolic link" in out, out
