@@ -31,6 +31,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async, run_sync
 
 from .model import FEATURES_DIR, MIME, HiddenSet, score
+from .scan import AST_LOCK
 from .zygote import SandboxKernelManager
 
 if TYPE_CHECKING:
@@ -95,8 +96,9 @@ def __stemlab_test(source, g, _builtins=dict(vars(__import__("builtins"))), _exe
 def test_payload(source: str) -> str:
     """A test cell as one expression that IPython evaluates without transforming it."""
     try:
-        tree = _StrictAsserts().visit(ast.parse(source))
-        body = STRICT_EQ + "\n" + ast.unparse(ast.fix_missing_locations(tree))
+        with AST_LOCK:
+            tree = _StrictAsserts().visit(ast.parse(source))
+            body = STRICT_EQ + "\n" + ast.unparse(ast.fix_missing_locations(tree))
     except SyntaxError:
         body = source
     return f"__stemlab_test({body!r}, globals())"
@@ -244,7 +246,9 @@ class GradingClient(NotebookClient):
         if result.get("status") != "ok":
             return {}
         try:
-            return json.loads(ast.literal_eval(result["data"]["text/plain"]))
+            with AST_LOCK:
+                text = ast.literal_eval(result["data"]["text/plain"])
+            return json.loads(text)
         except (ValueError, SyntaxError, TypeError):
             return {}
 

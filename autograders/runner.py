@@ -53,6 +53,14 @@ class BatchSummary:
         return [r for r in self.results if r.flags]
 
 
+def grading_metadata(meta: dict[str, Any]) -> tuple[Any, ...]:
+    """What decides how a cell is graded, with nbgrader's defaults: older nbgrader versions wrote
+    fewer keys (no `cell_type`, `task` or `schema_version`), which is no change by the student."""
+    graded = bool(meta.get("grade", False))
+    return (meta.get("grade_id"), graded, bool(meta.get("solution", False)), bool(meta.get("locked", False)),
+            bool(meta.get("task", False)), float(meta.get("points", 0) or 0) if graded else None)
+
+
 def sanitize(nb: Any, resources: dict[str, Any], config: Config, released: Any | None = None) -> tuple[Any, list[dict[str, Any]]]:
     """nbgrader's sanitizing preprocessors, as `nbgrader autograde` runs them. What the student
     changed in the cells they were given locked (compared with the released notebook) is a flag."""
@@ -67,8 +75,7 @@ def sanitize(nb: Any, resources: dict[str, Any], config: Config, released: Any |
         if mine is None:
             flags.append({"cell": gid, "reason": "the student deleted this cell; it was restored from the source"})
             continue
-        kept = {k: v for k, v in meta.items() if k != "checksum"}
-        now = {k: v for k, v in mine.metadata.get("nbgrader", {}).items() if k != "checksum"}
+        kept, now = grading_metadata(meta), grading_metadata(mine.metadata.get("nbgrader", {}))
         if mine.cell_type != cell.cell_type or now != kept:
             flags.append({"cell": gid, "reason": "the student changed this cell's type or grading metadata; "
                                                  "it was restored from the source"})

@@ -44,7 +44,31 @@ from .zygote import Zygote
 ACCOUNT_PREFIX = "stemlab-sbx-"
 _libc = ctypes.CDLL(None, use_errno=True)
 CLONE_NEWNET = 0x40000000
+CLONE_NEWNS = 0x00020000
+MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x4000, 0x40000
 PR_SET_NO_NEW_PRIVS = 38
+# The machine's shared scratch places, each a small fresh tmpfs in a sandbox: what one
+# submission leaves there no other sees, and none can fill the machine's disk through them.
+SHARED_TEMP = ("/tmp", "/var/tmp", "/dev/shm")
+PRIVATE_TEMP_OPTIONS = b"size=64m,nr_inodes=4096,mode=1777"
+# The sandboxes' own folders live where no sandbox mounts its private /tmp over them.
+GRADING_ROOT = Path("/var/lib/stemlab-grading")
+
+
+def _private_temp() -> None:
+    """In a mount namespace of its own (nothing propagates back to the machine), a fresh tmpfs
+    on each shared scratch folder."""
+    if _libc.unshare(CLONE_NEWNS) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"cannot have private temporary folders: {os.strerror(err)}")
+    if _libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"cannot make mounts private: {os.strerror(err)}")
+    for folder in SHARED_TEMP:
+        if os.path.isdir(folder) and _libc.mount(b"tmpfs", folder.encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
+                                                 PRIVATE_TEMP_OPTIONS) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"cannot give {folder} its own tmpfs: {os.strerror(err)}")
 
 
 @dataclass(frozen=True)
@@ -58,6 +82,7 @@ class Confinement:
     max_file_bytes: int | None = None
     max_processes: int | None = None
     isolate_network: bool = False
+    private_temp: bool = False
 
     def apply(self) -> None:
         for procs in self.cgroup_procs:
@@ -66,6 +91,8 @@ class Confinement:
         if self.isolate_network and _libc.unshare(CLONE_NEWNET) != 0:
             err = ctypes.get_errno()
             raise OSError(err, f"cannot leave the network: {os.strerror(err)}")
+        if self.private_temp:
+            _private_temp()
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         if self.max_file_bytes:
             resource.setrlimit(resource.RLIMIT_FSIZE, (self.max_file_bytes, self.max_file_bytes))
@@ -172,7 +199,7 @@ class Sandbox:
                            gid=self.account.pw_gid if self.account else None,
                            cgroup_procs=tuple(str(d / "cgroup.procs") for d in self.cgroup.dirs) if self.cgroup else (),
                            max_file_bytes=limits.max_file_bytes, max_processes=limits.max_processes,
-                           isolate_network=self.account is not None)
+                           isolate_network=self.account is not None, private_temp=self.account is not None)
 
     def environment(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         return {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(self.workdir), "LANG": "C.UTF-8",
@@ -292,7 +319,9 @@ class SandboxPool:
         except LimitsUnavailable as err:
             self.missing.append(f"memory and CPU limits ({err})")
         self.zygote = Zygote()
-        self._tmp = tempfile.TemporaryDirectory(prefix="stemlab-grading-")
+        if self.as_root:  # outside /tmp, which each sandbox replaces with its own
+            GRADING_ROOT.mkdir(mode=0o711, parents=True, exist_ok=True)
+        self._tmp = tempfile.TemporaryDirectory(prefix="stemlab-grading-", dir=GRADING_ROOT if self.as_root else None)
         self.base = Path(base or self._tmp.name)
         self.base.chmod(0o711)
         # only root's sandboxes share something machine-wide (accounts, cgroups): they claim numbers

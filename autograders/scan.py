@@ -5,7 +5,18 @@ give most of these the score the honest code earns; the flag says why to look an
 from __future__ import annotations
 
 import ast
+import threading
 from typing import Any
+
+# CPython 3.11 keeps the AST converter's recursion depth in state shared between threads: two
+# grading workers parsing at once fail one submission with "SystemError: AST constructor
+# recursion depth mismatch" (python/cpython#106905). Every parse in the runner's threads holds this.
+AST_LOCK = threading.Lock()
+
+
+def parse(source: str) -> ast.Module:
+    with AST_LOCK:
+        return ast.parse(source)
 
 COMPARISONS = {"__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__hash__", "__bool__"}
 IPYTHON_HOOKS = {"ast_transformers", "input_transformers_post", "input_transformers_cleanup", "register_magic_function",
@@ -86,7 +97,7 @@ class _Scanner(ast.NodeVisitor):
 def helper_functions(source: str) -> set[str]:
     """Functions a teacher's cell defines (test helpers a student might redefine)."""
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except SyntaxError:
         return set()
     return {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
@@ -105,7 +116,7 @@ def scan_notebook(nb: Any) -> list[dict[str, str]]:
         if cell.cell_type != "code" or meta.get("locked") or (meta.get("grade") and not meta.get("solution")):
             continue
         try:
-            tree = ast.parse(cell.source)
+            tree = parse(cell.source)
         except SyntaxError:
             continue  # the run reports it
         scanner = _Scanner(teacher)

@@ -120,7 +120,12 @@ class Zygote:
 
     def _start(self) -> subprocess.Popen[bytes]:
         project = str(Path(__file__).resolve().parents[1])
-        env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1", "PYTHONPATH": os.pathsep.join(filter(None, [project, os.environ.get("PYTHONPATH")])),
+        # Only what Python needs: the zygote's environment block stays readable in every kernel it
+        # forks (/proc/self/environ, and its memory), and the grading command's may hold the
+        # hub's tokens or a database password.
+        env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/nonexistent",
+               "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+               "PYTHONPATH": os.pathsep.join(filter(None, [project, os.environ.get("PYTHONPATH")])),
                # one core per sandbox: numerical libraries must not start a thread per core
                "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
         process = subprocess.Popen([sys.executable, "-m", "autograders.zygote", *self.preload], env=env,

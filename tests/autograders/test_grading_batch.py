@@ -5,6 +5,7 @@ broken notebooks are reported; afterwards no sandbox process is left and the gra
 
 from __future__ import annotations
 
+import os
 import socket
 import sqlite3
 import threading
@@ -79,13 +80,26 @@ CASES = {
     "markdown-test": (FULL, "markdown:cau1-kiem-tra", 8, "changed this cell's type"),
     "renamed-grade-id": (FULL, "rename:cau2-kiem-tra", 8, "deleted this cell"),
     "unlocked-test": (FULL, "unlock:cau3-kiem-tra", 8, "grading metadata"),
+    # honest, from an older nbgrader: its cells' metadata lack the keys newer versions write
+    "honest-old-nbgrader": (FULL, "oldmeta:*", 8, None),
     "reads-classmate": (FULL, extra("for p in open('classmate-paths.txt').read().split():\n    try:\n"
                                     "        print(open(p).read()[:50])\n    except OSError as e:\n"
                                     "        print('denied', e)"), 8, None),
     "writes-classmate": (FULL, extra("for p in open('classmate-paths.txt').read().split():\n    try:\n"
                                      "        open(p, 'w').write('{}')\n    except OSError as e:\n"
                                      "        print('denied', e)"), 8, None),
+    # the environment block the kernel's process started with (its zygote's), read from its own
+    # memory: argv's strings, then the environment's, at the top of the stack; and os.environb
+    "reads-environment": (FULL, extra(
+        "import ctypes, os\n"
+        "p, seen = ctypes.c_void_p.in_dll(ctypes.CDLL(None), 'program_invocation_name').value, []\n"
+        "for _ in range(5000):\n    s = ctypes.string_at(p)\n    if not s:\n        break\n"
+        "    seen.append(s)\n    p += len(s) + 1\n"
+        "seen += [k + v for k, v in os.environb.items()]\n"
+        "print('read', len(seen), 'strings; grader secret', 'SEEN' if any(b'hunter2' in s for s in seen) else 'absent')"),
+        8, None),
 }
+GRADER_SECRET = ("STEMLAB_TEST_GRADER_SECRET", "hunter2")  # in the grading command's environment
 BROKEN = {"not-json": b'{"cells": [ {"cell_type": "code", bi c\xe1t', "schema-invalid": b'{"nbformat": 4, "metadata": {}}',
           # valid JSON that no reader survives: nested 100,000 deep, a number of 5,000 digits
           "deep-nesting": b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": ' + b"[" * 100_000
@@ -104,6 +118,11 @@ def make_submission(offering, student: str, answers: dict, change) -> None:  # t
         nb.cells.append(nbformat.v4.new_code_cell(change["__extra__"]))
     elif isinstance(change, str):
         action, gid = change.split(":")
+        if action == "oldmeta":  # older nbgrader versions wrote no `cell_type` in a cell's nbgrader metadata
+            for c in nb.cells:
+                c.metadata.get("nbgrader", {}).pop("cell_type", None)
+            write_submission(offering, A, student, "bai01.ipynb", nb)
+            return
         cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == gid)
         if action == "delete":
             nb.cells.remove(cell)
@@ -139,8 +158,12 @@ def graded(tmp_path_factory):
         folder.mkdir(parents=True)
         (folder / "bai01.ipynb").write_bytes(raw)
         (folder / "timestamp.txt").write_text("2025-10-01 08:00:00.000000 UTC")
-    with pytest.raises(StemlabError) as broken:
-        autograde(data, offering, A, workers=2, cell_timeout=3)
+    os.environ[GRADER_SECRET[0]] = GRADER_SECRET[1]
+    try:
+        with pytest.raises(StemlabError) as broken:
+            autograde(data, offering, A, workers=2, cell_timeout=3)
+    finally:
+        del os.environ[GRADER_SECRET[0]]
     return offering, str(broken.value)
 
 
@@ -154,6 +177,13 @@ def test_each_submission_gets_its_honest_score_and_its_flag(graded, student):
         assert flags == [], f"an honest submission is never flagged: {flags}"
     if expected_flag:
         assert any(expected_flag in f for f in flags), (student, flags)
+
+
+def test_a_grading_kernel_sees_nothing_of_the_grading_commands_environment(graded):
+    offering, _ = graded
+    nb = nbformat.read(offering.root / "autograded" / "reads-environment" / A / "bai01.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
+    assert "grader secret absent" in printed, printed
 
 
 def test_broken_notebooks_are_reported_and_the_batch_went_on(graded):

@@ -44,7 +44,8 @@ def run_python(pool, code: str):
 @pytest.fixture(scope="module")
 def secrets_of_others():
     """A classmate's submission and a gradebook, closed to others as the platform keeps them."""
-    folder = Path(tempfile.mkdtemp(prefix="stemlab-others-", dir="/tmp"))
+    # outside /tmp, which each sandbox replaces with its own: the test is that the modes keep it closed
+    folder = Path(tempfile.mkdtemp(prefix="stemlab-others-", dir="/var/lib"))
     folder.chmod(0o755)
     private = folder / "offering"
     private.mkdir(mode=0o700)
@@ -156,3 +157,29 @@ def test_a_detached_process_is_gone_when_the_run_ends(pool):
     alive = [p for p in psutil.process_iter(["uids", "status"])
              if p.info["uids"] and p.info["uids"].real == uid and p.info["status"] != psutil.STATUS_ZOMBIE]
     assert result.leftover_processes == 1 and not alive
+
+
+def test_tmp_var_tmp_and_dev_shm_are_the_sandboxs_own(pool):
+    """What one submission leaves in the machine's scratch folders, neither the machine nor the
+    next submission sees; and those folders are small, so they cannot fill the disk."""
+    marker = f"stemlab-left-behind-{os.getpid()}"
+    first = run_python(pool, f"""
+        import os
+        for folder in ("/tmp", "/var/tmp", "/dev/shm"):
+            open(os.path.join(folder, {marker!r}), "w").write("a note for the next student")
+        try:  # files of 1000 KB (under the file-size limit) until the folder is full
+            for i in range(200):
+                open(f"/tmp/part{{i}}", "wb").write(b"x" * 1_000_000)
+        except OSError as e:
+            print("full", e.errno, i)
+        print("wrote")
+    """)
+    assert b"wrote" in first.stdout, first.stderr
+    assert b"full 28" in first.stdout, "the private /tmp is bounded (ENOSPC)"
+    for folder in ("/tmp", "/var/tmp", "/dev/shm"):
+        assert not os.path.exists(os.path.join(folder, marker)), folder
+    second = run_python(pool, f"""
+        import os
+        print([f for f in ("/tmp", "/var/tmp", "/dev/shm") if os.path.exists(os.path.join(f, {marker!r}))])
+    """)
+    assert second.stdout.strip() == b"[]", second.stdout + second.stderr

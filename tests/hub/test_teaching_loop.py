@@ -8,6 +8,7 @@ students fetch their feedback; the exported grades are exactly what the answers 
 
 import csv
 import html
+import json
 
 import openpyxl
 import pytest
@@ -70,6 +71,10 @@ def test_release_submit_collect_grade_feedback_export(loop):
     fg = f"{hub.url}/services/{OFFERING}/formgrader/api"
     assert t.get(f"{hub.url}/services/{OFFERING}/").status_code == 200
     headers = {"X-XSRFToken": t.cookies.get("_xsrf", path=f"/services/{OFFERING}/") or ""}
+    # demo mode: every server is one Linux account, so nbgrader's owner check would call each honest
+    # submission a possible cheat in the formgrader's Collect log; it is off there
+    collected = t.post(f"{fg}/assignment/{ASSIGNMENT}/collect", headers=headers).json()
+    assert collected["success"] and "cheating" not in json.dumps(collected), collected
     # the formgrader's Autograde button grades one student again, in the grading sandbox too
     regraded = t.post(f"{fg}/submission/{ASSIGNMENT}/{by_name['Trần Minh Khoa']['login']}/autograde",
                       headers=headers).json()
