@@ -55,20 +55,40 @@ PRIVATE_TEMP_OPTIONS = b"size=64m,nr_inodes=4096,mode=1777"
 GRADING_ROOT = Path("/var/lib/stemlab-grading")
 
 
-def _private_temp() -> None:
+MS_BIND = 0x1000
+
+
+def _mount(source: bytes | None, target: str, kind: bytes | None, flags: int, options: bytes | None = None) -> None:
+    if _libc.mount(source, target.encode(), kind, flags, options) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"cannot mount {target} in the sandbox: {os.strerror(err)}")
+
+
+def _private_temp(keep: tuple[str, ...]) -> None:
     """In a mount namespace of its own (nothing propagates back to the machine), a fresh tmpfs
-    on each shared scratch folder."""
+    on each shared scratch folder; what the sandbox needs from one (the Python installation or
+    the project, when they live under /tmp) is bound back at its own path."""
     if _libc.unshare(CLONE_NEWNS) != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"cannot have private temporary folders: {os.strerror(err)}")
-    if _libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"cannot make mounts private: {os.strerror(err)}")
+    _mount(b"none", "/", None, MS_REC | MS_PRIVATE)
     for folder in SHARED_TEMP:
-        if os.path.isdir(folder) and _libc.mount(b"tmpfs", folder.encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
-                                                 PRIVATE_TEMP_OPTIONS) != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"cannot give {folder} its own tmpfs: {os.strerror(err)}")
+        if not os.path.isdir(folder):
+            continue
+        inside = [path for path in keep if path == folder or path.startswith(folder + "/")]
+        handles = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in inside]  # before they are hidden
+        _mount(b"tmpfs", folder, b"tmpfs", MS_NOSUID | MS_NODEV, PRIVATE_TEMP_OPTIONS)
+        for path, handle in handles:
+            os.makedirs(path, exist_ok=True)
+            _mount(f"/proc/self/fd/{handle}".encode(), path, None, MS_BIND | MS_REC)
+            os.close(handle)
+
+
+def needed_paths() -> tuple[str, ...]:
+    """What a sandboxed Python must still reach: its installation and this project's code."""
+    project = Path(__file__).resolve().parents[1]
+    found = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, os.path.dirname(sys.executable), project)}
+    return tuple(sorted(found))
 
 
 @dataclass(frozen=True)
@@ -83,6 +103,7 @@ class Confinement:
     max_processes: int | None = None
     isolate_network: bool = False
     private_temp: bool = False
+    keep: tuple[str, ...] = ()  # bound back into a private /tmp when they live there
 
     def apply(self) -> None:
         for procs in self.cgroup_procs:
@@ -92,7 +113,7 @@ class Confinement:
             err = ctypes.get_errno()
             raise OSError(err, f"cannot leave the network: {os.strerror(err)}")
         if self.private_temp:
-            _private_temp()
+            _private_temp(self.keep)
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         if self.max_file_bytes:
             resource.setrlimit(resource.RLIMIT_FSIZE, (self.max_file_bytes, self.max_file_bytes))
@@ -199,7 +220,8 @@ class Sandbox:
                            gid=self.account.pw_gid if self.account else None,
                            cgroup_procs=tuple(str(d / "cgroup.procs") for d in self.cgroup.dirs) if self.cgroup else (),
                            max_file_bytes=limits.max_file_bytes, max_processes=limits.max_processes,
-                           isolate_network=self.account is not None, private_temp=self.account is not None)
+                           isolate_network=self.account is not None, private_temp=self.account is not None,
+                           keep=needed_paths())
 
     def environment(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         return {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(self.workdir), "LANG": "C.UTF-8",
