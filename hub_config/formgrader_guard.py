@@ -2,34 +2,48 @@
 
 In production an offering's formgrader runs as the offering's grader account, which owns the
 gradebook and cannot switch to a sandbox account. nbgrader's Autograde would run a student's code
-as that account, which could rewrite the gradebook. So the button answers, before nbgrader
-touches the submission (its autograde clears the student's graded copy first), where to grade
-instead: the teacher's page, whose Autograde runs as root and grades in the sandbox.
+as that account, which could rewrite the gradebook. So the button, before nbgrader touches the
+submission (its autograde clears the student's graded copy first), asks the staff service (root)
+to grade that student in the sandbox, with the same runner as the teacher's page, and answers as
+nbgrader's own handler does (hub_config/teaching/formgrader_grading.py holds the other side).
 """
 
 from __future__ import annotations
 
 import json
+import os
 
-from hub_config.teaching.scopes import TEACH_PREFIX
+from hub_config.teaching.scopes import TEACH_GRADE_API, TEACH_PREFIX
 
-GUARD_ENV = "STEMLAB_AUTOGRADE_BY_COMMAND"
-MESSAGE = ("Nút chấm tự động của formgrader không cách ly được bài làm của học sinh trên máy chủ này. Hãy chấm ở "
-           "trang giáo viên: {page} (bài {assignment}, nút «Chấm tự động»: chấm lại cả lớp, trong hộp cát). / "
-           "The formgrader's Autograde cannot isolate students' code on this server. Grade on the teacher's page: "
-           "{page} (assignment {assignment}, the Autograde button: the whole class again, in the sandbox).")
+GUARD_ENV = "STEMLAB_AUTOGRADE_BY_COMMAND"  # the offering's id, set for a production formgrader
+TEACH_URL_ENV = "STEMLAB_TEACH_URL"  # the staff service's own address (loopback), set beside it
+MESSAGE = ("Không chấm được từ formgrader: {reason}. Hãy chấm ở trang giáo viên: {page} (bài {assignment}, nút "
+           "«Chấm tự động»). / The formgrader could not grade: {reason}. Grade on the teacher's page: {page} "
+           "(assignment {assignment}, the Autograde button).")
 
 
 def guard(offering: str) -> None:
-    """Make the formgrader's Autograde action answer where to grade instead."""
+    """Make the formgrader's Autograde action grade through the staff service's sandboxed runner."""
     from nbgrader.server_extensions.formgrader import apihandlers
     from nbgrader.server_extensions.formgrader.base import check_xsrf
-    from tornado import web
+    from tornado import httpclient, web
 
     @web.authenticated
     @check_xsrf
-    def post(self, assignment_id: str, student_id: str) -> None:  # type: ignore[no-untyped-def]
+    async def post(self, assignment_id: str, student_id: str) -> None:  # type: ignore[no-untyped-def]
         page = f"{TEACH_PREFIX}offerings/{offering}?assignment={assignment_id}"
-        self.write(json.dumps({"success": False, "error": MESSAGE.format(page=page, assignment=assignment_id)}))
+        body = {"offering": offering, "assignment": assignment_id, "student": student_id,
+                "teacher": self.current_user.username}  # jupyter_server's User: the hub's name
+        try:
+            response = await httpclient.AsyncHTTPClient().fetch(
+                f"{os.environ[TEACH_URL_ENV].rstrip('/')}{TEACH_PREFIX}{TEACH_GRADE_API}", method="POST",
+                body=json.dumps(body), request_timeout=960,
+                headers={"Authorization": f"token {os.environ['JUPYTERHUB_API_TOKEN']}",
+                         "Content-Type": "application/json"})
+            answer = json.loads(response.body)
+        except (KeyError, OSError, ValueError, httpclient.HTTPClientError) as err:
+            answer = {"success": False, "error": MESSAGE.format(reason=f"{type(err).__name__}: {err}", page=page,
+                                                                assignment=assignment_id)}
+        self.write(json.dumps(answer))
 
     apihandlers.AutogradeHandler.post = post

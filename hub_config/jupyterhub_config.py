@@ -140,7 +140,7 @@ if site["idle_timeout"] > 0:
         }
     )
 # ---- course offerings: a formgrader service per offering, reachable by its graders only
-from hub_config.formgrader_guard import GUARD_ENV  # noqa: E402
+from hub_config.formgrader_guard import GUARD_ENV, TEACH_URL_ENV  # noqa: E402
 from hub_config.offerings import (  # noqa: E402
     formgrader_config_dir,
     jupyter_config_dir,
@@ -159,6 +159,7 @@ c.StemlabSpawner.students = accounts.students
 c.StemlabSpawner.student_config_path = str(student_config_dir(data))
 # nbgrader's assignment list asks the hub for the student's courses with the server's token.
 c.JupyterHub.load_roles.append({"name": "server", "scopes": ["inherit"]})
+graders_of_classes: list[str] = []
 for offering in offerings:
     c.JupyterHub.load_roles += [
         {
@@ -186,8 +187,11 @@ for offering in offerings:
         # The formgrader runs student code when it autogrades: as the offering's own unprivileged
         # account, which reaches this offering's files and nothing else of the site.
         formgrader["user"] = offering.grader
-        # ... which cannot switch to a sandbox account: its Autograde button points to `stemlab grade`
+        # ... which cannot switch to a sandbox account: its Autograde button asks the staff service
+        # (root) to grade in the sandbox, with the service's own token (the role below)
         formgrader["environment"][GUARD_ENV] = offering.id
+        formgrader["environment"][TEACH_URL_ENV] = runtime.teach_url
+        graders_of_classes.append(offering.id)
     elif site["production"]:
         print(f"stemlab: offering {offering.id} has no grader account (offered in demo mode); "
               f"its formgrader is not started. Run `stemlab courses offer` for it again.", file=sys.stderr)
@@ -196,6 +200,9 @@ for offering in offerings:
         formgrader["command"].append("--allow-root")
     services.append(formgrader)
 c.JupyterHub.services = services
+if graders_of_classes:  # production formgraders may ask the staff service to grade (formgrader_grading.py)
+    c.JupyterHub.load_roles.append({"name": "formgrader-grades-through-staff-service", "scopes": [TEACH_ACCESS_SCOPE],
+                                    "services": graders_of_classes})
 
 # ---- pages
 demo_warning = (

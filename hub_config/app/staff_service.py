@@ -19,6 +19,7 @@ from ..people import roster_page
 from ..runtime import RUNTIME_ENV, Runtime
 from ..site.clock import school_zone
 from ..site.staff_pages import TEMPLATES, StaffSite
+from ..teaching import formgrader_grading
 from ..teaching import page as teaching_page
 from ..teaching.scopes import TEACH_PREFIX
 
@@ -27,7 +28,7 @@ PREFIX = TEACH_PREFIX
 
 def make_app(site: StaffSite, prefix: str = PREFIX) -> web.Application:
     routes = [(url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler)]
-    for pattern, handler in [*roster_page.HANDLERS, *teaching_page.HANDLERS]:
+    for pattern, handler in [*roster_page.HANDLERS, *formgrader_grading.HANDLERS, *teaching_page.HANDLERS]:
         routes.append((url_path_join(prefix, pattern) if pattern else prefix, handler))
     return web.Application(routes, site=site, catalog=load_catalog(), prefix=prefix, template_path=str(TEMPLATES),
                            xsrf_cookies=True, cookie_secret=os.urandom(32), max_body_size=roster_page.MAX_BYTES + 65536)

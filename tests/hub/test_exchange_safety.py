@@ -10,6 +10,7 @@ collection (kept, for the teacher to see). The offering's nbgrader work and its 
 import json
 import os
 import pwd
+import shutil
 import stat
 
 import psutil
@@ -130,13 +131,23 @@ def test_a_forged_submission_is_set_aside_and_the_real_one_is_graded(prod_hub, c
 
     stemlab(prod_hub, "grade", OFFERING, ASSIGNMENT)
     # the formgrader runs as the grader account, which owns the gradebook: its Autograde button must
-    # not run a student's code there, and says how to grade instead
+    # not run a student's code there; it has the staff service (root) grade that student in the sandbox
     teacher = prod_hub.account("teacher", classes="10A1")
     t = prod_hub.login(teacher["login"], teacher["password"])
     assert t.get(f"{prod_hub.url}/services/{OFFERING}/").status_code == 200
-    refused = t.post(f"{prod_hub.url}/services/{OFFERING}/formgrader/api/submission/{ASSIGNMENT}/{a}/autograde",
-                     headers={"X-XSRFToken": t.cookies.get("_xsrf", path=f"/services/{OFFERING}/") or ""}).json()
-    assert not refused["success"] and f"stemlab-teach/offerings/{OFFERING}?assignment={ASSIGNMENT}" in refused["error"], refused
+    fg = f"{prod_hub.url}/services/{OFFERING}/formgrader/api"
+    headers = {"X-XSRFToken": t.cookies.get("_xsrf", path=f"/services/{OFFERING}/") or ""}
+    shutil.rmtree(offering.root / "autograded" / a, ignore_errors=True)  # so the button must make it again
+    regraded = t.post(f"{fg}/submission/{ASSIGNMENT}/{a}/autograde", headers=headers, timeout=600).json()
+    assert regraded["success"], regraded
+    assert (offering.root / "autograded" / a / ASSIGNMENT / "bai01.ipynb").stat().st_uid == pwd.getpwnam(offering.grader).pw_uid
+    scores = {n["student"]: n["code_score"] for n in t.get(f"{fg}/submitted_notebooks/{ASSIGNMENT}/bai01", headers=headers).json()}
+    assert scores[a] == 8, scores
+    # nobody but the offering's own formgrader may ask the staff service to grade
+    api = f"{prod_hub.url}/services/stemlab-teach/api/formgrader-autograde"
+    ask = {"offering": OFFERING, "assignment": ASSIGNMENT, "student": a, "teacher": teacher["login"]}
+    assert t.post(api, json=ask, timeout=60).status_code == 403, "a teacher's own login is not the formgrader"
+    assert people["b"]["session"].post(api, json=ask, timeout=60).status_code == 403
     stemlab(prod_hub, "courses", "feedback", OFFERING, ASSIGNMENT)
     s = people["a"]["session"]
     base = f"{prod_hub.url}/user/{a}"

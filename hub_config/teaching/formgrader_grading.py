@@ -1,0 +1,79 @@
+"""The formgrader's Autograde button, graded by the staff service in the sandbox.
+
+In production an offering's formgrader runs as the offering's grader account, which owns the
+gradebook and cannot switch to a sandbox account: running a student's code itself would let that
+code rewrite the gradebook. So its button (hub_config/formgrader_guard.py) asks the staff service,
+which runs as root, to grade that one student with the same runner as *Chấm tự động* on the
+teacher's page, and waits for the answer.
+
+Who may ask is the hub's decision: the formgrader calls with its own service token, whose role
+holds `access:services!service=stemlab-teach` (hub_config/jupyterhub_config.py), and may ask for
+its own offering only; the teacher it names must teach that class (the hub already let only the
+class's teachers into the formgrader).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from tornado import web
+
+from ..offerings import list_offerings
+from . import loop
+from .jobs import Action, Busy, Job, JobState
+from .page import TeachingHandler
+from .scopes import TEACH_GRADE_API
+
+WAIT_SECONDS = 900.0
+
+
+class FormgraderAutograde(TeachingHandler):
+    def check_xsrf_cookie(self) -> None:
+        """Called with a token by another service, never by a browser's cookie: no XSRF to check."""
+
+    @web.authenticated
+    async def post(self) -> None:
+        caller: dict[str, Any] = self.current_user
+        try:
+            asked = json.loads(self.request.body)
+            offering_id, assignment_id, student, teacher = (str(asked[k]) for k in
+                                                            ("offering", "assignment", "student", "teacher"))
+        except (ValueError, KeyError, TypeError):
+            raise web.HTTPError(400, "expected JSON with offering, assignment, student and teacher") from None
+        if caller.get("kind") != "service" or caller.get("name") != offering_id:
+            raise web.HTTPError(403, "only an offering's own formgrader may ask to grade its students")
+        offering = next((o for o in list_offerings(self.site.data) if o.id == offering_id), None)
+        if offering is None:
+            raise web.HTTPError(404, offering_id)
+        account = next((a for a in self.people if a.login == teacher), None)
+        if account is None or not (account.role == "admin" or (account.role == "teacher"
+                                                                and offering.class_name in account.class_list)):
+            raise web.HTTPError(403, self.w("not_your_class"))
+        if student not in {a.login for a in self.students_of(offering.class_name)}:
+            raise web.HTTPError(404, student)
+        self.catalog.course(offering.course_id).assignment(assignment_id)  # a StemlabError if unknown
+
+        def work(job: Job) -> list[str]:
+            summary = loop.autograde(self.site.data, offering, assignment_id, student=student)
+            return [f"{r.student} {r.notebook}: {r.error}" for r in summary.failed] + [
+                f"{r.student} {r.notebook}: {'; '.join(f['reason'] for f in r.flags)}" for r in summary.flagged]
+
+        try:
+            job = self.site.jobs.start(offering.id, assignment_id, Action.AUTOGRADE, teacher, work)
+        except Busy as err:
+            self.write({"success": False, "error": str(err)})
+            return
+        waited = 0.0
+        while job.state is JobState.RUNNING and waited < WAIT_SECONDS:
+            await asyncio.sleep(0.25)
+            waited += 0.25
+        log = "\n".join(job.messages)
+        if job.state is JobState.DONE:
+            self.write({"success": True, "log": log})
+        else:
+            self.write({"success": False, "error": log or "grading did not finish in time"})
+
+
+HANDLERS = [(TEACH_GRADE_API, FormgraderAutograde)]
