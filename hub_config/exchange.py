@@ -69,6 +69,12 @@ class Reporting:
             self._problems: list[Problem] = []
         return self._problems
 
+    def start(self) -> None:  # first among the bases: nbgrader's whole step, then the report
+        try:
+            super().start()  # type: ignore[misc]
+        finally:
+            self.write_report()
+
     def write_report(self) -> None:
         if self.report_file:
             path = Path(self.report_file)
@@ -97,12 +103,6 @@ def _report_file() -> Unicode:
 
 class LockedReleaseFeedback(Reporting, LockedRoot, ExchangeReleaseFeedback):
     report_file = _report_file()
-
-    def start(self) -> None:
-        try:
-            super().start()
-        finally:
-            self.write_report()
 
     def copy_files(self) -> None:
         # nbgrader opens each feedback folder's timestamp and secret without a check: one
@@ -158,12 +158,6 @@ class OwnerCheckedCollect(Reporting, LockedRoot, ExchangeCollect):
         help="Move aside submissions whose owner is not the student they name (needs one Linux account "
         "per student, as in production mode).",
     ).tag(config=True)
-
-    def start(self) -> None:
-        try:
-            super().start()
-        finally:
-            self.write_report()
 
     def init_src(self) -> None:
         if self.coursedir.course_id:
