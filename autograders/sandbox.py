@@ -55,33 +55,37 @@ PRIVATE_TEMP_OPTIONS = b"size=64m,nr_inodes=4096,mode=1777"
 GRADING_ROOT = Path("/var/lib/stemlab-grading")
 
 
-MS_BIND = 0x1000
-
-
 def _mount(source: bytes | None, target: str, kind: bytes | None, flags: int, options: bytes | None = None) -> None:
     if _libc.mount(source, target.encode(), kind, flags, options) != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"cannot mount {target} in the sandbox: {os.strerror(err)}")
 
 
-def _private_temp(keep: tuple[str, ...]) -> None:
+def _private_temp(folders: tuple[str, ...]) -> None:
     """In a mount namespace of its own (nothing propagates back to the machine), a fresh tmpfs
-    on each shared scratch folder; what the sandbox needs from one (the Python installation or
-    the project, when they live under /tmp) is bound back at its own path."""
+    on each of `folders`."""
     if _libc.unshare(CLONE_NEWNS) != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"cannot have private temporary folders: {os.strerror(err)}")
     _mount(b"none", "/", None, MS_REC | MS_PRIVATE)
+    for folder in folders:
+        _mount(b"tmpfs", folder, b"tmpfs", MS_NOSUID | MS_NODEV, PRIVATE_TEMP_OPTIONS)
+
+
+def private_temp_folders() -> tuple[tuple[str, ...], list[str]]:
+    """The shared scratch folders a sandbox can have its own of, and why any other cannot: one
+    that holds the Python installation or this project (a checkout in /tmp, say) stays shared."""
+    needed = needed_paths()
+    usable, kept = [], []
     for folder in SHARED_TEMP:
         if not os.path.isdir(folder):
             continue
-        inside = [path for path in keep if path == folder or path.startswith(folder + "/")]
-        handles = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in inside]  # before they are hidden
-        _mount(b"tmpfs", folder, b"tmpfs", MS_NOSUID | MS_NODEV, PRIVATE_TEMP_OPTIONS)
-        for path, handle in handles:
-            os.makedirs(path, exist_ok=True)
-            _mount(f"/proc/self/fd/{handle}".encode(), path, None, MS_BIND | MS_REC)
-            os.close(handle)
+        holding = [p for p in needed if p == folder or p.startswith(folder + "/")]
+        if holding:
+            kept.append(f"a private {folder} per submission ({holding[0]} is in it: install elsewhere, e.g. /opt)")
+        else:
+            usable.append(folder)
+    return tuple(usable), kept
 
 
 def needed_paths() -> tuple[str, ...]:
@@ -103,7 +107,7 @@ class Confinement:
     max_processes: int | None = None
     isolate_network: bool = False
     private_temp: bool = False
-    keep: tuple[str, ...] = ()  # bound back into a private /tmp when they live there
+    private_folders: tuple[str, ...] = ()  # each given a fresh tmpfs (with private_temp)
 
     def apply(self) -> None:
         for procs in self.cgroup_procs:
@@ -113,7 +117,7 @@ class Confinement:
             err = ctypes.get_errno()
             raise OSError(err, f"cannot leave the network: {os.strerror(err)}")
         if self.private_temp:
-            _private_temp(self.keep)
+            _private_temp(tuple(self.private_folders))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         if self.max_file_bytes:
             resource.setrlimit(resource.RLIMIT_FSIZE, (self.max_file_bytes, self.max_file_bytes))
@@ -221,7 +225,7 @@ class Sandbox:
                            cgroup_procs=tuple(str(d / "cgroup.procs") for d in self.cgroup.dirs) if self.cgroup else (),
                            max_file_bytes=limits.max_file_bytes, max_processes=limits.max_processes,
                            isolate_network=self.account is not None, private_temp=self.account is not None,
-                           keep=needed_paths())
+                           private_folders=self.pool.private_folders)
 
     def environment(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         return {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(self.workdir), "LANG": "C.UTF-8",
@@ -340,6 +344,8 @@ class SandboxPool:
             self.limiter = CgroupLimiter()
         except LimitsUnavailable as err:
             self.missing.append(f"memory and CPU limits ({err})")
+        self.private_folders, shared = private_temp_folders() if self.as_root else ((), [])
+        self.missing += shared
         self.zygote = Zygote()
         if self.as_root:  # outside /tmp, which each sandbox replaces with its own
             GRADING_ROOT.mkdir(mode=0o711, parents=True, exist_ok=True)
