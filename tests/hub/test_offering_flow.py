@@ -123,6 +123,7 @@ def test_the_formgrader_service_is_the_formgrader_alone(offered):
     assert folder.status_code == 200 and "Xem trước" in folder.text and "bai01.ipynb" in folder.text, folder.text
     released = t.get(f"{base}/stemlab/preview/release/{ASSIGNMENT}/bai01.ipynb")
     assert released.status_code == 200 and "YOUR CODE HERE" in released.text
+    assert released.headers["Content-Security-Policy"].startswith("sandbox"), "an opaque origin: no script of the hub's"
     assert t.get(f"{base}/stemlab/preview/../../etc/passwd").status_code == 404
     english = t.get(f"{base}/stemlab/preview/source", params={"lang": "en"})
     assert "Preview" in english.text and "Xem trước" not in english.text
