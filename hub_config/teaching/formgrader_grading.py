@@ -23,7 +23,7 @@ from tornado import web
 from ..offerings import list_offerings
 from . import loop
 from .jobs import Action, Busy, Job, JobState
-from .page import TeachingHandler
+from .page import TeachingHandler, grading_report
 from .scopes import TEACH_GRADE_API
 
 WAIT_SECONDS = 900.0
@@ -56,9 +56,7 @@ class FormgraderAutograde(TeachingHandler):
         self.catalog.course(offering.course_id).assignment(assignment_id)  # a StemlabError if unknown
 
         def work(job: Job) -> list[str]:
-            summary = loop.autograde(self.site.data, offering, assignment_id, student=student)
-            return [f"{r.student} {r.notebook}: {r.error}" for r in summary.failed] + [
-                f"{r.student} {r.notebook}: {'; '.join(f['reason'] for f in r.flags)}" for r in summary.flagged]
+            return grading_report(loop.autograde(self.site.data, offering, assignment_id, student=student))
 
         try:
             job = self.site.jobs.start(offering.id, assignment_id, Action.AUTOGRADE, teacher, work)

@@ -14,7 +14,7 @@ import json
 import tempfile
 import urllib.parse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyterhub.utils import url_path_join
 from tornado import httpclient, web
@@ -25,6 +25,18 @@ from ..site.staff_pages import StaffHandler
 from . import loop
 from .jobs import Action, Busy, Job
 from .progress import Stage, assignment_progress
+
+if TYPE_CHECKING:
+    from autograders.runner import BatchSummary
+
+
+def grading_report(summary: BatchSummary) -> list[str]:
+    """What a teacher must read after a grading batch: who failed or was flagged, and why; which
+    limits this machine could not enforce."""
+    return ([f"{r.student} {r.notebook}: {r.error}" for r in summary.failed]
+            + [f"{r.student} {r.notebook}: {'; '.join(f['reason'] for f in r.flags)}" for r in summary.flagged]
+            + [f"Giới hạn chưa áp dụng / Limits not enforced: {', '.join(summary.missing_limits)}"]
+            * bool(summary.missing_limits))
 
 
 class TeachingHandler(StaffHandler):
@@ -116,10 +128,7 @@ class ActionHandler(TeachingHandler):
                     job.failed += 0 if result.error is None else 1
 
                 summary = loop.autograde(data, offering, assignment.id, progress=progress, on_start=on_start)
-                return ([f"{r.student} {r.notebook}: {r.error}" for r in summary.failed]
-                        + [f"{r.student} {r.notebook}: {'; '.join(f['reason'] for f in r.flags)}" for r in summary.flagged]
-                        + [f"Giới hạn chưa áp dụng / Limits not enforced: {', '.join(summary.missing_limits)}"]
-                        * bool(summary.missing_limits))
+                return grading_report(summary)
         else:
             def work(job: Job) -> list[str]:
                 return loop.feedback(data, offering, assignment.id)
