@@ -30,8 +30,10 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async, run_sync
 
+from .judge import Judge, JudgeLost, JudgeOutcome
 from .model import FEATURES_DIR, MIME, HiddenSet, score
 from .scan import AST_LOCK
+from .split import NotebookPlan, Role, plan_notebook, role
 from .zygote import SandboxKernelManager
 
 if TYPE_CHECKING:
@@ -135,16 +137,27 @@ def _is_given(cell: Any) -> bool:
     return cell.cell_type == "code" and meta.get("locked") and not meta.get("grade") and not meta.get("solution")
 
 
+STUDENT_BRIDGE = "import autograders.kernel_side.student_side as __stemlab_bridge"
+
+
 class GradingClient(NotebookClient):
     max_output_bytes = 1024 * 1024
 
-    def __init__(self, nb: Any, hidden: dict[str, HiddenSet] | None = None, **kw: Any):
+    def __init__(self, nb: Any, hidden: dict[str, HiddenSet] | None = None, judge: Judge | None = None,
+                 data_files: frozenset[str] = frozenset(), **kw: Any):
         super().__init__(nb, **kw)
         self.hidden = hidden or {}
         self.flags: list[dict[str, Any]] = []
         self._expression: str | None = None
         self._bytes: dict[int, int] = {}
         self._guarded: dict[str, int] | None = None
+        self.judge = judge
+        self.plan: NotebookPlan = plan_notebook(nb.cells, data_files) if judge else NotebookPlan()
+        self.judge_broken: str | None = None if judge else "no judge"
+        self.in_kernel: dict[str, str] = {}          # test cell: why it was judged in the student's kernel
+        self.deferred: dict[int, JudgeOutcome] = {}  # test cells to judge again in the student's kernel
+        self.force_in_kernel: set[int] = set()
+        self._plain_run = False  # a test's visible part, run for its names only
 
     def flag(self, cell_index: int, reason: str) -> None:
         grade_id = self.nb.cells[cell_index].metadata.get("nbgrader", {}).get("grade_id") if cell_index >= 0 else None
@@ -153,10 +166,91 @@ class GradingClient(NotebookClient):
     # ---- test cells run as an expression of the execute request
     async def async_execute_cell(self, cell: Any, cell_index: int, execution_count: int | None = None,
                                  store_history: bool = True) -> Any:
+        kind = role(cell)
+        if kind is Role.TEST and cell_index not in self.force_in_kernel:
+            test = self.plan.tests.get(cell_index)
+            if test is not None and test.judge_code is not None and self.judge_broken is None:
+                return await self._judged_test(cell, cell_index, test.judge_code, test.student_part)
+            self.in_kernel[self._cell_name(cell, cell_index)] = (
+                test.in_kernel_reason if test is not None and test.in_kernel_reason else f"the judge: {self.judge_broken}")
+        result = await self._in_kernel(cell, cell_index, execution_count, store_history)
+        part = self.plan.judge_parts.get(cell_index)
+        if part is not None and self.judge_broken is None:
+            await self._judge_part(part, cell, cell_index)
+        return result
+
+    @staticmethod
+    def _cell_name(cell: Any, cell_index: int) -> str:
+        return str(cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell-{cell_index}")
+
+    async def _judge_part(self, code: str, cell: Any, cell_index: int) -> None:
+        """The judge's share of a teacher's given cell (or of a student's imports)."""
+        assert self.judge is not None
+        try:
+            outcome = await self.judge.run(code, self._cell_name(cell, cell_index), self._ask, self.timeout or 30,
+                                           self.max_output_bytes)
+        except JudgeLost as err:
+            self.judge_broken = str(err)
+            return
+        if not outcome.ok and role(cell) is Role.GIVEN:
+            error = outcome.error or {}
+            self.judge_broken = (f"the teacher's cell {self._cell_name(cell, cell_index)} failed there "
+                                 f"({error.get('ename')}: {error.get('evalue')})")
+
+    async def _judged_test(self, cell: Any, cell_index: int, code: str, student_part: str | None) -> Any:
+        """A test cell run by the judge; the student's kernel only answers its questions."""
+        assert self.judge is not None
+        try:
+            outcome = await self.judge.run(code, self._cell_name(cell, cell_index), self._ask, self.timeout or 30,
+                                           self.max_output_bytes)
+        except JudgeLost as err:
+            self.judge_broken = str(err)
+            outcome = JudgeOutcome(False, error={"ename": "JudgeLost", "evalue": str(err), "traceback": []},
+                                   unsplittable=str(err))
+        if outcome.unsplittable or (not outcome.ok and outcome.remote):
+            self.deferred[cell_index] = outcome
+        cell.outputs = list(outcome.outputs)
+        if not outcome.ok:
+            error = outcome.error or {}
+            cell.outputs.append(nbformat.v4.new_output("error", ename=str(error.get("ename", "Error")),
+                                                       evalue=str(error.get("evalue", "")),
+                                                       traceback=list(error.get("traceback", []))))
+        self._score_test_outputs(cell, cell_index)
+        if self.km is not None and not await ensure_async(self.km.is_alive()):
+            raise DeadKernelError("the student's kernel died while the judge asked it")
+        if student_part:  # what later cells read of this test's names, as the student's notebook has them
+            judged, original = cell.outputs, cell.source
+            cell.source, self._plain_run = student_part, True
+            try:
+                await self._in_kernel(cell, cell_index, None, True)
+            finally:
+                cell.source, cell.outputs, self._plain_run = original, judged, False
+        return cell
+
+    async def _ask(self, request: str, timeout: float) -> str:
+        """One question of the judge's, put to the student's kernel; its answer, as the judge reads it."""
+        content = await self._silently("", {"r": f"__stemlab_bridge.serve({request!r})"}, timeout=timeout)
+        if content is None:
+            if self.km is not None and await ensure_async(self.km.is_alive()):
+                await ensure_async(self.km.interrupt_kernel())
+            return _raised("TimeoutError", "the student's code did not answer in time")
+        result = content.get("user_expressions", {}).get("r", {})
+        if result.get("status") != "ok":
+            return _raised("RuntimeError", f"the student's kernel could not answer ({result.get('ename')})")
+        try:
+            with AST_LOCK:
+                text = ast.literal_eval(result["data"]["text/plain"])
+        except (ValueError, SyntaxError, TypeError, KeyError, MemoryError, RecursionError):
+            text = None
+        return text if isinstance(text, str) else _raised("RuntimeError", "the student's kernel answered with no value")
+
+    async def _in_kernel(self, cell: Any, cell_index: int, execution_count: int | None = None,
+                         store_history: bool = True) -> Any:
         before = await self._guard_ids() if _is_given(cell) else None
-        if _is_test(cell):
+        as_test = _is_test(cell) and not self._plain_run
+        if as_test:
             await self._check_guarded(cell_index)
-        self._expression = test_payload(cell.source) if _is_test(cell) else None
+        self._expression = test_payload(cell.source) if as_test else None
         original = cell.source
         if self._expression is not None:
             cell.source = "pass  # graded as an expression"
@@ -226,14 +320,16 @@ class GradingClient(NotebookClient):
                 if k not in now:
                     self._guarded.pop(k)
 
-    async def _silently(self, code: str, expressions: dict[str, str] | None = None) -> dict[str, Any] | None:
+    async def _silently(self, code: str, expressions: dict[str, str] | None = None,
+                        timeout: float = 10) -> dict[str, Any] | None:
         """Run code in the kernel outside the notebook (no output, no history); the reply's content."""
         assert self.kc is not None
         msg_id = self.kc.execute(code, silent=True, user_expressions=expressions or {})
+        deadline = time.monotonic() + timeout
         try:
-            reply = await ensure_async(self.kc.get_shell_msg(timeout=10))
+            reply = await ensure_async(self.kc.get_shell_msg(timeout=timeout))
             while reply["parent_header"].get("msg_id") != msg_id:
-                reply = await ensure_async(self.kc.get_shell_msg(timeout=10))
+                reply = await ensure_async(self.kc.get_shell_msg(timeout=max(0.01, deadline - time.monotonic())))
         except queue.Empty:
             return None  # the kernel does not answer; the cell's own watchdog deals with it
         return reply["content"]
@@ -253,8 +349,9 @@ class GradingClient(NotebookClient):
             return {}
 
     def prepare_kernel(self) -> None:
-        """Before any cell: the test runner, holding the builtins as they are now; what tests rely on."""
-        run_sync(self._silently)(TEST_RUNNER)
+        """Before any cell: the test runner, holding the builtins as they are now; what tests rely
+        on; the bridge that answers the judge."""
+        run_sync(self._silently)(TEST_RUNNER + "\n" + STUDENT_BRIDGE)
         self._guarded = run_sync(self._guard_ids)()
 
     async def _check_raise_for_error(self, cell: Any, cell_index: int, exec_reply: Any) -> None:
@@ -279,6 +376,11 @@ class GradingClient(NotebookClient):
         return super().output(outs, msg, display_id, cell_index)
 
 
+def _raised(kind: str, message: str) -> str:
+    return json.dumps({"raised": {"type": {"module": "builtins", "qualname": kind},
+                                  "mro": [{"module": "builtins", "qualname": kind}], "message": message}})
+
+
 def _patch_execute(client: GradingClient) -> None:
     """Send the test expression with the execute request of a test cell."""
     assert client.kc is not None
@@ -298,11 +400,13 @@ class WallClockExceeded(Exception):
 
 
 def run(nb: Any, sandbox: "Sandbox", cell_timeout: float, deadline: float,
-        hidden: dict[str, HiddenSet] | None = None) -> Any:
-    """Execute the notebook's cells in a kernel in the sandbox, restarting the kernel where a
-    cell killed it; the flags go into the notebook's metadata."""
+        hidden: dict[str, HiddenSet] | None = None, release_dir: Path | None = None) -> Any:
+    """Execute the notebook's cells in a kernel in the sandbox, its tests in the sandbox's judge,
+    restarting the kernel where a cell killed it; the flags go into the notebook's metadata, and
+    the tests judged inside the student's kernel (with why) beside them."""
     limits = sandbox.pool.limits
-    client = GradingClient(nb, hidden=hidden, timeout=cell_timeout, interrupt_on_timeout=True, allow_errors=True,
+    client = GradingClient(nb, hidden=hidden, judge=sandbox.judge, data_files=data_file_names(release_dir),
+                           timeout=cell_timeout, interrupt_on_timeout=True, allow_errors=True,
                            kernel_name="python3", record_timing=False, startup_timeout=60,
                            shutdown_kernel="immediate")  # the sandbox's clean-up ends everything anyway
     client.max_output_bytes = limits.max_output_bytes // 8
@@ -315,6 +419,7 @@ def run(nb: Any, sandbox: "Sandbox", cell_timeout: float, deadline: float,
         with client.setup_kernel():
             _patch_execute(client)
             client.prepare_kernel()
+            _fresh_judge(client, release_dir, hidden or {})
             try:
                 for i, cell in enumerate(nb.cells):
                     if i < index and i in skipped:
@@ -325,6 +430,7 @@ def run(nb: Any, sandbox: "Sandbox", cell_timeout: float, deadline: float,
                     index = i
                     _run_with_watchdog(client, sandbox, cell, i, cell_timeout, deadline)
                 index = len(nb.cells)
+                _judge_deferred_in_kernel(client, sandbox, cell_timeout, deadline)
             except DeadKernelError:
                 if time.monotonic() > deadline:
                     raise WallClockExceeded() from None
@@ -335,7 +441,46 @@ def run(nb: Any, sandbox: "Sandbox", cell_timeout: float, deadline: float,
                 skipped.add(index)
                 index += 1
     nb.metadata.setdefault("stemlab", {})["flags"] = client.flags
+    nb.metadata["stemlab"]["judged_in_kernel"] = client.in_kernel
     return nb
+
+
+def _fresh_judge(client: GradingClient, release_dir: Path | None, hidden: dict[str, HiddenSet]) -> None:
+    """The judge, with a namespace of its own for this run of the notebook (a restarted kernel
+    replays the cells before, in both)."""
+    if client.judge is None:
+        return
+    try:
+        client.judge.ensure(release_dir, hidden)
+        client.judge_broken = None
+    except (JudgeLost, OSError) as err:
+        client.judge_broken = f"it could not start ({err})"
+
+
+def _judge_deferred_in_kernel(client: GradingClient, sandbox: "Sandbox", timeout: float, deadline: float) -> None:
+    """Tests whose values could not all leave the student's kernel (an object of theirs took part
+    and the test failed, or a value was not data), judged again there, the old way, after every
+    other cell: nothing the student's code does from then on reaches the feedback. Where that
+    verdict is kinder than the judge's, it counts, and the teacher is asked to look."""
+    for index, outcome in sorted(client.deferred.items()):
+        cell = client.nb.cells[index]
+        judged = cell.outputs
+        client.force_in_kernel.add(index)
+        try:
+            _run_with_watchdog(client, sandbox, cell, index, timeout, deadline)
+        except DeadKernelError:
+            cell.outputs = judged
+            return
+        finally:
+            client.force_in_kernel.discard(index)
+        passed = not any(o.get("output_type") == "error" for o in cell.outputs)
+        if passed:
+            cell.outputs = [o for o in cell.outputs if o.get("output_type") != "stream"]
+            why = outcome.unsplittable or "an object of the student's (not data) took part and the judge's verdict was a fail"
+            client.flag(index, f"this test was judged inside the student's kernel, where the student's code could change "
+                               f"the result ({why}); check this answer")
+        else:
+            cell.outputs = judged
 
 
 def _kernel_pid(client: GradingClient) -> int | None:
@@ -354,7 +499,8 @@ def _run_with_watchdog(client: GradingClient, sandbox: "Sandbox", cell: Any, ind
     """A cell that ignores the interrupt (a loop that swallows KeyboardInterrupt) or hangs the
     kernel (a broken builtin) is ended by killing the kernel, which the caller restarts; so is
     every cell once the notebook's wall-clock time is up."""
-    timer = threading.Timer(max(0.0, min(timeout + 5, deadline - time.monotonic())), _kill_kernel, args=(client,))
+    budget = 2 * timeout + 5 if role(cell) is Role.TEST else timeout + 5  # a judged test may also run its visible part
+    timer = threading.Timer(max(0.0, min(budget, deadline - time.monotonic())), _kill_kernel, args=(client,))
     timer.start()
     try:
         client.execute_cell(cell, index)
@@ -376,20 +522,28 @@ def execute_notebook(sandbox: "Sandbox", nb: Any, data_dir: Path, cell_timeout: 
     work = sandbox.fresh_workdir()
     for folder in (data_dir, release_dir):
         if folder is not None and folder.is_dir():
-            _copy_data(folder, work, top=True)
+            copy_data(folder, work, top=True)
     for hidden_set in (hidden or {}).values():
         hidden_set.write_features(work / FEATURES_DIR)
     sandbox.give(work)
     wall = sandbox.pool.limits.wall_seconds
     original = copy.deepcopy(nb)
     try:
-        return run(nb, sandbox, cell_timeout, time.monotonic() + wall, hidden)
+        return run(nb, sandbox, cell_timeout, time.monotonic() + wall, hidden, release_dir)
     except WallClockExceeded:
         return failed(original, f"the notebook ran longer than {wall:g} s and was stopped")
 
 
-def _copy_data(source: Path, target: Path, top: bool = False) -> None:
-    """The submission's data files, as plain files and folders: links, sockets and pipes a
+def data_file_names(folder: Path | None) -> frozenset[str]:
+    """The data files of a release, as a test names them (relative paths)."""
+    if folder is None or not folder.is_dir():
+        return frozenset()
+    return frozenset(str(p.relative_to(folder)) for p in folder.rglob("*")
+                     if p.is_file() and not p.is_symlink() and p.suffix != ".ipynb" and not p.name.startswith("."))
+
+
+def copy_data(source: Path, target: Path, top: bool = False) -> None:
+    """A submission's (or a release's) data files, as plain files and folders: links, sockets and pipes a
     student left in the folder are not followed or opened (a pipe would block the copy)."""
     for item in source.iterdir():
         if item.name.startswith(".") or top and (item.suffix == ".ipynb" or item.name == "timestamp.txt"):
@@ -398,7 +552,7 @@ def _copy_data(source: Path, target: Path, top: bool = False) -> None:
             continue
         if item.is_dir():
             (target / item.name).mkdir(exist_ok=True)
-            _copy_data(item, target / item.name)
+            copy_data(item, target / item.name)
         elif item.is_file():
             shutil.copy2(item, target / item.name)
 

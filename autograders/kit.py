@@ -185,7 +185,20 @@ class KitRun:
 def run_on_kit(program: str | None = None, seconds: float = 5.0, scenario: dict[str, Any] | None = None,
                model: str = "yolobit", wall_seconds: float = 30.0) -> KitRun:
     """Run the program on a fresh simulated kit for `seconds` of board time; the run ends there
-    (or earlier, when the program does)."""
+    (or earlier, when the program does). In the judge (autograders/judge.py) the run happens in the
+    student's sandbox, beside the student's code, and only its timeline comes back: the checks on
+    it are made here."""
+    from .kernel_side import judge_side
+
+    arguments = {"program": program, "seconds": seconds, "scenario": scenario, "model": model,
+                 "wall_seconds": wall_seconds}
+    data = judge_side.library("kit_run_data", **arguments) if judge_side.active() else kit_run_data(**arguments)
+    return KitRun(data["events"], data["seconds"], data["output"], data["scenario"])
+
+
+def kit_run_data(program: str | None = None, seconds: float = 5.0, scenario: dict[str, Any] | None = None,
+                 model: str = "yolobit", wall_seconds: float = 30.0) -> dict[str, Any]:
+    """One run on a simulated kit, as data: the board's timeline, its output, the scenario."""
     program = last_program() if program is None else program
     problems = check_cell(program, PORT_OF_MODEL.get(model, "esp32"))
     if problems:
@@ -213,4 +226,4 @@ def run_on_kit(program: str | None = None, seconds: float = 5.0, scenario: dict[
             timeline = json.loads(connection.exec("import _sim\nprint(_sim.timeline())", timeout=10))
         finally:
             connection.close()
-    return KitRun(timeline["events"], seconds, "".join(output), scenario)
+    return {"events": timeline["events"], "seconds": seconds, "output": "".join(output), "scenario": scenario}

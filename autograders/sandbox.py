@@ -33,6 +33,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from queue import Queue
+from typing import TYPE_CHECKING
 
 import psutil
 
@@ -41,7 +42,11 @@ from lab_hardware import GRADING_ENV
 
 from .zygote import Zygote
 
+if TYPE_CHECKING:
+    from .judge import Judge
+
 ACCOUNT_PREFIX = "stemlab-sbx-"
+JUDGE_ACCOUNT_PREFIX = "stemlab-jdg-"  # the judges' accounts, one per slot: never a sandbox's
 _libc = ctypes.CDLL(None, use_errno=True)
 CLONE_NEWNET = 0x40000000
 CLONE_NEWNS = 0x00020000
@@ -201,6 +206,25 @@ class Sandbox:
         if pool.limiter:
             self.cgroup = pool.limiter.create(f"grading-{index}", pool.limits.memory_bytes, pool.limits.cpu_cores)
         self.workdir = pool.base / f"sbx-{index}"
+        self._judge: "Judge | None" = None
+
+    @property
+    def judge(self) -> "Judge":
+        """This slot's judge (autograders/judge.py): started with the first notebook, kept for the batch."""
+        if self._judge is None:
+            from .judge import Judge
+
+            self._judge = Judge(self)
+        return self._judge
+
+    def judge_confinement(self, account: pwd.struct_passwd | None) -> Confinement:
+        """The judge's: an account of its own, no network, private scratch folders, the same
+        rlimits; not the sandbox's cgroup (its clean-up between cells would end the judge)."""
+        limits = self.pool.limits
+        return Confinement(uid=account.pw_uid if account else None, gid=account.pw_gid if account else None,
+                           max_file_bytes=limits.max_file_bytes, max_processes=limits.max_processes,
+                           isolate_network=account is not None, private_temp=account is not None,
+                           private_folders=self.pool.private_folders)
 
     # ---- the private folder
     def fresh_workdir(self) -> Path:
@@ -339,6 +363,8 @@ class SandboxPool:
         self.limiter: CgroupLimiter | None = None
         if not self.as_root:
             self.missing += ["a separate account per submission (needs root): the code runs as you",
+                             "a judge apart from the student's code (needs root): the tests' verdicts are made "
+                             "in a kernel of yours, which the student's code could reach",
                              "no network (needs root)", "process limit per submission (needs root)"]
         try:
             self.limiter = CgroupLimiter()
@@ -367,8 +393,13 @@ class SandboxPool:
         shutil.rmtree(sandbox.workdir, ignore_errors=True)
         self._free.put(sandbox)
 
+    def judge_account(self, index: int) -> pwd.struct_passwd | None:
+        return _ensure_account(f"{JUDGE_ACCOUNT_PREFIX}{index}") if self.as_root else None
+
     def close(self) -> None:
         for s in self.sandboxes:
+            if s._judge is not None:
+                s._judge.close()
             s.clean_up()
             if s.cgroup:
                 s.cgroup.remove()

@@ -20,7 +20,10 @@ def parse(source: str) -> ast.Module:
 
 COMPARISONS = {"__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__hash__", "__bool__"}
 IPYTHON_HOOKS = {"ast_transformers", "input_transformers_post", "input_transformers_cleanup", "register_magic_function",
-                 "events", "set_custom_exc", "showtraceback", "run_cell", "run_cell_magic"}
+                 "events", "set_custom_exc", "showtraceback", "run_cell", "run_cell_magic", "user_expressions",
+                 "run_ast_nodes", "run_code", "transform_cell", "display_formatter", "displayhook", "do_execute",
+                 "shell_handlers", "execute_request", "raw_input", "_input_request", "user_global_ns"}
+FUNCTION_INTERNALS = {"__defaults__", "__kwdefaults__", "__code__", "__globals__", "__closure__", "__wrapped__"}
 EXITS = {("sys", "exit"), ("os", "_exit"), ("os", "kill"), ("os", "abort"), ("signal", "signal"),
          ("os", "killpg"), ("os", "fork"), ("builtins", "exit")}
 
@@ -51,11 +54,32 @@ class _Scanner(ast.NodeVisitor):
             self.say(f"changes how IPython runs code (.{node.attr})")
         if node.attr == "__class__" and isinstance(node.ctx, ast.Store):
             self.say("changes an object's __class__")
+        if node.attr in FUNCTION_INTERNALS and isinstance(node.ctx, (ast.Store, ast.Del)):
+            self.say(f"changes a function's {node.attr}")
         if isinstance(node.value, ast.Name) and (node.value.id, node.attr) in EXITS:
             self.say(f"calls {node.value.id}.{node.attr} (ends or signals the kernel)")
         if isinstance(node.value, ast.Name) and node.value.id in ("builtins", "__builtins__") and isinstance(node.ctx, ast.Store):
             self.say(f"replaces the builtin {node.attr}")
         self.generic_visit(node)
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if node.id.startswith("__stemlab"):
+            self.say(f"touches the grader's own helper {node.id}")
+        self.generic_visit(node)
+
+    def visit_Import(self, node: ast.Import) -> None:
+        self._grader_module([a.name for a in node.names])
+        self.generic_visit(node)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        self._grader_module([node.module or ""])
+        self.generic_visit(node)
+
+    def _grader_module(self, names: list[str]) -> None:
+        for name in names:
+            if name.split(".")[0] in ("autograders", "nbgrader", "ipykernel", "jupyter_client", "zmq") or \
+                    name.startswith("lab_hardware.sim"):
+                self.say(f"imports {name}, a part of the grader")
 
     def visit_Subscript(self, node: ast.Subscript) -> None:
         if isinstance(node.value, ast.Name) and node.value.id == "__builtins__" and isinstance(node.ctx, ast.Store):
@@ -67,6 +91,9 @@ class _Scanner(ast.NodeVisitor):
             first = node.args[0]
             if isinstance(first, ast.Name) and first.id in ("builtins", "__builtins__"):
                 self.say("replaces builtins (setattr)")
+            second = node.args[1] if len(node.args) > 1 else None
+            if isinstance(second, ast.Constant) and second.value in IPYTHON_HOOKS | FUNCTION_INTERNALS:
+                self.say(f"changes {second.value} (setattr)")
         self.generic_visit(node)
 
     def visit_While(self, node: ast.While) -> None:

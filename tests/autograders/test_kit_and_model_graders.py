@@ -31,8 +31,9 @@ KIT_CASES = {
     "kit-ignores-button": ({"cau1-loi-giai": HEART_ALWAYS, "cau2-loi-giai": COUNT_B}, None, 3, None,
                           "at 0 s: observed HEART; expected off outside those times (while button A is held)"),
     "kit-never-answered": ({}, None, 0, None, "NotImplementedError"),
-    "kit-patches-helper": ({"cau1-loi-giai": HEART_ALWAYS, "cau2-loi-giai": COUNT_B}, PATCH_KIT_HELPER, None,
-                           "test helpers replaced", None),
+    # the checks run in the judge, so a patched copy in the student's kernel changes nothing
+    "kit-patches-helper": ({"cau1-loi-giai": HEART_ALWAYS, "cau2-loi-giai": COUNT_B}, PATCH_KIT_HELPER, 3,
+                           "a part of the grader", None),
 }
 
 MODEL_A = "bai04-du-an-nhan-dang-cu-chi"
@@ -60,7 +61,8 @@ MODEL_CASES = {
     "model-tree": (TREE, 2 + 5, None),
     "model-constant": (CONSTANT, 2 + 0, None),
     "model-steals-labels": (STEALS_LABELS, 2 + 0, None),
-    "model-fakes-result": (FAKES_RESULT, 2 + 0, "produced a result inside a test cell"),
+    # its fake result is made in the student's kernel, which no test cell's output comes from any more
+    "model-fakes-result": (FAKES_RESULT, 2 + 0, "displayhook"),
 }
 
 
