@@ -458,10 +458,11 @@ def _fresh_judge(client: GradingClient, release_dir: Path | None, hidden: dict[s
 
 
 def _judge_deferred_in_kernel(client: GradingClient, sandbox: "Sandbox", timeout: float, deadline: float) -> None:
-    """Tests whose values could not all leave the student's kernel (an object of theirs took part
-    and the test failed, or a value was not data), judged again there, the old way, after every
-    other cell: nothing the student's code does from then on reaches the feedback. Where that
-    verdict is kinder than the judge's, it counts, and the teacher is asked to look."""
+    """Tests the judge failed where an object of the student's (not data) took part, or a value
+    could not leave the student's kernel: run again there, the old way, after every other cell
+    (nothing the student's code does from then on reaches the feedback). The judge's verdict
+    stands; where the student's kernel says "passed", the teacher is asked to look, since an
+    honest answer built on its own classes can meet what the judge cannot follow."""
     for index, outcome in sorted(client.deferred.items()):
         cell = client.nb.cells[index]
         judged = cell.outputs
@@ -469,18 +470,16 @@ def _judge_deferred_in_kernel(client: GradingClient, sandbox: "Sandbox", timeout
         try:
             _run_with_watchdog(client, sandbox, cell, index, timeout, deadline)
         except DeadKernelError:
-            cell.outputs = judged
             return
         finally:
             client.force_in_kernel.discard(index)
-        passed = not any(o.get("output_type") == "error" for o in cell.outputs)
-        if passed:
-            cell.outputs = [o for o in cell.outputs if o.get("output_type") != "stream"]
-            why = outcome.unsplittable or "an object of the student's (not data) took part and the judge's verdict was a fail"
-            client.flag(index, f"this test was judged inside the student's kernel, where the student's code could change "
-                               f"the result ({why}); check this answer")
-        else:
+            passed_inside = not any(o.get("output_type") == "error" for o in cell.outputs)
             cell.outputs = judged
+        if passed_inside:
+            why = outcome.unsplittable or "an object of the student's, not data, took part"
+            client.flag(index, f"the judge failed this test ({why}), but inside the student's kernel, where the "
+                               f"student's code can change the result, it passed: check this answer and give its "
+                               f"points by hand if it is right")
 
 
 def _kernel_pid(client: GradingClient) -> int | None:

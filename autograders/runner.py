@@ -36,6 +36,7 @@ class SubmissionResult:
     seconds: float = 0.0
     flags: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+    judged_in_kernel: dict[str, str] = field(default_factory=dict)  # test cell: why not by the judge
 
 
 @dataclass
@@ -51,6 +52,17 @@ class BatchSummary:
     @property
     def flagged(self) -> list[SubmissionResult]:
         return [r for r in self.results if r.flags]
+
+    @property
+    def judged_in_kernel(self) -> dict[tuple[str, str], str]:
+        """(notebook, test cell): why that test was judged inside the students' kernels, where their
+        code could change the verdict (the teacher's test reads a plot or a file, say): once for the
+        batch, since it is the test's doing, not a student's."""
+        found: dict[tuple[str, str], str] = {}
+        for result in self.results:
+            for cell, reason in result.judged_in_kernel.items():
+                found.setdefault((result.notebook, cell), reason)
+        return found
 
 
 def grading_metadata(meta: dict[str, Any]) -> tuple[Any, ...]:
@@ -134,6 +146,7 @@ class GradingRunner:
                     finally:
                         pool.release(sandbox)
                     result.flags += executed.metadata.get("stemlab", {}).get("flags", [])
+                    result.judged_in_kernel = dict(executed.metadata.get("stemlab", {}).get("judged_in_kernel", {}))
                     executed.metadata.setdefault("stemlab", {})["flags"] = result.flags
                     nbformat.write(executed, str(cache / f"{key}.ipynb"))
                 except Exception as err:  # noqa: BLE001  (one submission's failure must not stop the batch)

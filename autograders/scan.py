@@ -29,9 +29,10 @@ EXITS = {("sys", "exit"), ("os", "_exit"), ("os", "kill"), ("os", "abort"), ("si
 
 
 class _Scanner(ast.NodeVisitor):
-    def __init__(self, teacher_names: set[str]):
+    def __init__(self, teacher_names: set[str], modules: dict[str, str] | None = None):
         self.teacher_names = teacher_names
         self.reasons: list[str] = []
+        self.modules = {} if modules is None else modules  # names for modules, from this cell and those before
 
     def say(self, reason: str) -> None:
         if reason not in self.reasons:
@@ -62,6 +63,25 @@ class _Scanner(ast.NodeVisitor):
             self.say(f"replaces the builtin {node.attr}")
         self.generic_visit(node)
 
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self._defines([t.id for t in node.targets if isinstance(t, ast.Name)], "assignment")
+        for target in node.targets:
+            if isinstance(target, ast.Attribute) and target.attr == "__class__":
+                self.say("changes an object's __class__")
+            elif isinstance(target, ast.Attribute) and self._module_path(target.value):
+                self.say(f"replaces {self._module_path(target.value)}.{target.attr}, a library's own "
+                         "(a test could rely on it)")
+        self.generic_visit(node)
+
+    def _module_path(self, node: ast.AST) -> str | None:
+        parts = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if isinstance(node, ast.Name) and node.id in self.modules and self.modules[node.id] != "builtins":
+            return ".".join([self.modules[node.id], *reversed(parts)])
+        return None
+
     def visit_Name(self, node: ast.Name) -> None:
         if node.id.startswith("__stemlab"):
             self.say(f"touches the grader's own helper {node.id}")
@@ -69,6 +89,8 @@ class _Scanner(ast.NodeVisitor):
 
     def visit_Import(self, node: ast.Import) -> None:
         self._grader_module([a.name for a in node.names])
+        for alias in node.names:
+            self.modules[(alias.asname or alias.name).split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
         self.generic_visit(node)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
@@ -114,11 +136,6 @@ class _Scanner(ast.NodeVisitor):
         self._defines([node.name], "def")
         self.generic_visit(node)
 
-    def visit_Assign(self, node: ast.Assign) -> None:
-        self._defines([t.id for t in node.targets if isinstance(t, ast.Name)], "assignment")
-        if any(isinstance(t, ast.Attribute) and t.attr == "__class__" for t in node.targets):
-            self.say("changes an object's __class__")
-        self.generic_visit(node)
 
 
 def helper_functions(source: str) -> set[str]:
@@ -138,15 +155,23 @@ def scan_notebook(nb: Any) -> list[dict[str, str]]:
         if cell.cell_type == "code" and meta.get("locked") and not meta.get("grade"):
             teacher |= helper_functions(cell.source)
     flags = []
+    modules: dict[str, str] = {}
     for index, cell in enumerate(nb.cells):
         meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code" or meta.get("locked") or (meta.get("grade") and not meta.get("solution")):
+        if cell.cell_type != "code":
+            continue
+        if meta.get("locked") or (meta.get("grade") and not meta.get("solution")):
+            try:  # the teacher's imports: a student may change `math.isclose` without importing math
+                _Scanner(teacher, modules).visit(ast.Module(body=[n for n in parse(cell.source).body
+                                                                  if isinstance(n, ast.Import)], type_ignores=[]))
+            except SyntaxError:
+                pass
             continue
         try:
             tree = parse(cell.source)
         except SyntaxError:
             continue  # the run reports it
-        scanner = _Scanner(teacher)
+        scanner = _Scanner(teacher, modules)
         scanner.visit(tree)
         for reason in scanner.reasons:
             flags.append({"cell": meta.get("grade_id") or index, "reason": reason})

@@ -279,6 +279,9 @@ class Planner:
             self.plan.tests[index] = TestPlan(None, "the test cell is not Python the runner can read")
             return
         bound_here = bound_names(tree)
+        for statement in tree.body:
+            if isinstance(statement, (ast.Import, ast.ImportFrom)):
+                self._record_imports(statement)
         first_binding: dict[str, int] = {}
         for position, statement in enumerate(tree.body):
             for name in bound_names(ast.Module(body=[statement], type_ignores=[])):
@@ -298,9 +301,6 @@ class Planner:
             reason = self._kernel_only_reach(reached)
         for name in bound_here:  # a test judged in the student's kernel leaves its names there
             self.owner[name] = Owner.JUDGE if reason is None else Owner.STUDENT
-        for statement in tree.body:
-            if isinstance(statement, (ast.Import, ast.ImportFrom)):
-                self._record_imports(statement)
         if reason is not None:
             self.plan.tests[index] = TestPlan(None, reason)
             return

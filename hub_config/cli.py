@@ -283,6 +283,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
                           f"{escape(flag['reason'])}")
     for r in summary.failed:
         console.print(f"[red]{escape(r.student)} {escape(r.notebook)}:[/] {escape(r.error or '')}")
+    for (notebook, cell), reason in sorted(summary.judged_in_kernel.items()):
+        console.print(f"[yellow]Chấm trong kernel của học sinh / judged inside the students' kernels: "
+                      f"{escape(notebook)} {escape(cell)}:[/] {escape(reason)}")
     console.print(f"Đã chấm / Graded {len(summary.results)} bài / notebooks of {offering.id} in "
                   f"{summary.seconds:.1f} s: {len(summary.failed)} lỗi / failed, {len(summary.flagged)} cần xem / "
                   "flagged for review (in the formgrader and the grade sheet).")

@@ -32,9 +32,13 @@ if TYPE_CHECKING:
 
 def grading_report(summary: BatchSummary) -> list[str]:
     """What a teacher must read after a grading batch: who failed or was flagged, and why; which
-    limits this machine could not enforce."""
+    tests could not be judged outside the students' kernels; which limits this machine could not
+    enforce."""
     return ([f"{r.student} {r.notebook}: {r.error}" for r in summary.failed]
             + [f"{r.student} {r.notebook}: {'; '.join(f['reason'] for f in r.flags)}" for r in summary.flagged]
+            + [f"Kiểm tra chấm trong kernel của học sinh (bài làm có thể tác động kết quả) / test judged inside the "
+               f"students' kernels, where their code can change the result: {notebook} {cell}: {reason}"
+               for (notebook, cell), reason in sorted(summary.judged_in_kernel.items())]
             + [f"Giới hạn chưa áp dụng / Limits not enforced: {', '.join(summary.missing_limits)}"]
             * bool(summary.missing_limits))
 
