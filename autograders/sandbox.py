@@ -6,7 +6,8 @@ autograde through nbgrader), by `Confinement`, which a process applies to itself
 any student code (a grading kernel forked by the zygote, or a command run with `Sandbox.run`):
 - account: one of `stemlab-sbx-0..N-1`, one per worker, in no group of ours: it reaches no course
   folder, gradebook, home or other submission (they are all closed to others);
-- folder: a private 0700 copy of what this one submission needs;
+- folder: a private 0700 copy of what this one submission needs, on a file system of its own
+  (a tmpfs of `Limits.max_disk_bytes`): all its files together, not each one, are bounded;
 - network: a network namespace of its own with no interface up (not even loopback);
 - memory and CPU: a cgroup (hub_config.limits); processes (a fork bomb) and file size: rlimits;
 - time: a wall-clock limit for the whole run; output: capped in bytes, not lines;
@@ -50,7 +51,8 @@ JUDGE_ACCOUNT_PREFIX = "stemlab-jdg-"  # the judges' accounts, one per slot: nev
 _libc = ctypes.CDLL(None, use_errno=True)
 CLONE_NEWNET = 0x40000000
 CLONE_NEWNS = 0x00020000
-MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x4000, 0x40000
+MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x20, 0x4000, 0x40000
+MNT_DETACH = 0x2
 PR_SET_NO_NEW_PRIVS = 38
 # The machine's shared scratch places, each a small fresh tmpfs in a sandbox: what one
 # submission leaves there no other sees, and none can fill the machine's disk through them.
@@ -145,6 +147,7 @@ class Limits:
     max_processes: int = 64
     max_file_bytes: int = 32 * 1024**2
     max_output_bytes: int = 4 * 1024**2
+    max_disk_bytes: int = 256 * 1024**2  # all of a submission's files together (its folder)
 
 
 @dataclass
@@ -170,11 +173,11 @@ def _ensure_account(name: str) -> pwd.struct_passwd:
         return pwd.getpwnam(name)
 
 
-def _account_processes(uid: int) -> list[psutil.Process]:
+def _account_processes(uid: int, zombies: bool = False) -> list[psutil.Process]:
     out = []
     for p in psutil.process_iter(["uids", "status"]):
         try:
-            if p.info["uids"] and p.info["uids"].real == uid and p.info["status"] != psutil.STATUS_ZOMBIE:
+            if p.info["uids"] and p.info["uids"].real == uid and (zombies or p.info["status"] != psutil.STATUS_ZOMBIE):
                 out.append(p)
         except psutil.Error:
             continue
@@ -182,7 +185,9 @@ def _account_processes(uid: int) -> list[psutil.Process]:
 
 
 def kill_account_processes(uid: int, timeout: float = 5.0) -> int:
-    """Kill every process of the sandbox account; return how many there were."""
+    """Kill every process of the sandbox account; return how many there were. Then wait (a
+    little) for their zombies to be reaped: they still count against the account's process limit,
+    so the next submission in this sandbox could not start one (a fork bomb leaves hundreds)."""
     victims = _account_processes(uid)
     count = len(victims)
     deadline = time.monotonic() + timeout
@@ -194,6 +199,8 @@ def kill_account_processes(uid: int, timeout: float = 5.0) -> int:
                 pass
         time.sleep(0.05)
         victims = _account_processes(uid)
+    while time.monotonic() < deadline and _account_processes(uid, zombies=True):
+        time.sleep(0.05)
     return count
 
 
@@ -205,8 +212,32 @@ class Sandbox:
         self.cgroup: ServerCgroup | None = None
         if pool.limiter:
             self.cgroup = pool.limiter.create(f"grading-{index}", pool.limits.memory_bytes, pool.limits.cpu_cores)
-        self.workdir = pool.base / f"sbx-{index}"
+        # as root, a small file system of its own (a tmpfs at a fixed place per slot, so a batch that
+        # died leaves no more mounts behind than there are slots): its size is the disk quota
+        self.workdir = GRADING_ROOT / f"slot-{index}" if pool.as_root else pool.base / f"sbx-{index}"
+        if pool.as_root:
+            self._mount_workdir()
         self._judge: "Judge | None" = None
+
+    def _mount_workdir(self) -> None:
+        self.workdir.mkdir(mode=0o700, exist_ok=True)
+        options = f"size={self.pool.limits.max_disk_bytes},nr_inodes=16384,mode=0700".encode()
+        if os.path.ismount(self.workdir):  # left by an earlier batch of this slot: its size may differ
+            _mount(None, str(self.workdir), None, MS_REMOUNT | MS_NOSUID | MS_NODEV, options)
+        else:
+            _mount(b"tmpfs", str(self.workdir), b"tmpfs", MS_NOSUID | MS_NODEV, options)
+        self._empty_workdir()
+
+    def _empty_workdir(self) -> None:
+        for item in self.workdir.iterdir():
+            if item.is_dir() and not item.is_symlink():
+                shutil.rmtree(item, ignore_errors=True)
+            else:
+                item.unlink(missing_ok=True)
+
+    def unmount(self) -> None:
+        if self.pool.as_root and os.path.ismount(self.workdir):
+            _libc.umount2(str(self.workdir).encode(), MNT_DETACH)
 
     @property
     def judge(self) -> "Judge":
@@ -228,8 +259,12 @@ class Sandbox:
 
     # ---- the private folder
     def fresh_workdir(self) -> Path:
-        shutil.rmtree(self.workdir, ignore_errors=True)
-        self.workdir.mkdir(mode=0o700)
+        if self.pool.as_root:
+            self._empty_workdir()
+            self.workdir.chmod(0o700)
+        else:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir.mkdir(mode=0o700)
         if self.account:
             os.chown(self.workdir, self.account.pw_uid, self.account.pw_gid)
         return self.workdir
@@ -390,7 +425,10 @@ class SandboxPool:
 
     def release(self, sandbox: Sandbox) -> None:
         sandbox.clean_up()
-        shutil.rmtree(sandbox.workdir, ignore_errors=True)
+        if self.as_root:
+            sandbox._empty_workdir()
+        else:
+            shutil.rmtree(sandbox.workdir, ignore_errors=True)
         self._free.put(sandbox)
 
     def judge_account(self, index: int) -> pwd.struct_passwd | None:
@@ -401,6 +439,7 @@ class SandboxPool:
             if s._judge is not None:
                 s._judge.close()
             s.clean_up()
+            s.unmount()
             if s.cgroup:
                 s.cgroup.remove()
         self.zygote.close()

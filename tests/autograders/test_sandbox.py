@@ -27,7 +27,7 @@ def pool():
             pytest.fail("CI runs as root; the sandbox tests must run there")
         pytest.skip("the sandbox needs root")
     p = SandboxPool(2, Limits(wall_seconds=8, memory_bytes=256 * 1024**2, max_processes=32,
-                              max_file_bytes=1024**2, max_output_bytes=64 * 1024))
+                              max_file_bytes=1024**2, max_output_bytes=64 * 1024, max_disk_bytes=16 * 1024**2))
     yield p
     p.close()
 
@@ -60,7 +60,7 @@ def secrets_of_others():
 def test_code_runs_as_its_own_account_in_a_private_folder(pool):
     result = run_python(pool, "import os; print(os.getuid(), os.getcwd(), oct(os.stat('.').st_mode & 0o777))")
     uid, cwd, mode = result.stdout.decode().split()
-    assert int(uid) != 0 and "stemlab-grading-" in cwd and mode == "0o700"
+    assert int(uid) != 0 and cwd.startswith("/var/lib/stemlab-grading/") and mode == "0o700"
     # as root every limit holds (a checkout under /tmp keeps /tmp shared: see the scratch-folder test)
     assert not [m for m in pool.missing if not m.startswith("a private /")], pool.missing
 
@@ -146,12 +146,32 @@ def test_a_file_larger_than_the_limit_cannot_be_written(pool):
     assert result.stdout.decode().startswith("refused 27"), result  # EFBIG
 
 
+def test_all_files_together_are_bounded_not_only_each_one(pool):
+    """Files each under the per-file limit, many of them: the folder's own quota stops them."""
+    result = run_python(pool, """
+        written = 0
+        try:
+            for i in range(64):
+                with open(f'part{i}.bin', 'wb') as f:
+                    f.write(b'0' * (1024 * 1024 - 1))
+                written += 1
+        except OSError as err:
+            print('full', err.errno, written)
+        else:
+            print('wrote', written)
+    """)
+    words = result.stdout.decode().split()
+    assert words[:2] == ["full", "28"], result  # ENOSPC
+    assert int(words[2]) <= 16, words
+
+
 def test_a_detached_process_is_gone_when_the_run_ends(pool):
     result = run_python(pool, """
         import os, subprocess
         subprocess.Popen(['sleep', '600'], start_new_session=True)
         print(os.getuid())
     """)
+    assert result.stdout, result.stderr.decode()[-600:]
     uid = int(result.stdout.decode())
     import psutil
 
