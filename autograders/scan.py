@@ -139,12 +139,16 @@ class _Scanner(ast.NodeVisitor):
 
 
 def helper_functions(source: str) -> set[str]:
-    """Functions a teacher's cell defines (test helpers a student might redefine)."""
+    """What a teacher's cell defines or imports (test helpers and libraries a student might rebind)."""
     try:
         tree = parse(source)
     except SyntaxError:
         return set()
-    return {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    names = {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names if a.name != "*"}
+    return names
 
 
 def scan_notebook(nb: Any) -> list[dict[str, str]]:

@@ -217,6 +217,9 @@ class Planner:
         self.owner: dict[str, Owner] = {}
         self.origin: dict[str, str] = {}                 # an imported name the judge has: its dotted origin
         self.modules: set[str] = set()                   # names bound to modules by `import`
+        # what the teacher's cells import or define (functions, classes): a test that calls one means
+        # the teacher's, whatever the student's cells bind to that name (the scan flags it)
+        self.teachers: set[str] = set()
         self.helper_uses: dict[str, set[str]] = {}       # a teacher's function: what it reaches
         self.plan = NotebookPlan()
 
@@ -228,14 +231,14 @@ class Planner:
             return
         imports = [s for s in tree.body if isinstance(s, (ast.Import, ast.ImportFrom)) and self._pure_import(s)]
         imported = bound_names(ast.Module(body=imports, type_ignores=[]))
-        for name in bound_names(tree) | (changed_names(tree) - self.modules - imported):
+        for name in (bound_names(tree) | (changed_names(tree) - self.modules - imported)) - self.teachers:
             self.owner[name] = Owner.STUDENT
         for statement in imports:
             self._record_imports(statement)
             for name in bound_names(ast.Module(body=[statement], type_ignores=[])):
                 self.owner[name] = Owner.JUDGE
         rebound = bound_names(ast.Module(body=[s for s in tree.body if s not in imports], type_ignores=[]))
-        for name in rebound:  # bound again by the student's own code after the import
+        for name in rebound - self.teachers:  # bound again by the student's own code after the import
             self.owner[name] = Owner.STUDENT
         if imports:
             self.plan.judge_parts[index] = ast.unparse(ast.Module(body=imports, type_ignores=[]))
@@ -258,6 +261,7 @@ class Planner:
                                              ast.ClassDef))
             if defines:  # a recursive function reads its own name
                 self.owner.update({name: Owner.JUDGE for name in names})
+                self.teachers |= names
             needs_student = [n for n in reads(statement) if self._is_students(n.id) and (
                 n.id not in names or defines or self.owner.get(n.id) is Owner.STUDENT)]
             if defines or not needs_student and not self._is_magic(statement):
@@ -393,6 +397,8 @@ class Planner:
             if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) and \
                     self.owner.get(node.target.id) is Owner.STUDENT:
                 return "the test changes one of the student's values in place"
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Del) and self.owner.get(node.id) is not Owner.JUDGE:
+                return f"the test deletes the student's {node.id} (to see what then fails)"
             if isinstance(node, (ast.Global, ast.Nonlocal)) and set(node.names) - bound_here:
                 return "the test declares the student's names global"
         return None
@@ -401,18 +407,31 @@ class Planner:
     def walk(self, cells: list[Any]) -> NotebookPlan:
         trees = [python_source(c.source) if c.cell_type == "code" else None for c in cells]
         roles = [role(c) for c in cells]
+        read_sets = [_names_read(t) for t in trees]
         for index, (cell, tree, kind) in enumerate(zip(cells, trees, roles)):
-            if kind is Role.STUDENT:
-                self.student_cell(index, tree)
-            elif kind is Role.GIVEN:
-                self.given_cell(index, tree)
-            elif kind is Role.TEST:
-                later = set().union(*(
-                    {n.id for n in reads(t)} for t, k in zip(trees[index + 1:], roles[index + 1:])
-                    if t is not None and k is not Role.TEST)) if index + 1 < len(cells) else set()
-                needed = bool(tree is not None and bound_names(tree) & later)
-                self.test_cell(index, tree, visible_part(cell.source), needed)
+            try:
+                if kind is Role.STUDENT:
+                    self.student_cell(index, tree)
+                elif kind is Role.GIVEN:
+                    self.given_cell(index, tree)
+                elif kind is Role.TEST:
+                    later = set().union(set(), *(r for r, k in zip(read_sets[index + 1:], roles[index + 1:])
+                                                 if k is not Role.TEST))
+                    needed = bool(tree is not None and bound_names(tree) & later)
+                    self.test_cell(index, tree, visible_part(cell.source), needed)
+            except (RecursionError, MemoryError, ValueError):
+                # code too deep for the walk: a student's cell then binds nothing known (its names
+                # stay the student's, as every unknown name is); a teacher's test is judged as before
+                if kind is Role.TEST:
+                    self.plan.tests[index] = TestPlan(None, "the test cell is nested too deeply for the runner to split")
         return self.plan
+
+
+def _names_read(tree: ast.Module | None) -> set[str]:
+    try:
+        return {n.id for n in reads(tree)} if tree is not None else set()
+    except (RecursionError, MemoryError):
+        return set()
 
 
 def visible_part(source: str, begin: str = "BEGIN HIDDEN TESTS", end: str = "END HIDDEN TESTS") -> str:

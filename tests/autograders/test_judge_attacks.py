@@ -105,6 +105,10 @@ CASES = {
                                            "can": "def can(x):\n    if x < 0:\n        raise Exception('?')\n    return x ** 0.5"},
                                           PATCH_BUILTINS, None, 6, "builtin"),
     "forges-the-bridge": (ALL_WRONG, FORGES_ANSWERS, None, 2, "grader's own helper"),
+    "rebinds-the-teachers-numpy": ({**HONEST, "binh-phuong": "class Gia:\n    class testing:\n"
+                                    "        assert_allclose = staticmethod(lambda *a, **k: None)\n"
+                                    "    ndarray = list\n    asarray = staticmethod(np.asarray)\n    array = staticmethod(np.array)\n"
+                                    "np = Gia\n" + WRONG["binh-phuong"]}, None, None, 8, "redefines np"),
     "always-equal-float": ({**HONEST, "can": ALWAYS_EQUAL}, None, None, 8, "__eq__"),
     "spies-on-the-judge": (HONEST, SPIES, SPY_REPORT, 10, "grader's own helper"),
 }
