@@ -4,10 +4,11 @@ each with the cell and the reason, for the teacher.
 
 - The notebook (with its hidden tests) stays in the runner's process: it never touches the
   sandbox's disk, and the sandbox's account cannot read the runner's memory.
-- Test cells do not go through IPython's input and AST transformers (a student's transformer
-  could strip `assert`): they run as an expression of the execute request, and `==` in their
-  asserts is strict (an object whose `__eq__` is always true, or that fakes `__class__`, does
-  not compare equal to a number or a string).
+- Test cells run in the sandbox's judge (autograders/judge.py), which asks the student's kernel
+  for the student's values; the few that must be judged in the student's kernel (split.py says
+  which) skip IPython's input and AST transformers (a student's transformer could strip
+  `assert`): they run as an expression of the execute request, with strict `==` and `isinstance`
+  (kernel_side/in_kernel.py).
 - A kernel that dies (os._exit, a kill, the memory limit) or that ignores the interrupt after
   the cell timeout is restarted; the cells before it run again, and grading goes on.
 - Output is capped per cell in bytes.
@@ -39,28 +40,6 @@ from .zygote import SandboxKernelManager
 if TYPE_CHECKING:
     from .sandbox import Sandbox
 
-STRICT_EQ = '''
-def __stemlab_strict_eq(a, b, _type=(0).__class__.__class__):
-    numbers = (int, float, complex, bool)
-    plain = (str, bytes, int, float, complex, bool, list, tuple, dict, set, frozenset, type(None))
-    ta, tb = _type(a), _type(b)
-    if tb in plain or ta in plain:
-        if ta in numbers and tb in numbers:
-            return complex.__eq__(complex(a), complex(b)) if tb is complex or ta is complex else float.__eq__(float(a), float(b))
-        if ta is not tb and not (issubclass(ta, (list, tuple)) and issubclass(tb, (list, tuple)) and ta is tb):
-            return False
-        if ta in (list, tuple):
-            return len(a) == len(b) and all(__stemlab_strict_eq(x, y) for x, y in zip(a, b))
-        if ta is dict:
-            return a.keys() == b.keys() and all(__stemlab_strict_eq(a[k], b[k]) for k in b)
-        return tb.__eq__(b, a) is True
-    return a == b
-
-
-def __stemlab_isinstance(obj, kinds, _type=(0).__class__.__class__):
-    return issubclass(_type(obj), kinds)
-'''
-
 
 class _StrictAsserts(ast.NodeTransformer):
     """`assert x == y` -> `assert __stemlab_strict_eq(x, y)` (and `!=` likewise), and
@@ -81,26 +60,11 @@ class _StrictAsserts(ast.NodeTransformer):
         return node
 
 
-# Defined in each kernel before any cell runs: a test runs with the builtins as they were then (a
-# student's `builtins.abs = ...` does not reach the test, nor the student's functions it calls).
-TEST_RUNNER = '''
-def __stemlab_test(source, g, _builtins=dict(vars(__import__("builtins"))), _exec=exec, _compile=compile):
-    saved = g.get("__builtins__")
-    g["__builtins__"] = _builtins
-    try:
-        _exec(_compile(source, "test cell", "exec"), g)
-    finally:
-        g["__builtins__"] = saved
-    return "ok"
-'''
-
-
 def test_payload(source: str) -> str:
     """A test cell as one expression that IPython evaluates without transforming it."""
     try:
         with AST_LOCK:
-            tree = _StrictAsserts().visit(ast.parse(source))
-            body = STRICT_EQ + "\n" + ast.unparse(ast.fix_missing_locations(tree))
+            body = ast.unparse(ast.fix_missing_locations(_StrictAsserts().visit(ast.parse(source))))
     except SyntaxError:
         body = source
     return f"__stemlab_test({body!r}, globals())"
@@ -111,33 +75,17 @@ def _is_test(cell: Any) -> bool:
     return cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
 
 
-# What a test cell relies on, as `name: id(object)` in the kernel: the builtins, the grading
-# helpers' modules (and their classes' methods), and the functions, classes and modules that the
-# teacher's cells put in the namespace (with the modules' public attributes).
-GUARDED_MODULES = ("autograders.kit",)
-GUARD_EXPR = (  # as JSON text: IPython's pretty-printer would cut a long dict short
-    "__import__('json').dumps((lambda b, g, mods: {"
-    "**{'builtins.' + k: id(v) for k, v in vars(b).items() if not k.startswith('_')}, "
-    "**{f'{m}.{k}': id(v) for m in mods if m in __import__('sys').modules "
-    "   for k, v in vars(__import__('sys').modules[m]).items() if not k.startswith('_')}, "
-    "**{f'{m}.{k}.{a}': id(x) for m in mods if m in __import__('sys').modules "
-    "   for k, v in vars(__import__('sys').modules[m]).items() if isinstance(v, type) and v.__module__ == m "
-    "   for a, x in vars(v).items() if not a.startswith('__')}, "
-    "**{k: id(v) for k, v in g.items() if (not k.startswith('_') or k == '__stemlab_test') "
-    "   and (callable(v) or type(v).__name__ == 'module')}, "
-    "**{f'{k}.{a}': id(getattr(v, a, None)) for k, v in g.items() if not k.startswith('_') "
-    "   and type(v).__name__ == 'module' for a in dir(v) if not a.startswith('_')}"
-    "})(__import__('builtins'), globals(), " + repr(GUARDED_MODULES) + "))"
-)
+GUARD_EXPR = "__import__('autograders.kernel_side.in_kernel', fromlist=['_']).guard_ids(globals())"
+# Before any cell: the in-kernel tests' runner (holding the builtins as they are now), and the
+# bridge that answers the judge.
+KERNEL_PREPARATION = ("from autograders.kernel_side.in_kernel import run_test as __stemlab_test\n"
+                      "import autograders.kernel_side.student_side as __stemlab_bridge")
 
 
 def _is_given(cell: Any) -> bool:
     """A code cell the teacher wrote and locked, that is neither an answer nor a test."""
     meta = cell.metadata.get("nbgrader", {})
     return cell.cell_type == "code" and meta.get("locked") and not meta.get("grade") and not meta.get("solution")
-
-
-STUDENT_BRIDGE = "import autograders.kernel_side.student_side as __stemlab_bridge"
 
 
 class GradingClient(NotebookClient):
@@ -351,7 +299,7 @@ class GradingClient(NotebookClient):
     def prepare_kernel(self) -> None:
         """Before any cell: the test runner, holding the builtins as they are now; what tests rely
         on; the bridge that answers the judge."""
-        run_sync(self._silently)(TEST_RUNNER + "\n" + STUDENT_BRIDGE)
+        run_sync(self._silently)(KERNEL_PREPARATION)
         self._guarded = run_sync(self._guard_ids)()
 
     async def _check_raise_for_error(self, cell: Any, cell_index: int, exec_reply: Any) -> None:
