@@ -19,7 +19,7 @@ from typing import Any
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Bool, Float, Integer
+from traitlets import Bool, Float, Integer, Type
 
 CACHE_ENV = "STEMLAB_GRADING_CACHE"
 STRICT_ENV = "STEMLAB_GRADING_STRICT"  # set by the runner: never execute outside its sandboxes
@@ -41,6 +41,9 @@ class SandboxedExecute(NbGraderPreprocessor):
     unconfined_ok = Bool(True, help="Run students' code even where the sandbox cannot give it an account of its "
                                     "own (not root). Off in production, where this process is the grader account, "
                                     "which owns the gradebook.").tag(config=True)
+    limiter_class = Type(None, klass=object, allow_none=True,
+                         help="The machine's cgroup limiter (memory and CPU per sandbox), by import name: the "
+                              "platform's is hub_config.limits.CgroupLimiter. None: no such limits.").tag(config=True)
 
     def preprocess(self, nb: Any, resources: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         executed = self._from_cache(nb, resources["nbgrader"]["student"], resources["nbgrader"]["notebook"])
@@ -68,7 +71,7 @@ class SandboxedExecute(NbGraderPreprocessor):
         from .model import hidden_folder, hidden_sets
         from .sandbox import Limits, SandboxPool
 
-        pool = SandboxPool(1, Limits(wall_seconds=self.wall_seconds))
+        pool = SandboxPool(1, Limits(wall_seconds=self.wall_seconds), limiter=self.limiter_class)
         try:
             if not pool.as_root and not self.unconfined_ok:
                 raise RuntimeError(

@@ -25,7 +25,7 @@ from traitlets.config import Config
 from .execute import execute_notebook
 from .model import hidden_folder, hidden_sets
 from .preprocessors import notebook_key, sanitize_steps
-from .sandbox import Limits, SandboxPool
+from .sandbox import LimiterFactory, Limits, SandboxPool
 from .scan import scan_notebook
 
 
@@ -103,8 +103,9 @@ def sanitize(nb: Any, resources: dict[str, Any], config: Config, released: Any |
 
 class GradingRunner:
     def __init__(self, course_root: Path, course_id: str, db_url: str, workers: int | None = None,
-                 limits: Limits | None = None, cell_timeout: float = 30.0):
+                 limits: Limits | None = None, cell_timeout: float = 30.0, limiter: LimiterFactory | None = None):
         self.course_root, self.course_id, self.db_url = course_root, course_id, db_url
+        self.limiter = limiter  # the machine's cgroup limiter, from the platform
         self.workers = workers or max(1, len(os.sched_getaffinity(0)))
         self.limits = limits or Limits()
         self.cell_timeout = cell_timeout
@@ -126,7 +127,7 @@ class GradingRunner:
         hidden = hidden_sets(hidden_folder(self.course_root, assignment))
         release = self.course_root / "release" / assignment
         released = {p.name: nbformat.read(p, as_version=4) for p in release.glob("*.ipynb")}  # once, not per student
-        pool = SandboxPool(self.workers, self.limits)
+        pool = SandboxPool(self.workers, self.limits, limiter=self.limiter)
         if on_start:
             on_start(pool.missing)
         results: list[SubmissionResult] = []

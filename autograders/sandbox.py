@@ -9,7 +9,9 @@ any student code (a grading kernel forked by the zygote, or a command run with `
 - folder: a private 0700 copy of what this one submission needs, on a file system of its own
   (a tmpfs of `Limits.max_disk_bytes`): all its files together, not each one, are bounded;
 - network: a network namespace of its own with no interface up (not even loopback);
-- memory and CPU: a cgroup (hub_config.limits); processes (a fork bomb) and file size: rlimits;
+- memory and CPU: a cgroup, from the limiter the caller hands the pool (the platform's,
+  hub_config/limits.py: this package does not import it); processes (a fork bomb) and file
+  size: rlimits;
 - time: a wall-clock limit for the whole run; output: capped in bytes, not lines;
 - afterwards: every process of the account is killed (detached ones too) and the folder removed.
 
@@ -34,11 +36,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from queue import Queue
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, Protocol
 
 import psutil
 
-from hub_config.limits import CgroupLimiter, LimitsUnavailable, ServerCgroup
 from lab_hardware import GRADING_ENV
 
 from .zygote import Zygote
@@ -60,6 +61,24 @@ SHARED_TEMP = ("/tmp", "/var/tmp", "/dev/shm")
 PRIVATE_TEMP_OPTIONS = b"size=64m,nr_inodes=4096,mode=1777"
 # The sandboxes' own folders live where no sandbox mounts its private /tmp over them.
 GRADING_ROOT = Path("/var/lib/stemlab-grading")
+
+
+class Cgroup(Protocol):
+    """A control group the sandbox's processes join (memory and CPU limits)."""
+
+    dirs: tuple[Path, ...]
+
+    def pids(self) -> set[int]: ...
+    def kill_all(self, timeout: float = 5) -> None: ...
+    def remove(self) -> None: ...
+
+
+class Limiter(Protocol):
+    def create(self, name: str, mem_bytes: int | None, cpu_cores: float | None) -> Cgroup: ...
+
+
+# Makes the machine's limiter, or raises RuntimeError saying why it cannot (not root, no cgroups).
+LimiterFactory = Callable[[], Limiter]
 
 
 def _mount(source: bytes | None, target: str, kind: bytes | None, flags: int, options: bytes | None = None) -> None:
@@ -209,7 +228,7 @@ class Sandbox:
         self.pool = pool
         self.index = index
         self.account = _ensure_account(f"{ACCOUNT_PREFIX}{index}") if pool.as_root else None
-        self.cgroup: ServerCgroup | None = None
+        self.cgroup: Cgroup | None = None
         if pool.limiter:
             self.cgroup = pool.limiter.create(f"grading-{index}", pool.limits.memory_bytes, pool.limits.cpu_cores)
         # as root, a small file system of its own (a tmpfs at a fixed place per slot, so a batch that
@@ -391,20 +410,24 @@ def _claim_slots(size: int) -> dict[int, int]:
 class SandboxPool:
     """One sandbox per worker; `missing` says what cannot be enforced here (said once)."""
 
-    def __init__(self, size: int, limits: Limits | None = None, base: Path | None = None):
+    def __init__(self, size: int, limits: Limits | None = None, base: Path | None = None,
+                 limiter: LimiterFactory | None = None):
         self.limits = limits or Limits()
         self.as_root = os.geteuid() == 0
         self.missing: list[str] = []
-        self.limiter: CgroupLimiter | None = None
+        self.limiter: Limiter | None = None
         if not self.as_root:
             self.missing += ["a separate account per submission (needs root): the code runs as you",
                              "a judge apart from the student's code (needs root): the tests' verdicts are made "
                              "in a kernel of yours, which the student's code could reach",
                              "no network (needs root)", "process limit per submission (needs root)"]
-        try:
-            self.limiter = CgroupLimiter()
-        except LimitsUnavailable as err:
-            self.missing.append(f"memory and CPU limits ({err})")
+        if limiter is None:
+            self.missing.append("memory and CPU limits (the grading sandbox was given no cgroup limiter)")
+        else:
+            try:
+                self.limiter = limiter()
+            except RuntimeError as err:
+                self.missing.append(f"memory and CPU limits ({err})")
         self.private_folders, shared = private_temp_folders() if self.as_root else ((), [])
         self.missing += shared
         self.zygote = Zygote()

@@ -264,6 +264,7 @@ c = get_config()  # noqa: F821
 configure_autograde(c)
 configure_feedback(c)
 c.SandboxedExecute.unconfined_ok = {offering.grader is None!r}
+c.SandboxedExecute.limiter_class = "hub_config.limits.CgroupLimiter"
 c.Authenticator.plugin_class = NoAuthPlugin
 c.CourseDirectory.course_id = {offering.id!r}
 c.CourseDirectory.root = {str(offering.root)!r}

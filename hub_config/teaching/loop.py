@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Callable
 
 from ..authoring import read_notebook
 from ..errors import StemlabError
+from ..limits import CgroupLimiter
 from ..offerings import (Offering, exchange_dir, jupyter_config_dir, list_offerings, write_course_config,
                          write_student_catalog)
 from ..paths import DataDir
@@ -112,7 +113,7 @@ def autograde(data: DataDir, offering: Offering, assignment_id: str, student: st
 
     broken = broken_submissions(offering, assignment_id, student)
     write_course_config(offering, exchange_dir(data))
-    runner = GradingRunner(offering.root, offering.id, offering.gradebook_url, workers=workers,
+    runner = GradingRunner(offering.root, offering.id, offering.gradebook_url, workers=workers, limiter=CgroupLimiter,
                            cell_timeout=cell_timeout)
     cache = new_cache()
     try:

@@ -21,6 +21,7 @@ from nbgrader.api import Gradebook
 from autograders.preprocessors import CACHE_ENV, STRICT_ENV
 from autograders.runner import GradingRunner, new_cache
 from hub_config.environment import tools_on_path
+from hub_config.limits import CgroupLimiter
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(600)]
 GUIDE = Path(nbgrader.__file__).parent / "docs" / "source" / "user_guide"
@@ -72,7 +73,8 @@ def graded(tmp_path_factory):
     ours = course_copy(base, "ours", ours=True)
     cache = new_cache()
     try:
-        summary = GradingRunner(ours, "example", f"sqlite:///{ours / 'gradebook.db'}", workers=2).execute_all("ps1", cache)
+        summary = GradingRunner(ours, "example", f"sqlite:///{ours / 'gradebook.db'}", workers=2,
+                                limiter=CgroupLimiter).execute_all("ps1", cache)
         run_nbgrader(ours, "autograde", "ps1", "--force", env={CACHE_ENV: str(cache), STRICT_ENV: "1"})
     finally:
         shutil.rmtree(cache, ignore_errors=True)

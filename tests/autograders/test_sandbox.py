@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from autograders.sandbox import Limits, SandboxPool
+from hub_config.limits import CgroupLimiter
 
 pytestmark = pytest.mark.root
 
@@ -27,7 +28,8 @@ def pool():
             pytest.fail("CI runs as root; the sandbox tests must run there")
         pytest.skip("the sandbox needs root")
     p = SandboxPool(2, Limits(wall_seconds=8, memory_bytes=256 * 1024**2, max_processes=32,
-                              max_file_bytes=1024**2, max_output_bytes=64 * 1024, max_disk_bytes=16 * 1024**2))
+                              max_file_bytes=1024**2, max_output_bytes=64 * 1024, max_disk_bytes=16 * 1024**2),
+                    limiter=CgroupLimiter)
     yield p
     p.close()
 

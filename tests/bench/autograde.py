@@ -29,6 +29,7 @@ from nbgrader.api import Gradebook  # noqa: E402
 from autograders.preprocessors import CACHE_ENV, STRICT_ENV  # noqa: E402
 from autograders.runner import GradingRunner, new_cache  # noqa: E402
 from hub_config.environment import tools_on_path  # noqa: E402
+from hub_config.limits import CgroupLimiter  # noqa: E402
 
 ASSIGNMENT = "ps1"
 QUESTIONS = {
@@ -117,7 +118,8 @@ def main() -> None:
     config.write_text(config.read_text() + (
         "from autograders.preprocessors import configure_autograde\nconfigure_autograde(c)\n"))
     start = time.monotonic()
-    runner = GradingRunner(course, "bench", f"sqlite:///{course / 'gradebook.db'}", workers=args.workers)
+    runner = GradingRunner(course, "bench", f"sqlite:///{course / 'gradebook.db'}", workers=args.workers,
+                           limiter=CgroupLimiter)
     cache = new_cache()
     summary = runner.execute_all(ASSIGNMENT, cache)
     nbgrader(course, "autograde", ASSIGNMENT, "--force", env={CACHE_ENV: str(cache), STRICT_ENV: "1"})
