@@ -271,13 +271,14 @@ class GradingClient(NotebookClient):
     async def _silently(self, code: str, expressions: dict[str, str] | None = None,
                         timeout: float = 10) -> dict[str, Any] | None:
         """Run code in the kernel outside the notebook (no output, no history); the reply's content."""
-        assert self.kc is not None
-        msg_id = self.kc.execute(code, silent=True, user_expressions=expressions or {})
+        client: Any = self.kc  # an async kernel client (nbclient types it as the base class)
+        assert client is not None
+        msg_id = client.execute(code, silent=True, user_expressions=expressions or {})
         deadline = time.monotonic() + timeout
         try:
-            reply = await ensure_async(self.kc.get_shell_msg(timeout=timeout))
+            reply = await ensure_async(client.get_shell_msg(timeout=timeout))
             while reply["parent_header"].get("msg_id") != msg_id:
-                reply = await ensure_async(self.kc.get_shell_msg(timeout=max(0.01, deadline - time.monotonic())))
+                reply = await ensure_async(client.get_shell_msg(timeout=max(0.01, deadline - time.monotonic())))
         except queue.Empty:
             return None  # the kernel does not answer; the cell's own watchdog deals with it
         return reply["content"]

@@ -155,7 +155,7 @@ class Judge:
                 self.process.send_signal(signal.SIGINT)
                 interrupted, deadline = True, time.monotonic() + 5
                 continue
-            ready = dict(poller.poll(min(remaining, 1.0) * 1000))
+            ready = dict(poller.poll(int(min(remaining, 1.0) * 1000)))
             if not ready and self.process.poll() is not None:
                 self.close()
                 raise JudgeLost("the judge died")

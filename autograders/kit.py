@@ -190,7 +190,7 @@ def run_on_kit(program: str | None = None, seconds: float = 5.0, scenario: dict[
     it are made here."""
     from .kernel_side import judge_side
 
-    arguments = {"program": program, "seconds": seconds, "scenario": scenario, "model": model,
+    arguments: dict[str, Any] = {"program": program, "seconds": seconds, "scenario": scenario, "model": model,
                  "wall_seconds": wall_seconds}
     data = judge_side.library("kit_run_data", **arguments) if judge_side.active() else kit_run_data(**arguments)
     return KitRun(data["events"], data["seconds"], data["output"], data["scenario"])

@@ -88,10 +88,10 @@ def metric_value(metric: str, predictions: list[Any], labels: list[str]) -> floa
     from sklearn import metrics
 
     if metric in ("r2", "neg_mae"):
-        truth, guess = [float(v) for v in labels], [float(v) for v in predictions]
-        if not all(math.isfinite(g) for g in guess):
+        truth, values = [float(v) for v in labels], [float(v) for v in predictions]
+        if not all(math.isfinite(g) for g in values):
             return -math.inf
-        return metrics.r2_score(truth, guess) if metric == "r2" else -metrics.mean_absolute_error(truth, guess)
+        return metrics.r2_score(truth, values) if metric == "r2" else -metrics.mean_absolute_error(truth, values)
     guess = [_as_label(v) for v in predictions]
     if metric == "accuracy":
         return metrics.accuracy_score(labels, guess)

@@ -71,7 +71,8 @@ class SandboxedExecute(NbGraderPreprocessor):
         from .model import hidden_folder, hidden_sets
         from .sandbox import Limits, SandboxPool
 
-        pool = SandboxPool(1, Limits(wall_seconds=self.wall_seconds), limiter=self.limiter_class)
+        limiter: Any = self.limiter_class  # a class, called to make the limiter
+        pool = SandboxPool(1, Limits(wall_seconds=self.wall_seconds), limiter=limiter)
         try:
             if not pool.as_root and not self.unconfined_ok:
                 raise RuntimeError(

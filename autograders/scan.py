@@ -151,7 +151,7 @@ def helper_functions(source: str) -> set[str]:
     return names
 
 
-def scan_notebook(nb: Any) -> list[dict[str, str]]:
+def scan_notebook(nb: Any) -> list[dict[str, Any]]:
     """Flags for the student's cells (answers and free cells), judged against the teacher's."""
     teacher: set[str] = set()
     for cell in nb.cells:

@@ -229,7 +229,8 @@ class Planner:
         the judge imports itself, so a test's `np.isclose` is never the student's."""
         if tree is None:
             return
-        imports = [s for s in tree.body if isinstance(s, (ast.Import, ast.ImportFrom)) and self._pure_import(s)]
+        imports: list[ast.stmt] = [s for s in tree.body
+                                   if isinstance(s, (ast.Import, ast.ImportFrom)) and self._pure_import(s)]
         imported = bound_names(ast.Module(body=imports, type_ignores=[]))
         for name in (bound_names(tree) | (changed_names(tree) - self.modules - imported)) - self.teachers:
             self.owner[name] = Owner.STUDENT
@@ -246,7 +247,7 @@ class Planner:
     @staticmethod
     def _pure_import(statement: ast.Import | ast.ImportFrom) -> bool:
         if isinstance(statement, ast.ImportFrom):
-            return bool(statement.module) and not statement.level and statement.module.split(".")[0] in PURE_ROOTS \
+            return statement.module is not None and not statement.level and statement.module.split(".")[0] in PURE_ROOTS \
                 and all(a.name != "*" for a in statement.names)
         return all(a.name.split(".")[0] in PURE_ROOTS for a in statement.names)
 

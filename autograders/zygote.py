@@ -216,8 +216,10 @@ class ZygoteProvisioner(LocalProvisioner):  # type: ignore[misc]
     launch: Any = None  # set by SandboxKernelManager: (connection_file) -> pid
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
-        pid = self.launch(self.parent.connection_file)
-        self.process = ForkedProcess(pid)
+        manager: Any = self.parent  # the SandboxKernelManager that owns this provisioner
+        pid = self.launch(manager.connection_file)
+        # what jupyter_client needs of a Popen, for a process the zygote forked
+        self.process = ForkedProcess(pid)  # type: ignore[assignment]
         self.pid = self.pgid = pid  # the child called setsid: its pid is its process group
         self.cwd = kwargs.get("cwd")
         return self.connection_info

@@ -267,7 +267,8 @@ class ExecHandler(BaseHandler):
                                              "exc_type": err.exc_type, "line": err.line}}) + "\n")
         except KitError as err:
             self.write(json.dumps({"error": {"type": type(err).__name__, "vi": err.vi, "en": err.en}}) + "\n")
-        managed.lease.last_used = time.time() if managed.lease else 0
+        if managed.lease is not None:  # the lease may have ended while the program ran
+            managed.lease.last_used = time.time()
 
 
 class InterruptHandler(BaseHandler):

@@ -260,10 +260,10 @@ class KitConnection:
         except KeyboardInterrupt:
             self._stop_running_program()
             raise
-        err = self.read_until(b"\x04", self.timeout, "the program's error report")
+        report = self.read_until(b"\x04", self.timeout, "the program's error report")
         self.read_until(b">", self.timeout, "the raw REPL prompt")
-        if err[:-1].strip():
-            raise BoardError(err[:-1].decode("utf-8", "replace").replace("\r\n", "\n"), line_offset)
+        if report[:-1].strip():
+            raise BoardError(report[:-1].decode("utf-8", "replace").replace("\r\n", "\n"), line_offset)
         return out[:-1][-keep_output:].decode("utf-8", "replace").replace("\r\n", "\n")
 
     def _stop_running_program(self) -> None:

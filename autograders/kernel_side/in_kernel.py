@@ -42,7 +42,8 @@ def strict_eq(a: Any, b: Any) -> bool:
             return _len(a) == _len(b) and _all(strict_eq(x, y) for x, y in _zip(a, b))
         if ta is dict:
             return a.keys() == b.keys() and _all(strict_eq(a[k], b[k]) for k in b)
-        return tb.__eq__(b, a) is True
+        # the type's own comparison, unbound: not the (student's) left operand's
+        return tb.__eq__(b, a) is True  # type: ignore[call-arg]
     return _bool(a == b)
 
 

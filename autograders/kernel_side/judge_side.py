@@ -113,12 +113,12 @@ def _rebuild(info: dict[str, Any]) -> BaseException:
         if found is not None and issubclass(found, Exception):
             base, exact = found, position == 0
             break
-    kind = base if exact else type(str(info.get("type", {}).get("qualname", "Error")).rsplit(".", 1)[-1], (base,), {})
+    kind: type[BaseException] = base if exact else type(str(info.get("type", {}).get("qualname", "Error")).rsplit(".", 1)[-1], (base,), {})
     message = str(info.get("message", ""))
     try:
         err = kind(message)
     except Exception:  # noqa: BLE001  (some exception classes want more arguments than a message)
-        err = kind.__new__(kind)
+        err = BaseException.__new__(kind)
         BaseException.__init__(err, message)
     if info.get("traceback"):
         err.add_note("Trong mã của em / in your code:\n" + str(info["traceback"]).rstrip())
@@ -152,7 +152,8 @@ class Remote:
     def _op(self, op: str, **fields: Any) -> Any:
         return _request({"op": op, "id": object.__getattribute__(self, "_tag")["id"], **fields})
 
-    @property  # isinstance(model, DecisionTreeClassifier) holds when the judge has that class
+    # isinstance(model, DecisionTreeClassifier) holds when the judge has that class
+    @property  # type: ignore[misc]
     def __class__(self) -> type:  # type: ignore[override]
         return _local_class(object.__getattribute__(self, "_tag").get("type", {})) or Remote
 
@@ -223,12 +224,23 @@ class Remote:
         # the test's, an object of the student's is never "equal" (it could say it is to anything).
         return self._binary(name, other) if type(other) is Remote else NotImplemented
 
-    __eq__ = lambda self, other: self._compare("eq", other)  # noqa: E731
-    __ne__ = lambda self, other: self._compare("ne", other)  # noqa: E731
-    __lt__ = lambda self, other: self._compare("lt", other)  # noqa: E731
-    __le__ = lambda self, other: self._compare("le", other)  # noqa: E731
-    __gt__ = lambda self, other: self._compare("gt", other)  # noqa: E731
-    __ge__ = lambda self, other: self._compare("ge", other)  # noqa: E731
+    def __eq__(self, other: object) -> Any:
+        return self._compare("eq", other)
+
+    def __ne__(self, other: object) -> Any:
+        return self._compare("ne", other)
+
+    def __lt__(self, other: object) -> Any:
+        return self._compare("lt", other)
+
+    def __le__(self, other: object) -> Any:
+        return self._compare("le", other)
+
+    def __gt__(self, other: object) -> Any:
+        return self._compare("gt", other)
+
+    def __ge__(self, other: object) -> Any:
+        return self._compare("ge", other)
 
 
 for _name, _op in (("add", "add"), ("sub", "sub"), ("mul", "mul"), ("truediv", "truediv"),

@@ -16,7 +16,7 @@ import builtins
 import json
 import operator
 import traceback
-from typing import Any
+from typing import Any, Callable
 
 from . import plain
 
@@ -25,7 +25,7 @@ MUTABLE = (list, dict, set, bytearray)
 BINARY = {name: getattr(operator, name) for name in (
     "add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and_", "or_", "xor", "lshift", "rshift",
     "eq", "ne", "lt", "le", "gt", "ge")}
-UNARY = {"len": len, "str": str, "repr": repr, "bool": bool, "float": float, "int": int, "index": operator.index,
+UNARY: dict[str, Callable[[Any], Any]] = {"len": len, "str": str, "repr": repr, "bool": bool, "float": float, "int": int, "index": operator.index,
          "neg": operator.neg, "pos": operator.pos, "abs": abs, "hash": hash, "list": list}
 
 
@@ -76,7 +76,8 @@ def _answer(request: dict[str, Any]) -> Any:
         other = _value(request["other"])
         return function(other, target) if request.get("reflected") else function(target, other)
     if op == "isinstance":
-        return isinstance(target, HANDLES[int(request["kinds"])])
+        kinds: Any = HANDLES[int(request["kinds"])]
+        return isinstance(target, kinds)
     raise LookupError(f"unknown request {op!r}")
 
 
@@ -89,7 +90,8 @@ def serve(request_json: str) -> str:
         request = json.loads(request_json)
         args = _value(request["args"]) if request.get("op") == "call" else None
         if args is not None:
-            result = HANDLES[int(request["id"])](*args, **_value(request["kwargs"]))
+            function: Any = HANDLES[int(request["id"])]
+            result = function(*args, **_value(request["kwargs"]))
         else:
             result = _answer(request)
         reply = {"value": plain.encode(result, _handle)}
