@@ -115,9 +115,10 @@ def _members(module: ModuleInfo, cls: ClassInfo) -> dict[str, list[Arity] | None
     return members
 
 
-def _suggest(name: str, candidates: set[str] | dict) -> str:
+def _suggest(name: str, candidates: set[str] | dict) -> tuple[str, str]:
+    """The closest name, as a bilingual hint (Vietnamese, English), or two empty strings."""
     close = difflib.get_close_matches(name, [c for c in candidates if not c.startswith("_")], n=1, cutoff=0.6)
-    return (f"; có phải `{close[0]}`?", f"; did you mean `{close[0]}`?") if close else ("", "")  # type: ignore[return-value]
+    return (f"; có phải `{close[0]}`?", f"; did you mean `{close[0]}`?") if close else ("", "")
 
 
 def _arity_problem(arities: list[Arity], call: ast.Call) -> tuple[int, str] | None:

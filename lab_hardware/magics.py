@@ -168,8 +168,8 @@ class KitMagics(Magics):
                 from .inventory import all_kits
 
                 data = Path(os.environ.get("STEMLAB_DATA", "var"))
-                for kit in all_kits(data) if data.exists() else []:
-                    print(f"{kit.name:<14} {kit.url}")
+                for known in all_kits(data) if data.exists() else []:
+                    print(f"{known.name:<14} {known.url}")
         elif action == "reset":
             self._backend().reset(hard="--hard" in rest)
             print("Đã khởi động lại kit. / The kit was reset.")
@@ -196,7 +196,7 @@ class KitMagics(Magics):
             print(f"%kit {action}: không có lệnh này / unknown; see %kit? for help", file=sys.stderr)
         return None
 
-    @cell_magic("kit")
+    @cell_magic("kit")  # type: ignore[arg-type]
     def kit_cell(self, line: str, cell: str) -> None:
         args = shlex.split(line)
         timeout = float(args[args.index("--timeout") + 1]) if "--timeout" in args else 30.0

@@ -171,6 +171,11 @@ class KitTester:
         g = (x * x + y * y + z * z) ** 0.5
         self.record("accel", PASS if 0.85 <= g <= 1.15 else FAIL, f"{g:.2f} g (x {x:.2f}, y {y:.2f}, z {z:.2f})")
 
+    def _person(self) -> Operator:
+        """The person at the bench (a check that needs one runs only after `_can_run` found one)."""
+        assert self.operator is not None
+        return self.operator
+
     def _can_run(self, check: str, what: str, person: str | None = None) -> bool:
         """A Yolo:Bit check; `person`: what someone at the bench must do for it."""
         if not self.yolobit:
@@ -187,7 +192,7 @@ class KitTester:
             return
         link.exec("from yolobit import *\nimport time\nfor c in ('#ff0000', '#00ff00', '#0000ff'):\n"
                   "    display.show(Image.ALL_ON, c)\n    time.sleep_ms(400)\nmusic.pitch(880, 300)\ndisplay.clear()")
-        seen = self.operator.confirm(self.kit.name, "Đèn sáng đỏ, xanh lá, xanh dương và còi kêu? / "
+        seen = self._person().confirm(self.kit.name, "Đèn sáng đỏ, xanh lá, xanh dương và còi kêu? / "
                                                     "Did the LEDs show red, green, blue and the buzzer beep?")
         self.record("leds_buzzer", PASS if seen else FAIL, "confirmed by the operator" if seen else "operator saw a fault")
 
@@ -196,7 +201,7 @@ class KitTester:
             return
         missed = []
         for name in ("a", "b"):
-            self.operator.ask(self.kit.name, f"Nhấn nút {name.upper()} / Press button {name.upper()}")
+            self._person().ask(self.kit.name, f"Nhấn nút {name.upper()} / Press button {name.upper()}")
             if not _wait_on_board(link, f"button_{name}.is_pressed()", self.wait, "from yolobit import *"):
                 missed.append(name.upper())
         self.record("buttons", FAIL if missed else PASS,
@@ -206,7 +211,7 @@ class KitTester:
         if not self._can_run("light", "light sensor", "cover the sensor"):
             return
         before = link.eval("__import__('yolobit').light_level()")
-        self.operator.ask(self.kit.name, "Lấy tay che cảm biến ánh sáng / Cover the light sensor with your hand")
+        self._person().ask(self.kit.name, "Lấy tay che cảm biến ánh sáng / Cover the light sensor with your hand")
         fell = _wait_on_board(link, f"light_level() < {before} * 0.5", self.wait, "from yolobit import *")
         self.record("light", PASS if fell else FAIL, f"from {before}: " + ("fell below half" if fell
                     else f"did not fall below half within {self.wait:g} s"))
@@ -256,7 +261,8 @@ def test_room(kits: list[Kit], operator: Operator | None = None, wait: float = 1
         return list(pool.map(lambda k: KitTester(k, shared, wait, progress).run(), kits))
 
 
-test_room.__test__ = False  # type: ignore[attr-defined]  (a tool, not a pytest test)
+# a tool, not a pytest test
+test_room.__test__ = False  # type: ignore[attr-defined]
 
 
 def save_reports(reports: list[KitReport], folder: Path, when: dt.datetime | None = None) -> Path:

@@ -388,7 +388,7 @@ def main(argv: list[str] | None = None) -> None:
     url = os.environ["JUPYTERHUB_SERVICE_URL"]
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/stemlab-kits/")
     bind = urllib.parse.urlparse(url)
-    make_app(lab, prefix).listen(bind.port, bind.hostname)
+    make_app(lab, prefix).listen(bind.port or 80, bind.hostname)
     for managed in lab.kits.values():
         managed.lock.acquire()  # released by prepare(), kit by kit
     lab.pool.submit(lab.prepare)

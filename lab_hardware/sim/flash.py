@@ -136,7 +136,8 @@ class Flash:
         if not p.parent.is_dir():
             raise OSError(errno.ENOENT, "ENOENT")
         handle = _FlashFile(self, p, append="a" in mode, keep="+" in mode or "a" in mode)
-        return handle if binary else io.TextIOWrapper(handle, encoding="utf-8", write_through=True)
+        # _FlashFile is a raw binary file (io.RawIOBase) that typeshed does not see as a buffer
+        return handle if binary else io.TextIOWrapper(handle, encoding="utf-8", write_through=True)  # type: ignore[type-var]
 
 
 class _FlashFile(io.RawIOBase):

@@ -152,6 +152,9 @@ class Timeline:
 class I2CDevice:
     address = 0
 
+    def __init__(self, board: "Hardware"):
+        self.board = board
+
     def read(self, register: int, n: int) -> bytes:
         raise NotImplementedError
 
