@@ -131,30 +131,28 @@ class GradingClient(NotebookClient):
     def _cell_name(cell: Any, cell_index: int) -> str:
         return str(cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell-{cell_index}")
 
-    async def _judge_part(self, code: str, cell: Any, cell_index: int) -> None:
-        """The judge's share of a teacher's given cell (or of a student's imports)."""
+    async def _in_judge(self, code: str, cell: Any, cell_index: int) -> JudgeOutcome:
+        """One cell's judge code; a judge that stopped is a failed outcome, and no more judge."""
         assert self.judge is not None
         try:
-            outcome = await self.judge.run(code, self._cell_name(cell, cell_index), self._ask, self.timeout or 30,
-                                           self.max_output_bytes)
+            return await self.judge.run(code, self._cell_name(cell, cell_index), self._ask, self.timeout or 30,
+                                        self.max_output_bytes)
         except JudgeLost as err:
             self.judge_broken = str(err)
-            return
-        if not outcome.ok and role(cell) is Role.GIVEN:
+            return JudgeOutcome(False, error={"ename": "JudgeLost", "evalue": str(err), "traceback": []},
+                                unsplittable=str(err))
+
+    async def _judge_part(self, code: str, cell: Any, cell_index: int) -> None:
+        """The judge's share of a teacher's given cell (or of a student's imports)."""
+        outcome = await self._in_judge(code, cell, cell_index)
+        if not outcome.ok and role(cell) is Role.GIVEN and self.judge_broken is None:
             error = outcome.error or {}
             self.judge_broken = (f"the teacher's cell {self._cell_name(cell, cell_index)} failed there "
                                  f"({error.get('ename')}: {error.get('evalue')})")
 
     async def _judged_test(self, cell: Any, cell_index: int, code: str, student_part: str | None) -> Any:
         """A test cell run by the judge; the student's kernel only answers its questions."""
-        assert self.judge is not None
-        try:
-            outcome = await self.judge.run(code, self._cell_name(cell, cell_index), self._ask, self.timeout or 30,
-                                           self.max_output_bytes)
-        except JudgeLost as err:
-            self.judge_broken = str(err)
-            outcome = JudgeOutcome(False, error={"ename": "JudgeLost", "evalue": str(err), "traceback": []},
-                                   unsplittable=str(err))
+        outcome = await self._in_judge(code, cell, cell_index)
         if outcome.unsplittable or (not outcome.ok and outcome.remote):
             self.deferred[cell_index] = outcome
         cell.outputs = list(outcome.outputs)
