@@ -78,7 +78,7 @@ class Judge:
         shutil.rmtree(self.folder, ignore_errors=True)
         self.folder.mkdir(mode=0o700)
         if release_dir is not None and release_dir.is_dir():
-            from .execute import copy_data  # the same rule as the sandbox's: plain files, no links
+            from .notebook_run import copy_data  # the same rule as the sandbox's: plain files, no links
 
             copy_data(release_dir, self.folder, top=True)
         for hidden_set in hidden.values():

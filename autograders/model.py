@@ -29,6 +29,8 @@ from typing import Any
 
 from lab_hardware import GRADING_ENV
 
+from .errors import HiddenDataUnavailable
+
 MIME = "application/vnd.stemlab.predictions+json"
 FEATURES_DIR = "stemlab-hidden"   # in the sandbox's folder, while grading: features only
 METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "r2", "neg_mae")
@@ -148,7 +150,7 @@ def hidden_features(name: str) -> list[list[float]]:
     elif (folder := _teacher_folder()) is not None:
         rows = HiddenSet.load(folder, name).rows
     else:
-        raise RuntimeError(f"Dữ liệu ẩn '{name}' chỉ có khi chấm bài. / The hidden data '{name}' exists only while grading.")
+        raise HiddenDataUnavailable(name)
     return [[float(v) for v in row] for row in rows]
 
 
@@ -163,6 +165,6 @@ def report_predictions(name: str, predictions: Any) -> None:
         return
     folder = _teacher_folder()
     if folder is None:
-        raise RuntimeError(f"Dữ liệu ẩn '{name}' chỉ có khi chấm bài. / The hidden data '{name}' exists only while grading.")
+        raise HiddenDataUnavailable(name)
     result = score(HiddenSet.load(folder, name), values, math.inf)
     sys.stdout.write(result.feedback + "\n")

@@ -21,6 +21,8 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Float, Integer, Type
 
+from .errors import CannotIsolate, OutsideTheRunner
+
 CACHE_ENV = "STEMLAB_GRADING_CACHE"
 STRICT_ENV = "STEMLAB_GRADING_STRICT"  # set by the runner: never execute outside its sandboxes
 FLAG_PREFIX = "⚑ STEM-Lab Hub: "
@@ -43,14 +45,13 @@ class SandboxedExecute(NbGraderPreprocessor):
                                     "which owns the gradebook.").tag(config=True)
     limiter_class = Type(None, klass=object, allow_none=True,
                          help="The machine's cgroup limiter (memory and CPU per sandbox), by import name: the "
-                              "platform's is hub_config.limits.CgroupLimiter. None: no such limits.").tag(config=True)
+                              "platform's is hub_config.system.limits.CgroupLimiter. None: no such limits.").tag(config=True)
 
     def preprocess(self, nb: Any, resources: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         executed = self._from_cache(nb, resources["nbgrader"]["student"], resources["nbgrader"]["notebook"])
         if executed is None:
             if os.environ.get(STRICT_ENV):
-                raise RuntimeError("a notebook the grading runner did not run reached nbgrader; refusing to run "
-                                   "it outside the sandbox")
+                raise OutsideTheRunner()
             executed = self._run_now(nb, resources)
         for cell, done in zip(nb.cells, executed.cells):
             if cell.cell_type == "code":
@@ -67,18 +68,16 @@ class SandboxedExecute(NbGraderPreprocessor):
         return nbformat.read(path, as_version=4) if path.exists() else None
 
     def _run_now(self, nb: Any, resources: dict[str, Any]) -> Any:
-        from .execute import execute_notebook
+        from .notebook_run import execute_notebook
         from .model import hidden_folder, hidden_sets
-        from .sandbox import Limits, SandboxPool
+        from .limits import Limits
+        from .sandbox import SandboxPool
 
         limiter: Any = self.limiter_class  # a class, called to make the limiter
         pool = SandboxPool(1, Limits(wall_seconds=self.wall_seconds), limiter=limiter)
         try:
             if not pool.as_root and not self.unconfined_ok:
-                raise RuntimeError(
-                    "Ở đây không cách ly được bài làm của học sinh (formgrader không chạy với quyền root); hãy chấm "
-                    "bằng lệnh: stemlab grade <lớp-khóa> <bài>. / Students' code cannot be isolated here (the "
-                    "formgrader does not run as root); grade with: stemlab grade <offering> <assignment>.")
+                raise CannotIsolate()
             if pool.missing:
                 self.log.warning("Grading sandbox: cannot enforce %s", "; ".join(pool.missing))
             sandbox = pool.acquire()

@@ -22,10 +22,11 @@ from typing import Any, Callable
 import nbformat
 from traitlets.config import Config
 
-from .execute import execute_notebook
+from .notebook_run import execute_notebook
 from .model import hidden_folder, hidden_sets
 from .preprocessors import notebook_key, sanitize_steps
-from .sandbox import LimiterFactory, Limits, SandboxPool
+from .limits import LimiterFactory, Limits
+from .sandbox import SandboxPool
 from .scan import scan_notebook
 
 
@@ -103,12 +104,11 @@ def sanitize(nb: Any, resources: dict[str, Any], config: Config, released: Any |
 
 class GradingRunner:
     def __init__(self, course_root: Path, course_id: str, db_url: str, workers: int | None = None,
-                 limits: Limits | None = None, cell_timeout: float = 30.0, limiter: LimiterFactory | None = None):
+                 limits: Limits | None = None, limiter: LimiterFactory | None = None):
         self.course_root, self.course_id, self.db_url = course_root, course_id, db_url
         self.limiter = limiter  # the machine's cgroup limiter, from the platform
         self.workers = workers or max(1, len(os.sched_getaffinity(0)))
         self.limits = limits or Limits()
-        self.cell_timeout = cell_timeout
         # nbgrader's warnings for each restored cell are ours to report, as flags
         self.config = Config({"OverwriteCells": {"add_missing_cells": True, "log_level": "ERROR"}})
 
@@ -143,7 +143,7 @@ class GradingRunner:
                     key = notebook_key(nb, student_id, path.stem)
                     sandbox = pool.acquire()
                     try:
-                        executed = execute_notebook(sandbox, nb, path.parent, self.cell_timeout, hidden, release)
+                        executed = execute_notebook(sandbox, nb, path.parent, self.limits.cell_seconds, hidden, release)
                     finally:
                         pool.release(sandbox)
                     result.flags += executed.metadata.get("stemlab", {}).get("flags", [])

@@ -10,7 +10,7 @@ any student code (a grading kernel forked by the zygote, or a command run with `
   (a tmpfs of `Limits.max_disk_bytes`): all its files together, not each one, are bounded;
 - network: a network namespace of its own with no interface up (not even loopback);
 - memory and CPU: a cgroup, from the limiter the caller hands the pool (the platform's,
-  hub_config/limits.py: this package does not import it); processes (a fork bomb) and file
+  hub_config/system/limits.py: this package does not import it); processes (a fork bomb) and file
   size: rlimits;
 - time: a wall-clock limit for the whole run; output: capped in bytes, not lines;
 - afterwards: every process of the account is killed (detached ones too) and the folder removed.
@@ -21,11 +21,10 @@ limits are missing, once, and runs the code as the current user.
 
 from __future__ import annotations
 
-import ctypes
+import io
 import fcntl
 import os
 import pwd
-import resource
 import shutil
 import signal
 import subprocess
@@ -36,12 +35,15 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from queue import Queue
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import TYPE_CHECKING
 
 import psutil
 
 from lab_hardware import GRADING_ENV
 
+from .confinement import (GRADING_ROOT, MNT_DETACH, MS_NODEV, MS_NOSUID, MS_REMOUNT, Confinement, _account_processes,
+                          _ensure_account, _libc, _mount, kill_account_processes, private_temp_folders)
+from .limits import Cgroup, Limiter, LimiterFactory, Limits
 from .zygote import Zygote
 
 if TYPE_CHECKING:
@@ -49,124 +51,6 @@ if TYPE_CHECKING:
 
 ACCOUNT_PREFIX = "stemlab-sbx-"
 JUDGE_ACCOUNT_PREFIX = "stemlab-jdg-"  # the judges' accounts, one per slot: never a sandbox's
-_libc = ctypes.CDLL(None, use_errno=True)
-CLONE_NEWNET = 0x40000000
-CLONE_NEWNS = 0x00020000
-MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x20, 0x4000, 0x40000
-MNT_DETACH = 0x2
-PR_SET_NO_NEW_PRIVS = 38
-# The machine's shared scratch places, each a small fresh tmpfs in a sandbox: what one
-# submission leaves there no other sees, and none can fill the machine's disk through them.
-SHARED_TEMP = ("/tmp", "/var/tmp", "/dev/shm")
-PRIVATE_TEMP_OPTIONS = b"size=64m,nr_inodes=4096,mode=1777"
-# The sandboxes' own folders live where no sandbox mounts its private /tmp over them.
-GRADING_ROOT = Path("/var/lib/stemlab-grading")
-
-
-class Cgroup(Protocol):
-    """A control group the sandbox's processes join (memory and CPU limits)."""
-
-    dirs: tuple[Path, ...]
-
-    def pids(self) -> set[int]: ...
-    def kill_all(self, timeout: float = 5) -> None: ...
-    def remove(self) -> None: ...
-
-
-class Limiter(Protocol):
-    def create(self, name: str, mem_bytes: int | None, cpu_cores: float | None) -> Cgroup: ...
-
-
-# Makes the machine's limiter, or raises RuntimeError saying why it cannot (not root, no cgroups).
-LimiterFactory = Callable[[], Limiter]
-
-
-def _mount(source: bytes | None, target: str, kind: bytes | None, flags: int, options: bytes | None = None) -> None:
-    if _libc.mount(source, target.encode(), kind, flags, options) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"cannot mount {target} in the sandbox: {os.strerror(err)}")
-
-
-def _private_temp(folders: tuple[str, ...]) -> None:
-    """In a mount namespace of its own (nothing propagates back to the machine), a fresh tmpfs
-    on each of `folders`."""
-    if _libc.unshare(CLONE_NEWNS) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"cannot have private temporary folders: {os.strerror(err)}")
-    _mount(b"none", "/", None, MS_REC | MS_PRIVATE)
-    for folder in folders:
-        _mount(b"tmpfs", folder, b"tmpfs", MS_NOSUID | MS_NODEV, PRIVATE_TEMP_OPTIONS)
-
-
-def private_temp_folders() -> tuple[tuple[str, ...], list[str]]:
-    """The shared scratch folders a sandbox can have its own of, and why any other cannot: one
-    that holds the Python installation or this project (a checkout in /tmp, say) stays shared."""
-    needed = needed_paths()
-    usable, kept = [], []
-    for folder in SHARED_TEMP:
-        if not os.path.isdir(folder):
-            continue
-        holding = [p for p in needed if p == folder or p.startswith(folder + "/")]
-        if holding:
-            kept.append(f"a private {folder} per submission ({holding[0]} is in it: install elsewhere, e.g. /opt)")
-        else:
-            usable.append(folder)
-    return tuple(usable), kept
-
-
-def needed_paths() -> tuple[str, ...]:
-    """What a sandboxed Python must still reach: its installation and this project's code."""
-    project = Path(__file__).resolve().parents[1]
-    found = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, os.path.dirname(sys.executable), project)}
-    return tuple(sorted(found))
-
-
-@dataclass(frozen=True)
-class Confinement:
-    """What a sandboxed process does to itself, as root, before it runs anything of the student's:
-    join the sandbox's cgroup, leave the network, take the rlimits, become the sandbox account."""
-
-    uid: int | None = None
-    gid: int | None = None
-    cgroup_procs: tuple[str, ...] = ()
-    max_file_bytes: int | None = None
-    max_processes: int | None = None
-    isolate_network: bool = False
-    private_temp: bool = False
-    private_folders: tuple[str, ...] = ()  # each given a fresh tmpfs (with private_temp)
-
-    def apply(self) -> None:
-        for procs in self.cgroup_procs:
-            with open(procs, "w") as f:
-                f.write(str(os.getpid()))
-        if self.isolate_network and _libc.unshare(CLONE_NEWNET) != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"cannot leave the network: {os.strerror(err)}")
-        if self.private_temp:
-            _private_temp(tuple(self.private_folders))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        if self.max_file_bytes:
-            resource.setrlimit(resource.RLIMIT_FSIZE, (self.max_file_bytes, self.max_file_bytes))
-        if self.uid is not None and self.gid is not None:
-            if self.max_processes:
-                # counted per account: the dedicated account makes this a per-submission fork limit
-                resource.setrlimit(resource.RLIMIT_NPROC, (self.max_processes, self.max_processes))
-            os.setgroups([])
-            os.setresgid(self.gid, self.gid, self.gid)
-            os.setresuid(self.uid, self.uid, self.uid)
-            if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-                raise OSError(ctypes.get_errno(), "cannot forbid new privileges")
-
-
-@dataclass(frozen=True)
-class Limits:
-    wall_seconds: float = 300.0
-    memory_bytes: int = 768 * 1024**2
-    cpu_cores: float = 1.0
-    max_processes: int = 64
-    max_file_bytes: int = 32 * 1024**2
-    max_output_bytes: int = 4 * 1024**2
-    max_disk_bytes: int = 256 * 1024**2  # all of a submission's files together (its folder)
 
 
 @dataclass
@@ -179,48 +63,6 @@ class RunResult:
     output_truncated: bool = False
     leftover_processes: int = 0        # processes it left behind, all killed
     notes: list[str] = field(default_factory=list)
-
-
-def _ensure_account(name: str) -> pwd.struct_passwd:
-    try:
-        return pwd.getpwnam(name)
-    except KeyError:
-        program = shutil.which("useradd", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"]))
-        subprocess.run([program or "useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
-                        "--shell", "/usr/sbin/nologin", "--comment", "STEM-Lab Hub grading sandbox", name],
-                       check=True, capture_output=True)
-        return pwd.getpwnam(name)
-
-
-def _account_processes(uid: int, zombies: bool = False) -> list[psutil.Process]:
-    out = []
-    for p in psutil.process_iter(["uids", "status"]):
-        try:
-            if p.info["uids"] and p.info["uids"].real == uid and (zombies or p.info["status"] != psutil.STATUS_ZOMBIE):
-                out.append(p)
-        except psutil.Error:
-            continue
-    return out
-
-
-def kill_account_processes(uid: int, timeout: float = 5.0) -> int:
-    """Kill every process of the sandbox account; return how many there were. Then wait (a
-    little) for their zombies to be reaped: they still count against the account's process limit,
-    so the next submission in this sandbox could not start one (a fork bomb leaves hundreds)."""
-    victims = _account_processes(uid)
-    count = len(victims)
-    deadline = time.monotonic() + timeout
-    while victims and time.monotonic() < deadline:
-        for p in victims:
-            try:
-                p.kill()
-            except psutil.Error:
-                pass
-        time.sleep(0.05)
-        victims = _account_processes(uid)
-    while time.monotonic() < deadline and _account_processes(uid, zombies=True):
-        time.sleep(0.05)
-    return count
 
 
 class Sandbox:
@@ -332,7 +174,7 @@ class Sandbox:
         out, err = bytearray(), bytearray()
         truncated = [False]
 
-        def drain(stream, sink: bytearray, cap: int) -> None:  # type: ignore[no-untyped-def]
+        def drain(stream: io.BufferedReader, sink: bytearray, cap: int) -> None:
             while chunk := stream.read1(65536):
                 room = cap - len(sink)
                 if room > 0:

@@ -4,7 +4,7 @@ A fresh kernel costs about a second before the first cell (Python, IPython, ipyk
 numpy or scikit-learn when the notebook imports them); that is most of what `nbgrader autograde`
 spends per notebook. The zygote imports all of that once. For each notebook it forks a child
 that confines itself (the sandbox's account, cgroup, rlimits, network namespace: see
-`sandbox.Confinement`), then becomes an IPython kernel on the connection file it was given.
+`confinement.Confinement`), then becomes an IPython kernel on the connection file it was given.
 
 The zygote runs as root (the one that started it) and holds nothing but imported modules: a
 child shares no secret with it, and a kernel cannot signal or trace it (another account).
@@ -49,7 +49,7 @@ class ZygoteError(RuntimeError):
 
 # ---------------------------------------------------------------- inside the zygote process
 def _become_kernel(request: dict[str, Any], status_fd: int) -> None:
-    from .sandbox import Confinement  # imported by serve(), before any fork
+    from .confinement import Confinement  # imported by serve(), before any fork
 
     os.setsid()
     # the zygote ignores SIGCHLD; the kernel must not (its subprocesses' exit statuses are its own).
@@ -212,7 +212,7 @@ class ForkedProcess:
         self.send_signal(signal.SIGTERM)
 
 
-class ZygoteProvisioner(LocalProvisioner):  # type: ignore[misc]
+class ZygoteProvisioner(LocalProvisioner):
     launch: Any = None  # set by SandboxKernelManager: (connection_file) -> pid
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
@@ -245,7 +245,7 @@ class ZygoteProvisioner(LocalProvisioner):  # type: ignore[misc]
             self.process.terminate()
 
 
-class SandboxKernelClient(AsyncKernelClient):  # type: ignore[misc]
+class SandboxKernelClient(AsyncKernelClient):
     async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
         """jupyter_client's, without its closing wait for IOPub to stay silent for 0.2 s: per kernel
         that is a fifth of a second of nothing, and nbclient matches IOPub messages to their request."""
@@ -271,7 +271,7 @@ class SandboxKernelClient(AsyncKernelClient):  # type: ignore[misc]
     wait_for_ready = _async_wait_for_ready
 
 
-class SandboxKernelManager(AsyncKernelManager):  # type: ignore[misc]
+class SandboxKernelManager(AsyncKernelManager):
     """A kernel in a sandbox's folder, over Unix sockets (the sandbox has no network at all)."""
 
     def __init__(self, workdir: Path, launch: Any, **kwargs: Any):

@@ -37,5 +37,5 @@ class StemlabAuthenticator(NativeAuthenticator):
     which it appends to the loader chain, so native-login.html here replaces theirs.
     """
 
-    def get_handlers(self, app):  # type: ignore[no-untyped-def]
+    def get_handlers(self, app: Any) -> list[tuple[str, Any]]:
         return [(path, LoginHandler if path == r"/login" else handler) for path, handler in super().get_handlers(app)]

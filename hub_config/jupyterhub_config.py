@@ -6,11 +6,12 @@ named by $STEMLAB_RUNTIME. Nothing here is meant to be edited: change the site's
 
 import os
 import sys
+from typing import Any
 from pathlib import Path
 
-from hub_config.accounts import KITS_MANAGE_SCOPE, hub_view
+from hub_config.people.accounts import KITS_MANAGE_SCOPE, hub_view
 from hub_config.auth import TEMPLATES
-from hub_config.paths import DataDir
+from hub_config.site.paths import DataDir
 from hub_config.runtime import RUNTIME_ENV, Runtime
 from hub_config.teaching.scopes import TEACH_ACCESS_SCOPE, TEACH_OAUTH_SCOPES, TEACH_PREFIX, TEACH_SERVICE
 
@@ -40,12 +41,12 @@ accounts = hub_view(runtime.database_url)
 c.JupyterHub.authenticator_class = "stemlab"
 c.Authenticator.allowed_users = accounts.users
 c.Authenticator.admin_users = accounts.admins
-c.Authenticator.allow_all = bool(site["open_signup"])
-c.NativeAuthenticator.enable_signup = bool(site["open_signup"])
+c.Authenticator.allow_all = bool(site.open_signup)
+c.NativeAuthenticator.enable_signup = bool(site.open_signup)
 c.NativeAuthenticator.open_signup = False
-c.NativeAuthenticator.allowed_failed_logins = site["allowed_failed_logins"]
-c.NativeAuthenticator.seconds_before_next_try = site["seconds_before_next_try"]
-c.NativeAuthenticator.minimum_password_length = site["minimum_password_length"]
+c.NativeAuthenticator.allowed_failed_logins = site.allowed_failed_logins
+c.NativeAuthenticator.seconds_before_next_try = site.seconds_before_next_try
+c.NativeAuthenticator.minimum_password_length = site.minimum_password_length
 c.NativeAuthenticator.check_common_password = True
 c.JupyterHub.custom_scopes = {
     KITS_MANAGE_SCOPE: {"description": "Manage the lab's kits: self-tests, take back leases."},
@@ -59,57 +60,57 @@ c.JupyterHub.load_roles = accounts.roles + [
         "services": ["stemlab-launcher"],
     },
 ]
-services = [{"name": "stemlab-launcher", "api_token": launcher_token}]
+services: list[dict[str, Any]] = [{"name": "stemlab-launcher", "api_token": launcher_token}]
 
 # ---- student servers
 c.JupyterHub.spawner_class = "stemlab"
-c.StemlabSpawner.production = bool(site["production"])
+c.StemlabSpawner.production = bool(site.production)
 # Started by root, no user's code runs as root: demo servers run as one unprivileged account.
-root_demo = not site["production"] and os.geteuid() == 0
+root_demo = not site.production and os.geteuid() == 0
 if root_demo:
-    from hub_config.system_accounts import DEMO_ACCOUNT
+    from hub_config.system.linux_accounts import DEMO_ACCOUNT
 
     c.StemlabSpawner.demo_account = DEMO_ACCOUNT
-c.StemlabSpawner.home_root = site["home_root"]
+c.StemlabSpawner.home_root = site.home_root
 c.StemlabSpawner.demo_home_template = str(data.homes_dir / "{username}")
-c.StemlabSpawner.default_locale = "vi_VN" if site["ui_language"] == "vi" else "en"
+c.StemlabSpawner.default_locale = "vi_VN" if site.ui_language == "vi" else "en"
 c.Spawner.default_url = "/lab"
 # A student opening a bookmarked notebook after their server was culled gets it started again.
 c.JupyterHub.implicit_spawn_seconds = 2
-c.Spawner.cmd = [sys.executable, "-m", "hub_config.singleuser"]
-c.StemlabSpawner.concurrent_starts = site["concurrent_spawns"]
-c.Spawner.mem_limit = site["mem_limit"]
-c.Spawner.cpu_limit = site["cpu_limit"]
+c.Spawner.cmd = [sys.executable, "-m", "hub_config.singleuser.server"]
+c.StemlabSpawner.concurrent_starts = site.concurrent_spawns
+c.Spawner.mem_limit = site.mem_limit
+c.Spawner.cpu_limit = site.cpu_limit
 c.Spawner.environment = {
-    "STEMLAB_SCHOOL": site["school_name"],
-    "STEMLAB_TIMEZONE": site["timezone"],  # the assignments page shows due dates in it
-    "STEMLAB_PROVINCE": site["province"],
+    "STEMLAB_SCHOOL": site.school_name,
+    "STEMLAB_TIMEZONE": site.timezone,  # the assignments page shows due dates in it
+    "STEMLAB_PROVINCE": site.province,
 }
 
 # ---- kits service: owns the lab's serial ports and leases kits; every user may reach it, and the
 # magics in their servers find it here. It runs students' code on simulated kits, so in
 # production it runs as its own unprivileged account (see system_accounts.KITS_ACCOUNT).
-from hub_config.launcher import free_port  # noqa: E402
-from hub_config.system_accounts import KITS_ACCOUNT  # noqa: E402
+from hub_config.system.ports import free_port  # noqa: E402
+from hub_config.system.linux_accounts import KITS_ACCOUNT  # noqa: E402
 
-kits_service = {
+kits_service: dict[str, Any] = {
     "name": "stemlab-kits",
     "url": f"http://127.0.0.1:{free_port()}",
     "command": [sys.executable, "-m", "lab_hardware.service", "--data", str(data.root),
-                "--simulated", str(site["simulated_kits"]), "--idle", str(site["kit_lease_idle"])],
+                "--simulated", str(site.simulated_kits), "--idle", str(site.kit_lease_idle)],
     # the technicians' page logs in through the hub, and its login carries their kits scope
     "oauth_no_confirm": True,
     "oauth_client_allowed_scopes": [KITS_MANAGE_SCOPE],
 }
-if site["production"] or root_demo:
+if site.production or root_demo:
     kits_service["user"] = KITS_ACCOUNT
 services.append(kits_service)
 # Everyone may log in to the kits service and the teacher's page; each says itself who may use it
 # (students see a page telling them it is not theirs, in their language, not the hub's bare 403).
 c.JupyterHub.load_roles.append({"name": "user", "scopes": ["self", "access:services!service=stemlab-kits",
                                                            TEACH_ACCESS_SCOPE]})
-loopback = "127.0.0.1" if site["ip"] in ("", "0.0.0.0", "::") else site["ip"]
-c.Spawner.environment["STEMLAB_KITS_URL"] = f"http://{loopback}:{site['port']}/services/stemlab-kits/"
+loopback = "127.0.0.1" if site.ip in ("", "0.0.0.0", "::") else site.ip
+c.Spawner.environment["STEMLAB_KITS_URL"] = f"http://{loopback}:{site.port}/services/stemlab-kits/"
 
 # ---- the teacher's page: run by `stemlab up` beside the hub (hub_config/teaching/page.py), so a
 # reload never cuts a grading batch short; its login token carries the teacher's own scopes only
@@ -125,11 +126,11 @@ c.JupyterHub.load_roles.append({"name": TEACH_SERVICE, "scopes": ["list:users", 
                                 "services": [TEACH_SERVICE]})
 
 # ---- idle culler: stops servers nobody used for idle_timeout seconds; files stay.
-if site["idle_timeout"] > 0:
+if site.idle_timeout > 0:
     services.append(
         {
             "name": "idle-culler",
-            "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={site['idle_timeout']}"],
+            "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={site.idle_timeout}"],
         }
     )
     c.JupyterHub.load_roles.append(
@@ -140,8 +141,8 @@ if site["idle_timeout"] > 0:
         }
     )
 # ---- course offerings: a formgrader service per offering, reachable by its graders only
-from hub_config.formgrader_guard import GUARD_ENV, TEACH_URL_ENV  # noqa: E402
-from hub_config.offerings import (  # noqa: E402
+from hub_config.teaching.formgrader_guard import GUARD_ENV, TEACH_URL_ENV  # noqa: E402
+from hub_config.teaching.offerings import (  # noqa: E402
     formgrader_config_dir,
     jupyter_config_dir,
     list_offerings,
@@ -151,7 +152,7 @@ from hub_config.offerings import (  # noqa: E402
 )
 
 offerings = list_offerings(data)
-write_site_nbgrader_config(data, bool(site["production"]))
+write_site_nbgrader_config(data, site.production, site.grading_limits())
 config_path = str(jupyter_config_dir(data))
 c.Spawner.environment["JUPYTER_CONFIG_PATH"] = config_path
 write_student_config(data)
@@ -173,10 +174,10 @@ for offering in offerings:
             "scopes": ["list:services", f"read:services!service={offering.id}"],
         },
     ]
-    formgrader = {
+    formgrader: dict[str, Any] = {
         "name": offering.id,
         "url": f"http://127.0.0.1:{free_port()}",
-        "command": [sys.executable, "-m", "hub_config.singleuser"],
+        "command": [sys.executable, "-m", "hub_config.singleuser.server"],
         "cwd": str(offering.root),
         # The formgrader alone, not a JupyterLab (hub_config/teaching/formgrader_service.py)
         "environment": {"JUPYTERHUB_DEFAULT_URL": "/formgrader",
@@ -192,7 +193,7 @@ for offering in offerings:
         formgrader["environment"][GUARD_ENV] = offering.id
         formgrader["environment"][TEACH_URL_ENV] = runtime.teach_url
         graders_of_classes.append(offering.id)
-    elif site["production"]:
+    elif site.production:
         print(f"stemlab: offering {offering.id} has no grader account (offered in demo mode); "
               f"its formgrader is not started. Run `stemlab courses offer` for it again.", file=sys.stderr)
         continue
@@ -211,13 +212,13 @@ demo_warning = (
 )
 c.JupyterHub.template_paths = [str(TEMPLATES)]
 c.JupyterHub.template_vars = {
-    "stemlab_school": site["school_name"],
-    "stemlab_province": site["province"],
-    "announcement": "" if site["production"] else demo_warning,
+    "stemlab_school": site.school_name,
+    "stemlab_province": site.province,
+    "announcement": "" if site.production else demo_warning,
     # the hub's pages show each person's own links (teacher's page, kits) and their accented name
     "stemlab_role": lambda user: accounts.role_of.get(user.name) if user else None,
     "stemlab_display_name": lambda user: accounts.display_names.get(user.name) if user else None,
-    "stemlab_min_password": site["minimum_password_length"],
+    "stemlab_min_password": site.minimum_password_length,
     "stemlab_teach_url": TEACH_PREFIX,
 }
 c.JupyterHub.log_level = "INFO"

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+
+from hub_config.site.settings import SiteSettings
 
 RUNTIME_ENV = "STEMLAB_RUNTIME"
 
 
 @dataclass
 class Runtime:
-    settings: dict[str, Any]
+    settings: SiteSettings  # validated by the launcher; the hub reads them typed, not as a dict
     data_dir: str
     database_url: str
     hub_port: int
@@ -31,17 +33,24 @@ class Runtime:
 
     @property
     def public_url(self) -> str:
-        return f"http://{self.settings['ip']}:{self.settings['port']}"
+        return f"http://{self.settings.ip}:{self.settings.port}"
 
     @property
     def hub_api_url(self) -> str:
         return f"http://127.0.0.1:{self.hub_port}/hub/api"
 
+    def as_json(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["settings"] = self.settings.values()
+        return out
+
     def save(self, path: Path) -> None:
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2, ensure_ascii=False))
+        tmp.write_text(json.dumps(self.as_json(), indent=2, ensure_ascii=False))
         os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: str | Path) -> Runtime:
-        return cls(**json.loads(Path(path).read_text()))
+        raw = json.loads(Path(path).read_text())
+        raw["settings"] = SiteSettings(**raw["settings"])
+        return cls(**raw)

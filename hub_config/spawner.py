@@ -12,19 +12,19 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
 from jupyterhub.utils import maybe_future
 from tornado import web
 from traitlets import Bool, Integer, Set, Unicode, default
 
-from .limits import CgroupLimiter, ServerCgroup
-from .spawn_queue import SpawnQueue
-from .system_accounts import ensure_linux_account
-from .teaching.scopes import TEACH_PREFIX
+from hub_config.system.limits import CgroupLimiter, ServerCgroup
+from hub_config.spawn_queue import SpawnQueue
+from hub_config.system.linux_accounts import ensure_linux_account
+from hub_config.teaching.scopes import TEACH_PREFIX
 
 USER_SETTINGS = Path(".jupyter/lab/user-settings")
 
@@ -147,7 +147,7 @@ class StemlabSpawner(LocalProcessSpawner):
     def _queue_key(self) -> str:
         return f"{self.user.name}/{self.name}"
 
-    def run_pre_spawn_hook(self):  # type: ignore[no-untyped-def]
+    def run_pre_spawn_hook(self) -> Awaitable[None]:
         # JupyterHub awaits this before its start timeout begins: the right place to wait in line.
         async def wait_then_hook() -> None:
             await self._spawn_queue().acquire(self._queue_key)
@@ -159,7 +159,7 @@ class StemlabSpawner(LocalProcessSpawner):
 
         return wait_then_hook()
 
-    async def start(self):  # type: ignore[no-untyped-def]
+    async def start(self) -> tuple[str, int]:
         try:
             if self.production:
                 loop = asyncio.get_running_loop()
@@ -201,7 +201,7 @@ class StemlabSpawner(LocalProcessSpawner):
             except OSError:
                 await asyncio.sleep(0.1)
 
-    async def progress(self):  # type: ignore[no-untyped-def]
+    async def progress(self) -> AsyncIterator[dict[str, Any]]:
         queue = self._spawn_queue()
         last = None
         while (place := queue.position(self._queue_key)) is not None:

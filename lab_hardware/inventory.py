@@ -1,9 +1,8 @@
 """The lab's kits: USB ports, kits on other machines (rfc2217://), simulated kits, their labels,
 and what each board says it is.
 
-Kept in the data directory:
-- `kits/kits.toml`: labels ("Kit 07") by stable name, and kits reached over the network;
-- `sim-kits/<name>/device.json`: written by `stemlab kits sim` while its kits run.
+Kept in the data directory (lab_hardware/folders.py): labels and network kits in the kits file,
+and the device record of each simulated kit while it runs (`stemlab kits sim`).
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ import tomli_w
 
 from .discovery import KitPort, usb_serial_ports
 from .errors import KitError
+from .folders import KitFolders
 from .transport import KitConnection
 
 IDENTIFY = """
@@ -87,6 +87,18 @@ class Kit:
     def name(self) -> str:
         return self.label or self.stable_name
 
+    @property
+    def names(self) -> set[str]:
+        """What a person may call this kit: its port or URL, its stable name, its label."""
+        return {n for n in (self.url, self.stable_name, self.label) if n}
+
+
+def find_kits(kits: list[Kit], wanted: list[str]) -> tuple[list[Kit], list[str]]:
+    """The kits a person named (by port, stable name or label), and the names that matched none."""
+    chosen = [k for k in kits if k.names & set(wanted)]
+    known = {n for k in chosen for n in k.names}
+    return chosen, [w for w in wanted if w not in known]
+
 
 @dataclass
 class KitsFile:
@@ -95,8 +107,8 @@ class KitsFile:
     remote: list[dict[str, str]] = field(default_factory=list)
 
     @classmethod
-    def load(cls, data_root: Path) -> "KitsFile":
-        path = data_root / "kits" / "kits.toml"
+    def load(cls, folders: KitFolders) -> KitsFile:
+        path = folders.kits_file
         if not path.exists():
             return cls(path)
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -108,21 +120,21 @@ class KitsFile:
         self.path.chmod(0o644)  # the kits service reads it under its own account
 
 
-def simulated_kits(data_root: Path) -> list[Kit]:
+def simulated_kits(folders: KitFolders) -> list[Kit]:
     out = []
-    for record in sorted((data_root / "sim-kits").glob("*/device.json")):
+    for record in folders.device_records():
         info = json.loads(record.read_text(encoding="utf-8"))
         if Path(info["path"]).exists():
             out.append(Kit(info["path"], f"sim:{record.parent.name}", kind="simulated"))
     return out
 
 
-def all_kits(data_root: Path) -> list[Kit]:
+def all_kits(folders: KitFolders) -> list[Kit]:
     """Every kit this machine can reach, with its label; not yet asked."""
-    kits_file = KitsFile.load(data_root)
+    kits_file = KitsFile.load(folders)
     kits = [Kit(p.device, p.stable_name, port=p) for p in usb_serial_ports()]
     kits += [Kit(r["url"], r.get("name", r["url"]), kind="remote") for r in kits_file.remote]
-    kits += simulated_kits(data_root)
+    kits += simulated_kits(folders)
     return [replace(k, label=kits_file.labels.get(k.stable_name)) for k in kits]
 
 

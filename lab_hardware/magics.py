@@ -81,20 +81,19 @@ class LocalBackend:
 
 
 def _resolve_local(name: str | None) -> str:
-    from .inventory import all_kits
+    from .folders import KitFolders
+    from .inventory import all_kits, find_kits
 
     if not name and os.environ.get(DEFAULT_KIT_ENV):
         return os.environ[DEFAULT_KIT_ENV]
     data = Path(os.environ.get("STEMLAB_DATA", "var"))
-    kits = all_kits(data) if data.exists() else []
+    kits = all_kits(KitFolders.under(data)) if data.exists() else []
     if not name:
         if not kits:
             raise KitError("Không thấy bộ kit nào; cắm kit vào rồi thử lại.", "No kit found: plug one in and try again.")
         return kits[0].url
-    for kit in kits:
-        if name in (kit.url, kit.stable_name, kit.label):
-            return kit.url
-    return name  # a port or URL
+    found, _ = find_kits(kits, [name])
+    return found[0].url if found else name  # else a port or URL
 
 
 def _svg_plot(values: list[float], width: int = 420, height: int = 140) -> str:
@@ -165,10 +164,11 @@ class KitMagics(Magics):
                 for kit in list_kits(os.environ[SERVICE_ENV]):
                     print(f"{kit['name']:<14} {kit['model']:<16} {kit.get('holder') or 'trống / free'}")
             else:
+                from .folders import KitFolders
                 from .inventory import all_kits
 
                 data = Path(os.environ.get("STEMLAB_DATA", "var"))
-                for known in all_kits(data) if data.exists() else []:
+                for known in all_kits(KitFolders.under(data)) if data.exists() else []:
                     print(f"{known.name:<14} {known.url}")
         elif action == "reset":
             self._backend().reset(hard="--hard" in rest)

@@ -16,7 +16,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol
 
 from .errors import KitError
 from .inventory import Identity, Kit, identify
@@ -231,7 +231,7 @@ class KitTester:
         self.record("wifi", PASS if networks else WARN, f"{networks} networks seen")
 
 
-def _eval_last(link: KitConnection, code: str):  # type: ignore[no-untyped-def]
+def _eval_last(link: KitConnection, code: str) -> Any:
     import ast
 
     return ast.literal_eval(link.exec(code, timeout=10).strip().splitlines()[-1])

@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import html
+import inspect
 import json
 import os
 import signal
-import threading
-import time
 import urllib.parse
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from jupyterhub.services.auth import HubAuthenticated, HubOAuthCallbackHandler, HubOAuthenticated
 from jupyterhub.utils import url_path_join
@@ -32,56 +32,43 @@ from tornado import ioloop, web
 
 from . import files
 from .errors import BoardError, KitError
+from .folders import KitFolders
 from .inventory import Kit, all_kits, identify
+from .leases import KitFaulty, KitTaken, LeaseError, Leases, ManagedKit, NoKitFree, NotYourKit, UnknownKit
 from .selftest import CheckResult, skip_reasons, verdict
 from .sim.kit import SimKit
 from .transport import KitConnection
 
+T = TypeVar("T")
+
 MANAGE_SCOPE = "custom:stemlab-kits:manage"
+# What each lease error is, in HTTP; the message (Vietnamese / English) goes with it
+LEASE_STATUS: dict[type[LeaseError], int] = {UnknownKit: 404, NotYourKit: 403, KitTaken: 409, NoKitFree: 409,
+                                             KitFaulty: 409}
 
 
-@dataclass
-class Lease:
-    holder: str
-    since: float
-    last_used: float
+def kit_api(method: Callable[..., Any]) -> Callable[..., Any]:
+    """An API method for a hub-token holder; a lease error becomes its status and message."""
 
+    @functools.wraps(method)
+    async def handler(self: BaseHandler, *args: str) -> None:
+        try:
+            result = method(self, *args)
+            if inspect.isawaitable(result):
+                await result
+        except LeaseError as err:
+            raise web.HTTPError(LEASE_STATUS.get(type(err), 409), str(err)) from err
 
-@dataclass
-class ManagedKit:
-    kit: Kit
-    model: str = "?"
-    lease: Lease | None = None
-    link: KitConnection | None = None
-    baseline: set[str] = field(default_factory=set)   # files on the board before any user
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    problem: str | None = None
-
-    @property
-    def name(self) -> str:
-        return self.kit.name
-
-    def connect(self) -> KitConnection:
-        if self.link is None:
-            self.link = KitConnection.open(self.kit.url, timeout=3.0)
-        return self.link
-
-    def drop_link(self) -> None:
-        if self.link:
-            try:
-                self.link.close()
-            except KitError:
-                pass
-        self.link = None
+    return web.authenticated(handler)
 
 
 class Lab:
     """The kits and their leases; every board operation runs on a worker thread, one at a time per kit."""
 
-    def __init__(self, kits: list[Kit], data_root: Path, idle_seconds: float):
-        self.kits = {k.name: ManagedKit(k) for k in kits}
-        self.data_root = data_root
-        self.idle_seconds = idle_seconds
+    def __init__(self, kits: list[Kit], folders: KitFolders, idle_seconds: float):
+        self.leases = Leases([ManagedKit(k) for k in kits], idle_seconds)
+        self.kits = self.leases.kits
+        self.folders = folders
         self.pool = ThreadPoolExecutor(max_workers=max(4, len(kits) + 2))
 
     def prepare(self) -> None:
@@ -98,13 +85,8 @@ class Lab:
             finally:
                 managed.lock.release()
 
-    def get(self, name: str) -> ManagedKit:
-        if name not in self.kits:
-            raise web.HTTPError(404, f"no kit {name}")
-        return self.kits[name]
-
     def last_selftest(self, name: str) -> dict[str, Any] | None:
-        for room in sorted((self.data_root / "kits" / "reports").glob("*/room.json"), reverse=True):
+        for room in sorted(self.folders.reports.glob("*/room.json"), reverse=True):
             data = json.loads(room.read_text(encoding="utf-8"))
             for kit in data["kits"]:
                 if kit["kit"] == name:
@@ -119,7 +101,7 @@ class Lab:
         if lease:
             holder = lease.holder if (viewer_is_manager or lease.holder == viewer) else "(đang dùng / in use)"
         return {"name": managed.name, "model": managed.model, "holder": holder, "problem": managed.problem,
-                "expires_in": round(self.idle_seconds - (time.time() - lease.last_used)) if lease else None,
+                "state": managed.state.value, "expires_in": self.leases.expires_in(managed),
                 "selftest": self.last_selftest(managed.name) if viewer_is_manager else None}
 
     def clean(self, managed: ManagedKit) -> None:
@@ -137,11 +119,8 @@ class Lab:
                 managed.drop_link()
 
     def expire_idle(self) -> None:
-        now = time.time()
-        for managed in self.kits.values():
-            if managed.lease and now - managed.lease.last_used > self.idle_seconds:
-                managed.lease = None
-                self.pool.submit(self.clean, managed)
+        for managed in self.leases.expire():
+            self.pool.submit(self.clean, managed)
 
 
 class BaseHandler(HubAuthenticated, web.RequestHandler):
@@ -167,15 +146,8 @@ class BaseHandler(HubAuthenticated, web.RequestHandler):
         return MANAGE_SCOPE in self.user.get("scopes", []) or self.user.get("admin", False)
 
     def held(self, name: str) -> ManagedKit:
-        """The kit, if the caller holds its lease (403 otherwise)."""
-        managed = self.lab.get(name)
-        self.holder_only(managed)
-        return managed
-
-    def holder_only(self, managed: ManagedKit) -> None:
-        if not managed.lease or managed.lease.holder != self.user["name"]:
-            raise web.HTTPError(403, f"{managed.name} is not leased to you")
-        managed.lease.last_used = time.time()
+        """The kit, if the caller holds its lease (NotYourKit otherwise); the use renews it."""
+        return self.lab.leases.held(name, self.user["name"])
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         reason = self._reason
@@ -184,8 +156,8 @@ class BaseHandler(HubAuthenticated, web.RequestHandler):
             reason = exc.log_message
         self.finish({"error": reason, "status": status_code})
 
-    async def on_board(self, managed: ManagedKit, action):  # type: ignore[no-untyped-def]
-        def run():  # type: ignore[no-untyped-def]
+    async def on_board(self, managed: ManagedKit, action: Callable[[KitConnection], T]) -> T:
+        def run() -> T:
             with managed.lock:
                 try:
                     return action(managed.connect())
@@ -196,49 +168,29 @@ class BaseHandler(HubAuthenticated, web.RequestHandler):
 
 
 class KitsHandler(BaseHandler):
-    @web.authenticated
+    @kit_api
     def get(self) -> None:
         self.write({"kits": [self.lab.describe(k, self.is_manager, self.user["name"]) for k in self.lab.kits.values()]})
 
 
 class LeaseHandler(BaseHandler):
-    @web.authenticated
+    @kit_api
     def post(self, name: str) -> None:
-        """Take (or renew) the lease of a kit; `any` takes the first free one."""
-        user = self.user["name"]
-        if name == "any":
-            mine = [k for k in self.lab.kits.values() if k.lease and k.lease.holder == user]
-            free = [k for k in self.lab.kits.values() if not k.lease and not k.problem]
-            if not (mine or free):
-                raise web.HTTPError(409, "Hết kit trống. / No kit is free.")
-            managed = (mine or free)[0]
-        else:
-            managed = self.lab.get(name)
-        if managed.lease and managed.lease.holder != user:
-            raise web.HTTPError(409, f"{managed.name} đang có bạn khác dùng: chọn kit khác (%kit list) hoặc nhờ thầy cô. / "
-                                     f"{managed.name} is in use by someone else: choose another kit (%kit list) "
-                                     "or ask your teacher.")
-        now = time.time()
-        managed.lease = managed.lease or Lease(user, now, now)
-        managed.lease.last_used = now
-        self.write(self.lab.describe(managed, self.is_manager, user))
+        """Take (or renew) the lease of a kit; `any` takes the one the user holds, or the first free one."""
+        managed = self.lab.leases.take(name, self.user["name"], manager=self.is_manager)
+        self.write(self.lab.describe(managed, self.is_manager, self.user["name"]))
 
-    @web.authenticated
+    @kit_api
     async def delete(self, name: str) -> None:
         """Give the kit back (its holder), or take it back (a teacher or technician)."""
-        managed = self.lab.get(name)
-        if not managed.lease:
-            self.set_status(204)
-            return
-        if managed.lease.holder != self.user["name"] and not self.is_manager:
-            raise web.HTTPError(403, f"{managed.name} is not leased to you")
-        managed.lease = None
-        await asyncio.get_running_loop().run_in_executor(self.lab.pool, self.lab.clean, managed)
+        managed = self.lab.leases.end(name, self.user["name"], self.is_manager)
+        if managed is not None:
+            await asyncio.get_running_loop().run_in_executor(self.lab.pool, self.lab.clean, managed)
         self.set_status(204)
 
 
 class ExecHandler(BaseHandler):
-    @web.authenticated
+    @kit_api
     async def post(self, name: str) -> None:
         """Run code; the answer streams as JSON lines: {"out": ...} as output arrives, then
         {"done": true} or {"error": {...}}."""
@@ -267,22 +219,21 @@ class ExecHandler(BaseHandler):
                                              "exc_type": err.exc_type, "line": err.line}}) + "\n")
         except KitError as err:
             self.write(json.dumps({"error": {"type": type(err).__name__, "vi": err.vi, "en": err.en}}) + "\n")
-        if managed.lease is not None:  # the lease may have ended while the program ran
-            managed.lease.last_used = time.time()
+        self.lab.leases.used(managed)  # unless the lease ended while the program ran
 
 
 class InterruptHandler(BaseHandler):
-    @web.authenticated
+    @kit_api
     def post(self, name: str) -> None:
-        """Ctrl-C to the board, past the kit's lock (the running exec holds it)."""
+        """Ctrl-C to the board, past the kit's lock (the running exec holds it, and reads what follows)."""
         managed = self.held(name)
         if managed.link:
-            managed.link.port.write(b"\r\x03")
+            managed.link.send_interrupt()
         self.set_status(204)
 
 
 class ResetHandler(BaseHandler):
-    @web.authenticated
+    @kit_api
     async def post(self, name: str) -> None:
         managed = self.held(name)
         hard = json.loads(self.request.body or b"{}").get("hard", False)
@@ -291,14 +242,14 @@ class ResetHandler(BaseHandler):
 
 
 class FilesHandler(BaseHandler):
-    @web.authenticated
+    @kit_api
     async def get(self, name: str) -> None:
         managed = self.held(name)
         path = self.get_argument("path", "/")
         entries = await self.on_board(managed, lambda link: files.listdir(link, path))
         self.write({"entries": [e.__dict__ for e in entries]})
 
-    @web.authenticated
+    @kit_api
     async def put(self, name: str) -> None:
         managed = self.held(name)
         path = self.get_argument("path")
@@ -375,13 +326,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--idle", type=float, default=900, help="seconds before an unused lease ends")
     args = parser.parse_args(argv)
     started: list[SimKit] = []
+    folders = KitFolders.under(args.data)
     for n in range(1, args.simulated + 1):
-        sim = SimKit(model="yolobit", flash_dir=str(args.data / "sim-kits" / f"service-{n:02d}" / "flash"),
+        sim = SimKit(model="yolobit", flash_dir=str(folders.flash_of(f"service-{n:02d}")),
                      board_id=f"5f{n:010x}").start()
         started.append(sim)
-    kits = [k for k in all_kits(args.data) if not k.stable_name.startswith("sim:service-")]
+    kits = [k for k in all_kits(folders) if not k.stable_name.startswith("sim:service-")]
     kits += [Kit(s.path, f"sim:service-{n:02d}", f"Kit {n:02d}", kind="simulated") for n, s in enumerate(started, 1)]
-    lab = Lab(kits, args.data, args.idle)
+    lab = Lab(kits, folders, args.idle)
     loop = ioloop.IOLoop.current()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: loop.add_callback_from_signal(loop.stop))

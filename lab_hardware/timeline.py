@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
-def plot_timeline(events: list[dict[str, Any]]):  # type: ignore[no-untyped-def]
+def plot_timeline(events: list[dict[str, Any]]) -> Figure:
     """A matplotlib figure of what the board did (times in seconds since the run started)."""
     import matplotlib.pyplot as plt
 

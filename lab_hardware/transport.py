@@ -195,6 +195,11 @@ class KitConnection:
             seen += self.drain(quiet=0.02, limit=0.3)
         return bytes(seen)
 
+    def send_interrupt(self) -> None:
+        """Ctrl-C from another thread while a program runs on this link: only written, never
+        read here, so the running exec reads what the board answers (the kits service's stop)."""
+        self._write(b"\r\x03")
+
     def enter_raw(self, soft_reset: bool = False) -> None:
         seen = bytearray(self.interrupt())
         for attempt in range(3):

@@ -288,10 +288,10 @@ def prod_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningHub]:
     leftovers_after_stop(hub.data_dir)
     for p in processes_using(hub.data_dir):
         p.kill()
-    from hub_config.accounts import list_accounts
-    from hub_config.offerings import list_offerings
-    from hub_config.paths import DataDir
-    from hub_config.system_accounts import remove_grader_account, remove_linux_account
+    from hub_config.people.accounts import list_accounts
+    from hub_config.teaching.offerings import list_offerings
+    from hub_config.site.paths import DataDir
+    from hub_config.system.linux_accounts import remove_grader_account, remove_linux_account
 
     people = [a.login for a in list_accounts(f"sqlite:///{hub.data_dir / 'jupyterhub.sqlite'}")]
     graders = [o.grader for o in list_offerings(DataDir(hub.data_dir)) if o.grader]

@@ -154,7 +154,7 @@ class Remote:
 
     # isinstance(model, DecisionTreeClassifier) holds when the judge has that class
     @property  # type: ignore[misc]
-    def __class__(self) -> type:  # type: ignore[override]
+    def __class__(self) -> type:
         return _local_class(object.__getattribute__(self, "_tag").get("type", {})) or Remote
 
     def __getattr__(self, name: str) -> Any:

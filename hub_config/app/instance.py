@@ -14,8 +14,8 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..errors import LaunchError
-from ..paths import DataDir
+from hub_config.site.errors import LaunchError
+from hub_config.site.paths import DataDir
 
 
 @dataclass(frozen=True)

@@ -13,15 +13,15 @@ from jupyterhub.services.auth import HubOAuthCallbackHandler
 from jupyterhub.utils import url_path_join
 from tornado import ioloop, web
 
-from ..catalog import load_catalog
-from ..paths import DataDir
-from ..people import roster_page
-from ..runtime import RUNTIME_ENV, Runtime
-from ..site.clock import school_zone
-from ..site.staff_pages import TEMPLATES, StaffSite
-from ..teaching import formgrader_grading
-from ..teaching import page as teaching_page
-from ..teaching.scopes import TEACH_PREFIX
+from hub_config.teaching.catalog import load_catalog
+from hub_config.site.paths import DataDir
+from hub_config.people import roster_page
+from hub_config.runtime import RUNTIME_ENV, Runtime
+from hub_config.site.clock import school_zone
+from hub_config.site.staff_pages import TEMPLATES, StaffSite
+from hub_config.teaching import formgrader_grading
+from hub_config.teaching import page as teaching_page
+from hub_config.teaching.scopes import TEACH_PREFIX
 
 PREFIX = TEACH_PREFIX
 
@@ -40,8 +40,9 @@ def main() -> None:
     enable_pretty_logging()  # requests and errors into var/logs/teach.log
     runtime = Runtime.load(os.environ[RUNTIME_ENV])
     settings = runtime.settings
-    site = StaffSite(DataDir(Path(runtime.data_dir)), runtime.database_url, bool(settings["production"]),
-                     settings["school_name"], school_zone(settings["timezone"]), runtime.hub_api_url)
+    site = StaffSite(DataDir(Path(runtime.data_dir)), runtime.database_url, settings.production,
+                     settings.school_name, school_zone(settings.timezone), runtime.hub_api_url,
+                     settings.grading_limits())
     bind = urllib.parse.urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
     make_app(site, os.environ.get("JUPYTERHUB_SERVICE_PREFIX", PREFIX)).listen(bind.port or 80, bind.hostname)
     main_loop = ioloop.IOLoop.current()

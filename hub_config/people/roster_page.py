@@ -13,11 +13,11 @@ from pathlib import Path
 
 from tornado import web
 
-from ..accounts import apply_roster
-from ..errors import RosterError
-from ..logins import id_fingerprint
-from ..roster import parse_roster
-from ..site.staff_pages import StaffHandler
+from hub_config.people.accounts import apply_roster
+from hub_config.site.errors import RosterError
+from hub_config.people.logins import id_fingerprint
+from hub_config.people.roster import parse_roster
+from hub_config.site.staff_pages import StaffHandler
 
 ALLOWED = (".csv", ".xlsx", ".txt")
 MAX_BYTES = 20 * 1024 * 1024

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..errors import StemlabError
+from hub_config.site.errors import StemlabError
 
 SCHOOL_TIMEZONE = "Asia/Ho_Chi_Minh"
 

@@ -8,24 +8,23 @@ the hub (OAuth); each page says itself who may use it, in the reader's language.
 from __future__ import annotations
 
 import functools
-import os
 import pwd
-import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from autograders.limits import Limits
 from jupyterhub.services.auth import HubOAuthenticated
 from tornado import web
 
-from ..accounts import Account, list_accounts
-from ..catalog import Catalog
-from ..errors import StemlabError
-from ..launcher import running_launcher
-from ..paths import DataDir
-from ..teaching.jobs import Jobs
-from .staff_words import LANGUAGES, word
+from hub_config.people.accounts import Account, list_accounts
+from hub_config.teaching.catalog import Catalog
+from hub_config.site.errors import StemlabError
+from hub_config.app.launcher import reload_running_hub
+from hub_config.site.paths import DataDir
+from hub_config.teaching.jobs import Jobs
+from hub_config.site.staff_words import LANGUAGES, word
 
 TEMPLATES = Path(__file__).parent / "staff_templates"
 LANG_COOKIE = "stemlab_lang"
@@ -42,6 +41,7 @@ class StaffSite:
     school: str
     zone: ZoneInfo
     hub_api_url: str
+    grading: Limits = field(default_factory=Limits)  # [grading] of the site's settings
     jobs: Jobs = field(default_factory=Jobs)
 
     def home_of(self, login: str) -> Path | None:
@@ -54,9 +54,7 @@ class StaffSite:
 
     def reload_hub(self) -> None:
         """A new offering brings a formgrader service and groups: the hub must read them."""
-        state = running_launcher(self.data)
-        if state:
-            os.kill(state["launcher_pid"], signal.SIGHUP)
+        reload_running_hub(self.data)
 
 
 class StaffHandler(HubOAuthenticated, web.RequestHandler):

@@ -4,7 +4,7 @@ word on a Vietnamese page."""
 
 from __future__ import annotations
 
-from .language import LANGUAGES, in_language
+from hub_config.site.language import LANGUAGES, in_language
 
 __all__ = ["LANGUAGES", "WORDS", "word"]
 

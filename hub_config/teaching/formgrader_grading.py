@@ -2,7 +2,7 @@
 
 In production an offering's formgrader runs as the offering's grader account, which owns the
 gradebook and cannot switch to a sandbox account: running a student's code itself would let that
-code rewrite the gradebook. So its button (hub_config/formgrader_guard.py) asks the staff service,
+code rewrite the gradebook. So its button (hub_config/teaching/formgrader_guard.py) asks the staff service,
 which runs as root, to grade that one student with the same runner as *Chấm tự động* on the
 teacher's page, and waits for the answer.
 
@@ -20,11 +20,11 @@ from typing import Any
 
 from tornado import web
 
-from ..offerings import list_offerings
-from . import loop
-from .jobs import Action, Busy, Job, JobState
-from .page import TeachingHandler, grading_report
-from .scopes import TEACH_GRADE_API
+from hub_config.teaching.offerings import list_offerings
+from hub_config.teaching import loop
+from hub_config.teaching.jobs import Action, Busy, Job, JobState
+from hub_config.teaching.page import TeachingHandler, grading_report
+from hub_config.teaching.scopes import TEACH_GRADE_API
 
 WAIT_SECONDS = 900.0
 
@@ -56,7 +56,8 @@ class FormgraderAutograde(TeachingHandler):
         self.catalog.course(offering.course_id).assignment(assignment_id)  # a StemlabError if unknown
 
         def work(job: Job) -> list[str]:
-            return grading_report(loop.autograde(self.site.data, offering, assignment_id, student=student))
+            return grading_report(loop.autograde(self.site.data, offering, assignment_id, student=student,
+                                                         limits=self.site.grading))
 
         try:
             job = self.site.jobs.start(offering.id, assignment_id, Action.AUTOGRADE, teacher, work)

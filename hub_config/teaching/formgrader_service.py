@@ -28,8 +28,8 @@ from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelMana
 from jupyter_server.utils import url_escape, url_path_join
 from tornado import web
 
-from ..site.staff_pages import LANG_COOKIE
-from ..site.staff_words import LANGUAGES, word
+from hub_config.site.staff_pages import LANG_COOKIE
+from hub_config.site.staff_words import LANGUAGES, word
 
 HERE = Path(__file__).parent
 LINKS_SCRIPT = HERE / "formgrader_links.js"
@@ -43,7 +43,7 @@ _templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape
 # server has, none of which the formgrader needs.
 OFF_IN_FORMGRADER = ("jupyterlab", "notebook", "jupyter_lsp", "jupyter_server_terminals",
                      "nbgrader.server_extensions.assignment_list", "nbgrader.server_extensions.course_list",
-                     "nbgrader.server_extensions.validate_assignment", "hub_config.hub.assignments_page")
+                     "nbgrader.server_extensions.validate_assignment", "hub_config.singleuser.assignments_page")
 
 
 def formgrader_server_config() -> dict[str, Any]:
@@ -136,8 +136,8 @@ def _add_links_script_to_formgrader_pages() -> None:
             chunk = chunk.replace(NBGRADER_UTILS, NBGRADER_UTILS + ours, 1)
         nbgrader_write(self, chunk)
 
-    BaseHandler.write = write  # type: ignore[method-assign]
-    BaseHandler._stemlab_links = True  # type: ignore[attr-defined]
+    BaseHandler.write = write
+    BaseHandler._stemlab_links = True
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from ..errors import StemlabError
+from hub_config.site.errors import StemlabError
 
 
 class Action(enum.Enum):

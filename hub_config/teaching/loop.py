@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 
-from ..authoring import read_notebook
-from ..errors import StemlabError
-from ..limits import CgroupLimiter
-from ..offerings import (Offering, exchange_dir, jupyter_config_dir, list_offerings, write_course_config,
+from autograders.limits import Limits
+
+from hub_config.teaching.authoring import read_notebook
+from hub_config.site.errors import StemlabError
+from hub_config.system.limits import CgroupLimiter
+from hub_config.teaching.offerings import (Offering, exchange_dir, jupyter_config_dir, list_offerings, write_course_config,
                          write_student_catalog)
-from ..paths import DataDir
+from hub_config.site.paths import DataDir
 
 if TYPE_CHECKING:
     from autograders.runner import BatchSummary
@@ -64,7 +66,7 @@ def release(data: DataDir, offering: Offering, assignment_id: str, due: dt.datet
 
 
 def _report(offering: Offering, step: str, assignment_id: str) -> Path:
-    """Where an exchange step of ours writes what it set aside or left out (hub_config/exchange.py):
+    """Where an exchange step of ours writes what it set aside or left out (hub_config/teaching/exchange.py):
     inside the offering, which its nbgrader (the grader account, in production) may write."""
     path = offering.root / ".stemlab" / f"{step}-{assignment_id}.json"
     path.unlink(missing_ok=True)
@@ -104,7 +106,7 @@ def broken_submissions(offering: Offering, assignment_id: str, student: str | No
 
 def autograde(data: DataDir, offering: Offering, assignment_id: str, student: str | None = None,
               progress: Callable[..., None] | None = None, workers: int | None = None,
-              cell_timeout: float = 30.0, on_start: Callable[[list[str]], None] | None = None) -> BatchSummary:
+              limits: Limits | None = None, on_start: Callable[[list[str]], None] | None = None) -> BatchSummary:
     """Grade the collected submissions: each runs in its own sandbox, several at once (the
     grading runner), then nbgrader records the results in the gradebook, one writer. A
     notebook that is not a notebook is reported, after every other submission is graded."""
@@ -112,9 +114,10 @@ def autograde(data: DataDir, offering: Offering, assignment_id: str, student: st
     from autograders.runner import GradingRunner, new_cache
 
     broken = broken_submissions(offering, assignment_id, student)
-    write_course_config(offering, exchange_dir(data))
+    limits = limits or Limits()
+    write_course_config(offering, exchange_dir(data), limits)
     runner = GradingRunner(offering.root, offering.id, offering.gradebook_url, workers=workers, limiter=CgroupLimiter,
-                           cell_timeout=cell_timeout)
+                           limits=limits)
     cache = new_cache()
     try:
         summary = runner.execute_all(assignment_id, cache, student, progress, skip=set(broken), on_start=on_start)

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any
 from jupyterhub.utils import url_path_join
 from tornado import httpclient, web
 
-from ..offerings import Offering, current_school_year, exchange_dir, list_offerings, offer
-from ..site.clock import parse_local, shown
-from ..site.staff_pages import StaffHandler
-from . import loop
-from .jobs import Action, Busy, Job
-from .progress import Stage, assignment_progress
+from hub_config.teaching.offerings import Offering, current_school_year, exchange_dir, list_offerings, offer
+from hub_config.site.clock import parse_local, shown
+from hub_config.site.staff_pages import StaffHandler
+from hub_config.teaching import loop
+from hub_config.teaching.jobs import Action, Busy, Job
+from hub_config.teaching.progress import Stage, assignment_progress
 
 if TYPE_CHECKING:
     from autograders.runner import BatchSummary
@@ -77,7 +77,7 @@ class OfferingsHandler(TeachingHandler):
         course = self.catalog.course(self.get_body_argument("course"))
         year = self.get_body_argument("year", current_school_year())
         offering = offer(self.site.data, self.site.database_url, course, class_name, self.site.school, year,
-                         production=self.site.production)
+                         production=self.site.production, limits=self.site.grading)
         self.site.reload_hub()
         self.redirect(url_path_join(self.settings["prefix"], "offerings", offering.id) + "?created=1")
 
@@ -131,7 +131,8 @@ class ActionHandler(TeachingHandler):
                     job.done, job.total = done, total
                     job.failed += 0 if result.error is None else 1
 
-                summary = loop.autograde(data, offering, assignment.id, progress=progress, on_start=on_start)
+                summary = loop.autograde(data, offering, assignment.id, progress=progress, on_start=on_start,
+                                         limits=self.site.grading)
                 return grading_report(summary)
         else:
             def work(job: Job) -> list[str]:
@@ -158,7 +159,7 @@ class JobHandler(TeachingHandler):
 class GradesHandler(TeachingHandler):
     @web.authenticated
     def get(self, offering_id: str, kind: str) -> None:
-        from ..grade_sheets import export
+        from hub_config.teaching.grade_sheets import export
 
         offering = self.my_offering(offering_id)
         with tempfile.TemporaryDirectory(prefix="stemlab-grades-") as scratch:

@@ -17,8 +17,8 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.utils import parse_utc
 
-from ..exchange import FORGED_PREFIX
-from ..offerings import Offering
+from hub_config.teaching.exchange import FORGED_PREFIX
+from hub_config.teaching.offerings import Offering
 
 
 class Stage(enum.Enum):

@@ -12,5 +12,5 @@ TEACH_PREFIX = f"/services/{TEACH_SERVICE}/"
 TEACH_ACCESS_SCOPE = f"access:services!service={TEACH_SERVICE}"
 TEACH_OAUTH_SCOPES = ("servers", "read:servers", "read:users", "list:users")
 # An offering's production formgrader asks the staff service to autograde here (with its own token,
-# whose role holds TEACH_ACCESS_SCOPE): hub_config/formgrader_guard.py and teaching/formgrader_grading.py
+# whose role holds TEACH_ACCESS_SCOPE): hub_config/teaching/formgrader_guard.py and teaching/formgrader_grading.py
 TEACH_GRADE_API = "api/formgrader-autograde"

@@ -11,6 +11,7 @@ import errno
 import io
 import os
 import posixpath
+from collections.abc import Iterator
 from pathlib import Path
 
 DEFAULT_SIZE = 2 * 1024 * 1024  # the user partition of a 4 MB ESP32 build
@@ -52,7 +53,7 @@ class Flash:
         return OSError(code, errno.errorcode[code])
 
     # ---- MicroPython's os
-    def ilistdir(self, path: str = "."):  # type: ignore[no-untyped-def]
+    def ilistdir(self, path: str = ".") -> Iterator[tuple[str, int, int, int]]:
         folder = self.host(path)
         try:
             names = sorted(os.listdir(folder))
@@ -159,7 +160,7 @@ class _FlashFile(io.RawIOBase):
     def seekable(self) -> bool:
         return True
 
-    def write(self, b) -> int:  # type: ignore[no-untyped-def, override]
+    def write(self, b: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
         chunk = bytes(b)
         size = os.fstat(self.fh.fileno()).st_size
         end = max(size, self.fh.tell() + len(chunk))
@@ -169,7 +170,7 @@ class _FlashFile(io.RawIOBase):
         self.fh.flush()
         return len(chunk)
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def, override]
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         return self.fh.readinto(buffer)
 
     def seek(self, offset: int, whence: int = 0) -> int:

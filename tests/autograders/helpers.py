@@ -11,9 +11,9 @@ import pytest
 from nbgrader.api import Gradebook
 
 from autograders.preprocessors import FLAG_PREFIX
-from hub_config.accounts import apply_roster
-from hub_config.paths import DataDir
-from hub_config.roster import parse_roster
+from hub_config.people.accounts import apply_roster
+from hub_config.site.paths import DataDir
+from hub_config.people.roster import parse_roster
 
 from ..conftest import FILES
 

@@ -14,10 +14,11 @@ import nbformat
 import psutil
 import pytest
 
+from autograders.limits import Limits
 from autograders.sandbox import ACCOUNT_PREFIX
-from hub_config.catalog import load_catalog
-from hub_config.errors import StemlabError
-from hub_config.offerings import offer
+from hub_config.teaching.catalog import load_catalog
+from hub_config.site.errors import StemlabError
+from hub_config.teaching.offerings import offer
 from hub_config.teaching.loop import autograde, release
 
 from .helpers import grading_site, scores_and_flags, write_submission
@@ -161,7 +162,7 @@ def graded(tmp_path_factory):
     os.environ[GRADER_SECRET[0]] = GRADER_SECRET[1]
     try:
         with pytest.raises(StemlabError) as broken:
-            autograde(data, offering, A, workers=2, cell_timeout=3)
+            autograde(data, offering, A, workers=2, limits=Limits(cell_seconds=3))
     finally:
         del os.environ[GRADER_SECRET[0]]
     return offering, str(broken.value)
@@ -209,7 +210,7 @@ def test_nothing_is_left_running_the_gradebook_is_whole_and_no_connection_was_ma
 def test_flags_reach_the_grade_sheet(graded, tmp_path):
     import csv
 
-    from hub_config.grade_sheets import export
+    from hub_config.teaching.grade_sheets import export
 
     offering, _ = graded
     csv_path, _ = export(offering, tmp_path, "vi")

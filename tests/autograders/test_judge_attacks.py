@@ -15,8 +15,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from hub_config.catalog import load_catalog
-from hub_config.offerings import offer
+from autograders.limits import Limits
+from hub_config.teaching.catalog import load_catalog
+from hub_config.teaching.offerings import offer
 from hub_config.teaching.loop import autograde, release
 from hub_config.teaching.page import grading_report
 
@@ -164,7 +165,7 @@ def graded(tmp_path_factory):
         if last:
             nb.cells.append(new_code_cell(last))
         write_submission(offering, A, student, "bai01.ipynb", nb)
-    summary = autograde(data, offering, A, workers=2, cell_timeout=10)
+    summary = autograde(data, offering, A, workers=2, limits=Limits(cell_seconds=10))
     assert not summary.failed, [(r.student, r.error) for r in summary.failed]
     return offering, summary
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from hub_config.catalog import load_catalog
-from hub_config.offerings import offer
-from hub_config.system_accounts import restrict_to_graders
+from hub_config.teaching.catalog import load_catalog
+from hub_config.teaching.offerings import offer
+from hub_config.system.linux_accounts import restrict_to_graders
 from hub_config.teaching.loop import autograde, release
 
 from .helpers import grading_site, scores_and_flags, write_submission

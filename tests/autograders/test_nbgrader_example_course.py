@@ -20,8 +20,8 @@ from nbgrader.api import Gradebook
 
 from autograders.preprocessors import CACHE_ENV, STRICT_ENV
 from autograders.runner import GradingRunner, new_cache
-from hub_config.environment import tools_on_path
-from hub_config.limits import CgroupLimiter
+from hub_config.system.environment import tools_on_path
+from hub_config.system.limits import CgroupLimiter
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(600)]
 GUIDE = Path(nbgrader.__file__).parent / "docs" / "source" / "user_guide"

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from autograders.sandbox import Limits, SandboxPool
-from hub_config.limits import CgroupLimiter
+from autograders.limits import Limits
+from autograders.sandbox import SandboxPool
+from hub_config.system.limits import CgroupLimiter
 
 pytestmark = pytest.mark.root
 

@@ -28,8 +28,8 @@ from nbgrader.api import Gradebook  # noqa: E402
 
 from autograders.preprocessors import CACHE_ENV, STRICT_ENV  # noqa: E402
 from autograders.runner import GradingRunner, new_cache  # noqa: E402
-from hub_config.environment import tools_on_path  # noqa: E402
-from hub_config.limits import CgroupLimiter  # noqa: E402
+from hub_config.system.environment import tools_on_path  # noqa: E402
+from hub_config.system.limits import CgroupLimiter  # noqa: E402
 
 ASSIGNMENT = "ps1"
 QUESTIONS = {

@@ -7,8 +7,8 @@ import nbformat
 import pytest
 
 from courses import COURSES_ROOT
-from hub_config.authoring import check_assignment, lint_notebook
-from hub_config.catalog import load_catalog, load_course
+from hub_config.teaching.authoring import check_assignment, lint_notebook
+from hub_config.teaching.catalog import load_catalog, load_course
 
 from ..conftest import STEMLAB
 

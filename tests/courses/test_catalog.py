@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from courses import COURSES_ROOT
-from hub_config.catalog import CourseError, load_catalog, load_course
+from hub_config.teaching.catalog import CourseError, load_catalog, load_course
 
 GOOD = COURSES_ROOT / "python-co-ban"
 

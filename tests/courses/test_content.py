@@ -16,7 +16,7 @@ import pytest
 from nbclient import NotebookClient
 
 from courses import COURSES_ROOT
-from hub_config.catalog import load_catalog
+from hub_config.teaching.catalog import load_catalog
 from lab_hardware.magics import DEFAULT_KIT_ENV
 from lab_hardware.sim.kit import SimKit
 

@@ -82,7 +82,7 @@ def test_demo_started_by_root_runs_no_user_code_as_root(demo_hub):
 
     import psutil
 
-    from hub_config.catalog import load_catalog
+    from hub_config.teaching.catalog import load_catalog
 
     from .helpers import stemlab_on, wait_for_service
 

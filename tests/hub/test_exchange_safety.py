@@ -17,8 +17,8 @@ import psutil
 import pytest
 import requests
 
-from hub_config.offerings import list_offerings
-from hub_config.paths import DataDir
+from hub_config.teaching.offerings import list_offerings
+from hub_config.site.paths import DataDir
 
 from .helpers import (PAGE, answer_and_submit, open_page, page_text, post_form, run_code, stemlab_on, students_with_servers,
                       wait_for_service, wait_job)
@@ -77,7 +77,7 @@ def test_offering_and_its_exchange_belong_to_its_grader_account(prod_hub, course
 def test_formgrader_runs_as_the_grader_account_for_the_class_teachers_only(prod_hub, course):
     offering, people = course
     service = [p for p in psutil.process_iter(["cwd", "uids", "cmdline"])
-               if p.info["cwd"] == str(offering.root) and "hub_config.singleuser" in " ".join(p.info["cmdline"] or [])]
+               if p.info["cwd"] == str(offering.root) and "hub_config.singleuser.server" in " ".join(p.info["cmdline"] or [])]
     assert service and all(p.info["uids"].real == pwd.getpwnam(offering.grader).pw_uid for p in service)
     url = f"{prod_hub.url}/services/{OFFERING}/formgrader"
     own = prod_hub.account("teacher", classes="10A1")

@@ -7,9 +7,9 @@ import pytest
 from jupyterhub import orm as hub_orm
 from nativeauthenticator.orm import UserInfo
 
-from hub_config.accounts import KITS_MANAGE_SCOPE, apply_roster, hub_view, list_accounts, open_session, reset_password
-from hub_config.paths import DataDir
-from hub_config.roster import parse_roster
+from hub_config.people.accounts import KITS_MANAGE_SCOPE, apply_roster, hub_view, list_accounts, open_session, reset_password
+from hub_config.site.paths import DataDir
+from hub_config.people.roster import parse_roster
 
 ROWS = [
     ["HS001", "Nguyễn Văn An", "10A1", ""],
@@ -115,7 +115,7 @@ def test_grade_codes_are_kept_and_citizen_ids_never_in_clear(site, write_roster)
 
 
 def test_a_citizen_id_in_the_grade_code_column_is_refused(write_roster):
-    from hub_config.errors import RosterError
+    from hub_config.site.errors import RosterError
 
     header = ("Mã học sinh", "Họ và tên", "Lớp", "Mã SMAS")
     with pytest.raises(RosterError) as err:

@@ -13,8 +13,8 @@ def test_help_groups_commands_by_who_uses_them():
     out = stemlab("--help").stdout
     sections = [line for line in out.splitlines() if line.endswith(":") and "/" in line]
     assert [s.split(" / ")[1].split(" (")[0] for s in sections[1:]] == [
-        "Run the platform", "Accounts", "Courses", "Grading", "Classes", "Kits", "Configuration"]
-    for command in ("up", "accounts", "courses", "grade", "grades", "class", "kits", "config"):
+        "Run the platform", "Accounts", "Courses", "Grading", "Grading sandbox", "Classes", "Kits", "Configuration"]
+    for command in ("up", "accounts", "courses", "grade", "grades", "sandbox", "class", "kits", "config"):
         assert f"\n  {command} " in out
 
 
@@ -34,3 +34,22 @@ def test_bad_roster_exits_with_every_problem_and_changes_nothing(tmp_path, write
     assert result.returncode == 2
     assert "line 3: ID HS1 is already on line 2" in result.stdout
     assert not (tmp_path / "var" / "jupyterhub.sqlite").exists()
+
+
+def test_sandbox_check_says_what_grading_enforces_here(tmp_path):
+    """autograders' own command, plugged into `stemlab`: the limits from the settings, then what
+    this machine can and cannot enforce (exit 1 when anything is missing)."""
+    (tmp_path / "stemlab.toml").write_text("[grading]\nnotebook_seconds = 120\n", encoding="utf-8")
+    result = stemlab("sandbox", "check", "--data", str(tmp_path / "var"), cwd=tmp_path)
+    assert "120 s" in result.stdout and "30 s" in result.stdout, result.stdout + result.stderr
+    if result.returncode == 0:
+        assert "enforces every limit" in result.stdout
+    else:
+        assert result.returncode == 1 and "cannot enforce" in result.stdout
+
+
+def test_a_kit_command_error_is_a_message_not_a_traceback(tmp_path):
+    """lab_hardware's commands raise its own errors; `stemlab` shows them in both languages."""
+    result = stemlab("kits", "test", "--data", str(tmp_path / "var"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "Name the kits to test, or --all" in result.stdout and "Chọn kit cần kiểm tra" in result.stdout

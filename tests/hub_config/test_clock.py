@@ -4,9 +4,9 @@ import datetime as dt
 
 import pytest
 
-from hub_config.errors import StemlabError
+from hub_config.site.errors import StemlabError
 from hub_config.site.clock import from_utc, parse_local, school_zone, shown
-from hub_config.settings import SiteSettings
+from hub_config.site.settings import SiteSettings
 
 
 def test_a_due_date_typed_in_gia_lai_is_seven_hours_ahead_of_utc():

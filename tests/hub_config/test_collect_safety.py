@@ -14,8 +14,8 @@ from nbgrader.api import Gradebook
 from nbgrader.auth import Authenticator
 from nbgrader.coursedir import CourseDirectory
 
-from hub_config.environment import tools_on_path
-from hub_config.exchange import SET_ASIDE_PREFIX, LockedReleaseFeedback, OwnerCheckedCollect
+from hub_config.system.environment import tools_on_path
+from hub_config.teaching.exchange import SET_ASIDE_PREFIX, LockedReleaseFeedback, OwnerCheckedCollect
 
 COURSE, A = "lop-10a1", "bai01"
 STAMP = "2025-10-01 08:00:00.000000 UTC"

@@ -7,10 +7,10 @@ from decimal import Decimal
 import openpyxl
 from nbgrader.api import Gradebook
 
-from hub_config.environment import tools_on_path
-from hub_config.grade_sheets import export, ten_point
-from hub_config.logins import grade_code
-from hub_config.offerings import Offering
+from hub_config.system.environment import tools_on_path
+from hub_config.teaching.grade_sheets import export, ten_point
+from hub_config.people.logins import grade_code
+from hub_config.teaching.offerings import Offering
 
 
 def test_ten_point_rounds_halves_up():

@@ -10,7 +10,7 @@ import pytest
 
 import gettext
 
-from hub_config.hub.lab_translations import CONTEXT_SEPARATOR, Catalogue, Words, merged, supplement
+from hub_config.singleuser.lab_translations import CONTEXT_SEPARATOR, Catalogue, Words, merged, supplement
 
 LAB = Path(sys.prefix) / "share" / "jupyter" / "lab"
 PLACEHOLDER = re.compile(r"%\d+|\{\w*\}|<[^>]+>")

@@ -2,7 +2,7 @@
 
 import re
 
-from hub_config.logins import ascii_fold, class_group, derive_login, id_fingerprint
+from hub_config.people.logins import ascii_fold, class_group, derive_login, id_fingerprint
 
 KEY = "k" * 64
 LINUX = re.compile(r"^[a-z][-a-z0-9_]*$")

@@ -6,12 +6,12 @@ import pytest
 from jupyterhub import orm as hub_orm
 from nbgrader.api import Gradebook
 
-from hub_config.accounts import apply_roster, open_session
-from hub_config.catalog import load_catalog
-from hub_config.errors import StemlabError
-from hub_config.offerings import current_school_year, list_offerings, offer, split_name
-from hub_config.paths import DataDir
-from hub_config.roster import parse_roster
+from hub_config.people.accounts import apply_roster, open_session
+from hub_config.teaching.catalog import load_catalog
+from hub_config.site.errors import StemlabError
+from hub_config.teaching.offerings import current_school_year, list_offerings, offer, split_name
+from hub_config.site.paths import DataDir
+from hub_config.people.roster import parse_roster
 
 from ..conftest import FILES, STEMLAB
 
@@ -89,3 +89,28 @@ def test_offer_and_list_commands(site):
     assert "python-co-ban-10a2-2025-2026" in listing.stdout and "10A2" in listing.stdout
 
 
+
+
+def test_grading_limits_from_the_settings_reach_every_offering(site, tmp_path):
+    """[grading] in stemlab.toml sets what nbgrader's own execution step gets (the formgrader's
+    button in demo mode) as it sets the grading runner's, and a hub start brings every offering up to date."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from autograders.limits import Limits
+    from hub_config.site.settings import load_settings
+    from hub_config.teaching.offerings import write_site_nbgrader_config
+
+    data, url = site
+    o = offer(data, url, load_catalog().course("python-co-ban"), "10A1", "THPT Mẫu", "2025-2026",
+              limits=Limits(wall_seconds=77, cell_seconds=7))
+
+    def executor() -> dict:
+        loaded = PyFileConfigLoader("nbgrader_config.py", path=str(o.root)).load_config()
+        return dict(loaded.SandboxedExecute)
+
+    assert executor()["timeout"] == 7 and executor()["wall_seconds"] == 77
+    (tmp_path / "stemlab.toml").write_text("[grading]\nnotebook_seconds = 120\ncell_seconds = 12\n", encoding="utf-8")
+    settings = load_settings(tmp_path / "stemlab.toml", {"data_dir": str(data.root)}).settings
+    assert settings.grading_limits() == Limits(wall_seconds=120, cell_seconds=12)
+    write_site_nbgrader_config(data, False, settings.grading_limits())
+    assert executor()["timeout"] == 12 and executor()["wall_seconds"] == 120

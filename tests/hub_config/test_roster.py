@@ -4,8 +4,8 @@ import unicodedata
 
 import pytest
 
-from hub_config.errors import RosterError
-from hub_config.roster import parse_roster
+from hub_config.site.errors import RosterError
+from hub_config.people.roster import parse_roster
 
 GOOD = [
     ["HS001", "Nguyễn Văn An", "10A1", "học sinh"],

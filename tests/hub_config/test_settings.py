@@ -2,8 +2,8 @@
 
 import pytest
 
-from hub_config.errors import SettingsError
-from hub_config.settings import example_toml, load_settings, setting_keys
+from hub_config.site.errors import SettingsError
+from hub_config.site.settings import example_toml, load_settings, setting_keys
 
 
 def write(tmp_path, text):

@@ -5,7 +5,7 @@ import string
 
 import pytest
 
-from hub_config.hub.words import PAGE_WORDS
+from hub_config.singleuser.words import PAGE_WORDS
 from hub_config.site.language import LANGUAGES, one_language
 from hub_config.site.staff_words import WORDS
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from hub_config.catalog import load_catalog
+from hub_config.teaching.catalog import load_catalog
 from lab_hardware.transport import KitConnection
 
 pytestmark = pytest.mark.kit

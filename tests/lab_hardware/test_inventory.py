@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from lab_hardware.folders import KitFolders
 from lab_hardware.inventory import KitsFile, model_from_answer
 from lab_hardware.sim.kit import SimKit
 from lab_hardware.transport import KitConnection
@@ -51,7 +52,7 @@ def test_kits_list_asks_each_board_and_shows_labels(tmp_path):
         assert listed.stdout.count("Yolo:Bit v4 (MicroPython 1.23.0)") == 2, listed.stdout
         labelled = stemlab(data, "label", "sim:yolobit-01", "Kit 07")
         assert labelled.returncode == 0, labelled.stdout
-        assert KitsFile.load(data).labels == {"sim:yolobit-01": "Kit 07"}
+        assert KitsFile.load(KitFolders.under(data)).labels == {"sim:yolobit-01": "Kit 07"}
         assert "Kit 07" in stemlab(data, "list").stdout
         unknown = stemlab(data, "label", "/dev/ttyUSB42", "Kit 99")
         assert unknown.returncode == 2 and "kits list" in unknown.stdout
@@ -89,7 +90,7 @@ def serve_over_tcp(device: str) -> tuple[int, threading.Event]:
 def test_a_kit_on_another_machine_over_the_network(tmp_path):
     with SimKit(model="pico") as kit:
         port, stop = serve_over_tcp(kit.path)
-        kits_file = KitsFile.load(tmp_path)
+        kits_file = KitsFile.load(KitFolders.under(tmp_path))
         kits_file.remote.append({"url": f"socket://127.0.0.1:{port}", "name": "lab-pc-3:kit"})
         kits_file.save()
         listed = stemlab(tmp_path, "list")

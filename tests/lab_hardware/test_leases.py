@@ -8,8 +8,10 @@ import time
 import pytest
 
 from lab_hardware import files
+from lab_hardware.folders import KitFolders
 from lab_hardware.inventory import Kit
-from lab_hardware.service import Lab, Lease
+from lab_hardware.leases import Lease
+from lab_hardware.service import Lab
 from lab_hardware.sim.kit import SimKit
 
 pytestmark = pytest.mark.kit
@@ -17,7 +19,7 @@ pytestmark = pytest.mark.kit
 
 def test_an_idle_lease_expires_and_the_kit_is_cleaned(tmp_path):
     with SimKit() as sim:
-        lab = Lab([Kit(sim.path, "sim:one", "Kit 01", kind="simulated")], tmp_path, idle_seconds=0.2)
+        lab = Lab([Kit(sim.path, "sim:one", "Kit 01", kind="simulated")], KitFolders.under(tmp_path), idle_seconds=0.2)
         for managed in lab.kits.values():
             managed.lock.acquire()
         lab.prepare()

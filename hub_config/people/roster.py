@@ -14,8 +14,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import RosterError
-from .logins import CITIZEN_ID, ascii_fold, class_group, normalize_name
+from hub_config.site.errors import RosterError
+from hub_config.people.logins import CITIZEN_ID, ascii_fold, class_group, normalize_name
 
 ROLES = ("student", "teacher", "technician", "admin")
 

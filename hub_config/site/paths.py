@@ -7,7 +7,9 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import DataDirError
+from lab_hardware.folders import KitFolders
+
+from hub_config.site.errors import DataDirError
 
 
 # Files the platform writes are private unless made readable on purpose: the hub database holds
@@ -67,6 +69,16 @@ class DataDir:
     def graders_dir(self) -> Path:
         """Homes of the offerings' grader accounts (production mode)."""
         return self.root / "graders"
+
+    @property
+    def grades_dir(self) -> Path:
+        """Where `stemlab grades export` writes grade sheets unless told otherwise."""
+        return self.root / "grades"
+
+    @property
+    def kit_folders(self) -> KitFolders:
+        """The kits' part of the data directory, laid out by the kits' own package."""
+        return KitFolders.under(self.root)
 
     def home_of(self, username: str) -> Path:
         return self.homes_dir / username

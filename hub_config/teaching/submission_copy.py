@@ -9,7 +9,7 @@ link, each file opened without following one (so a file swapped for a link betwe
 and the copy is refused too), sizes checked before anything is copied.
 
 Everything left out is a `Problem`: the student, the entry, and why, for the teacher. This module
-runs inside nbgrader's collect (hub_config/exchange.py): standard library only.
+runs inside nbgrader's collect (hub_config/teaching/exchange.py): standard library only.
 """
 
 from __future__ import annotations

@@ -18,14 +18,14 @@ from pathlib import Path
 import bcrypt
 from jupyterhub import orm as hub_orm
 from nativeauthenticator.orm import UserInfo
-from sqlalchemy import Column, DateTime, String, make_url, select
+from sqlalchemy import DateTime, Engine, String, make_url, select
 from sqlalchemy.exc import ArgumentError, OperationalError
-from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from .errors import DatabaseError
-from .logins import class_group, derive_login, generate_password, grade_code, id_fingerprint
-from .paths import DataDir
-from .roster import RosterEntry
+from hub_config.site.errors import DatabaseError
+from hub_config.people.logins import class_group, derive_login, generate_password, grade_code, id_fingerprint
+from hub_config.site.paths import DataDir
+from hub_config.people.roster import RosterEntry
 
 BCRYPT_ROUNDS = 10  # ~60 ms per hash: a roster of 1,000 imports in about a minute
 
@@ -37,15 +37,15 @@ class Base(DeclarativeBase):
 class Account(Base):
     __tablename__ = "stemlab_accounts"
     # A keyed hash of the school's person ID: the ID itself is never stored.
-    fingerprint = Column(String(64), primary_key=True)
-    login = Column(String(64), unique=True, nullable=False)
-    full_name = Column(String(255), nullable=False)
-    role = Column(String(16), nullable=False)
-    classes = Column(String(1024), nullable=False, default="")
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))  # a Role's value
+    classes: Mapped[str] = mapped_column(String(1024), default="")
     # What the grade sheet shows as "Mã học sinh" (logins.grade_code: never a citizen ID in clear)
-    grade_code = Column(String(64), nullable=True)
-    created = Column(DateTime, nullable=False)
-    updated = Column(DateTime, nullable=False)
+    grade_code: Mapped[str | None] = mapped_column(String(64))
+    created: Mapped[dt.datetime] = mapped_column(DateTime)
+    updated: Mapped[dt.datetime] = mapped_column(DateTime)
 
     @property
     def class_list(self) -> list[str]:
@@ -78,6 +78,7 @@ def open_session(database_url: str) -> Session:
         session = factory()
         bind = session.get_bind()
         Base.metadata.create_all(bind)
+        assert isinstance(bind, Engine)  # JupyterHub's session factory binds an engine
         _add_missing_columns(bind)
         UserInfo.__table__.create(bind, checkfirst=True)
     except (OperationalError, ArgumentError, ImportError) as err:
@@ -90,7 +91,7 @@ def open_session(database_url: str) -> Session:
     return session
 
 
-def _add_missing_columns(bind) -> None:  # type: ignore[no-untyped-def]
+def _add_missing_columns(bind: Engine) -> None:
     """Columns added to our table since a data directory was made (nullable, so old rows stay
     valid). Until the table is under alembic migrations, this is how an old site is upgraded."""
     from sqlalchemy import inspect, text

@@ -19,16 +19,19 @@ from pathlib import Path
 import tomli_w
 from jupyterhub import orm as hub_orm
 from nbgrader.api import Gradebook
+from sqlalchemy.orm import Session
 
-from .accounts import Account, list_accounts, open_session
-from .catalog import Course
-from .environment import tools_on_path
-from .errors import StemlabError
-from .exchange import FACTORY as EXCHANGE_FACTORY
-from .logins import grader_login
-from .logins import class_group
-from .paths import DataDir
-from .system_accounts import ensure_grader_account, restrict_to_graders
+from hub_config.people.accounts import Account, list_accounts, open_session
+from autograders.limits import Limits
+
+from hub_config.teaching.catalog import Course
+from hub_config.system.environment import tools_on_path
+from hub_config.site.errors import StemlabError
+from hub_config.teaching.exchange import FACTORY as EXCHANGE_FACTORY
+from hub_config.people.logins import grader_login
+from hub_config.people.logins import class_group
+from hub_config.site.paths import DataDir
+from hub_config.system.linux_accounts import ensure_grader_account, restrict_to_graders
 
 SCHOOL_YEAR = re.compile(r"^(\d{4})-(\d{4})$")
 
@@ -111,7 +114,7 @@ def student_config_dir(data: DataDir) -> Path:
 STUDENT_DISABLED_LAB_PLUGINS = ("@jupyter/nbgrader:create-assignment", "@jupyter/nbgrader:formgrader",
                                 "@jupyter/nbgrader:course-list",
                                 # English only; students use their assignments page instead
-                                # (hub_config/hub/assignments_page.py, the "Bài tập" menu)
+                                # (hub_config/singleuser/assignments_page.py, the "Bài tập" menu)
                                 "@jupyter/nbgrader:assignment-list", "@jupyter/nbgrader:validate-assignment",
                                 "@jupyter/nbgrader:menu",
                                 # installing JupyterLab extensions from PyPI is the site's job
@@ -136,7 +139,7 @@ TEACHER_DISABLED_SERVER_EXTENSIONS = STUDENT_DISABLED_SERVER_EXTENSIONS
 
 
 def write_formgrader_config(data: DataDir) -> None:
-    from .teaching.formgrader_service import formgrader_server_config
+    from hub_config.teaching.formgrader_service import formgrader_server_config
 
     folder = formgrader_config_dir(data)
     folder.mkdir(parents=True, exist_ok=True)
@@ -161,22 +164,27 @@ def write_student_config(data: DataDir) -> None:
 
 def ensure_exchange_root(data: DataDir) -> Path:
     """The site owns the exchange root; offerings get their folders in it from `courses offer`
-    (see hub_config/exchange.py for why nbgrader's world-writable root is not used)."""
+    (see hub_config/teaching/exchange.py for why nbgrader's world-writable root is not used)."""
     exchange = exchange_dir(data)
     exchange.mkdir(exist_ok=True)
     exchange.chmod(0o755)
     return exchange
 
 
-def write_site_nbgrader_config(data: DataDir, production: bool) -> None:
-    """Exchange location and classes, course ids in exchange paths, courses from JupyterHub groups."""
-    titles = {o.id: f"{o.course_id} · {o.class_name} · {o.year}" for o in list_offerings(data)}
+def write_site_nbgrader_config(data: DataDir, production: bool, limits: Limits) -> None:
+    """Exchange location and classes, course ids in exchange paths, courses from JupyterHub groups;
+    and each offering's own configuration again, so it follows the site's settings and this release."""
+    offerings = list_offerings(data)
+    titles = {o.id: f"{o.course_id} · {o.class_name} · {o.year}" for o in offerings}
     folder = jupyter_config_dir(data)
     folder.mkdir(parents=True, exist_ok=True)
     for readable in (folder.parent, folder):  # <data>/etc and <data>/etc/jupyter
         readable.chmod(0o755)
     exchange = ensure_exchange_root(data)
-    factory = "\n".join(f"c.ExchangeFactory.{role} = {f'hub_config.exchange.{cls.__name__}'!r}"
+    for offering in offerings:
+        if (offering.root / COURSE_CONFIG).exists():  # rewritten in place: its owner and mode stay
+            write_course_config(offering, exchange, limits)
+    factory = "\n".join(f"c.ExchangeFactory.{role} = {f'hub_config.teaching.exchange.{cls.__name__}'!r}"
                         for role, cls in EXCHANGE_FACTORY.items())
     text = f'''# Site-wide nbgrader configuration; written by STEM-Lab Hub at each hub start.
 import os
@@ -206,7 +214,7 @@ c.ExchangeCollect.check_owner = {production!r}
     extensions.mkdir(exist_ok=True)
     extensions.chmod(0o755)
     enable = extensions / "stemlab.json"  # every server gets the students' assignments page
-    server_extensions: dict[str, bool] = {"hub_config.hub.assignments_page": True}
+    server_extensions: dict[str, bool] = {"hub_config.singleuser.assignments_page": True}
     server_extensions.update({name: False for name in TEACHER_DISABLED_SERVER_EXTENSIONS})
     enable.write_text(json.dumps({"ServerApp": {"jpserver_extensions": server_extensions}}))
     enable.chmod(0o644)
@@ -219,14 +227,14 @@ c.ExchangeCollect.check_owner = {production!r}
     write_formgrader_config(data)
 
 
-STUDENT_CATALOG = "stemlab_courses.json"  # read by hub_config/hub/assignments_page.py
+STUDENT_CATALOG = "stemlab_courses.json"  # read by hub_config/singleuser/assignments_page.py
 
 
 def write_student_catalog(data: DataDir) -> None:
     """What students' servers show of each offering: titles and due dates (UTC), nothing secret.
 
     Rewritten at each hub start and each release, so a due date set on the teacher's page shows at once."""
-    from .catalog import load_catalog
+    from hub_config.teaching.catalog import load_catalog
 
     courses = load_catalog().courses
     out: dict[str, dict] = {}
@@ -250,7 +258,10 @@ def write_student_catalog(data: DataDir) -> None:
     tmp.replace(path)
 
 
-def write_course_config(offering: Offering, exchange_root: Path) -> None:
+COURSE_CONFIG = "nbgrader_config.py"
+
+
+def write_course_config(offering: Offering, exchange_root: Path, limits: Limits) -> None:
     """The offering's nbgrader config (rewritten at each `courses offer` and `grade`)."""
     # The formgrader and the teacher's commands run in this directory. Its course is fixed, and
     # enrolment comes from rosters, so it need not ask JupyterHub for courses (which it could
@@ -264,14 +275,16 @@ c = get_config()  # noqa: F821
 configure_autograde(c)
 configure_feedback(c)
 c.SandboxedExecute.unconfined_ok = {offering.grader is None!r}
-c.SandboxedExecute.limiter_class = "hub_config.limits.CgroupLimiter"
+c.SandboxedExecute.limiter_class = "hub_config.system.limits.CgroupLimiter"
+c.SandboxedExecute.timeout = {int(limits.cell_seconds)!r}
+c.SandboxedExecute.wall_seconds = {float(limits.wall_seconds)!r}
 c.Authenticator.plugin_class = NoAuthPlugin
 c.CourseDirectory.course_id = {offering.id!r}
 c.CourseDirectory.root = {str(offering.root)!r}
 c.CourseDirectory.db_url = {offering.gradebook_url!r}
 c.Exchange.root = {str(exchange_root)!r}
 '''
-    (offering.root / "nbgrader_config.py").write_text(config, encoding="utf-8")
+    (offering.root / COURSE_CONFIG).write_text(config, encoding="utf-8")
 
 
 def _class_accounts(accounts: list[Account], class_name: str) -> tuple[list[Account], list[Account]]:
@@ -280,7 +293,7 @@ def _class_accounts(accounts: list[Account], class_name: str) -> tuple[list[Acco
     return students, teachers
 
 
-def _set_group(session, name: str, logins: list[str]) -> None:  # type: ignore[no-untyped-def]
+def _set_group(session: Session, name: str, logins: list[str]) -> None:
     group = hub_orm.Group.find(session, name)
     if group is None:
         group = hub_orm.Group(name=name)
@@ -289,7 +302,7 @@ def _set_group(session, name: str, logins: list[str]) -> None:  # type: ignore[n
 
 
 def offer(data: DataDir, database_url: str, course: Course, class_name: str, school: str, year: str,
-          production: bool = False) -> Offering:
+          production: bool = False, limits: Limits | None = None) -> Offering:
     """Create (or bring up to date) the offering of a course to a class; idempotent.
 
     In production mode the offering gets its own unprivileged grader account, which owns the
@@ -318,7 +331,7 @@ def offer(data: DataDir, database_url: str, course: Course, class_name: str, sch
     if not source_link.exists():
         source_link.symlink_to(course.root / "source", target_is_directory=True)
     exchange = ensure_exchange_root(data)
-    write_course_config(offering, exchange)
+    write_course_config(offering, exchange, limits or Limits())
     meta = {"id": oid, "course": course.id, "class": class_name, "school": school, "year": year}
     if offering.grader:
         meta["grader"] = offering.grader

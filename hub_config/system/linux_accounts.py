@@ -13,7 +13,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .errors import StemlabError
+from lab_hardware.folders import KitFolders
+
+from hub_config.site.errors import StemlabError
 
 STEMLAB_GROUP = "stemlab-users"
 
@@ -163,15 +165,15 @@ def ensure_service_account(name: str, groups: tuple[str, ...] = ()) -> pwd.struc
     return entry
 
 
-def ensure_kits_account(data_root: Path) -> pwd.struct_passwd:
+def ensure_kits_account(folders: KitFolders) -> pwd.struct_passwd:
     """The kits service's account: the serial ports (group dialout) and the simulated kits, which
     run students' code, without root."""
     entry = ensure_service_account(KITS_ACCOUNT, groups=("dialout",))
-    for folder in (data_root / "sim-kits", data_root / "kits"):
+    for folder in (folders.simulated, folders.kits):
         folder.mkdir(parents=True, exist_ok=True)
-    os.chown(data_root / "sim-kits", entry.pw_uid, entry.pw_gid)
-    (data_root / "sim-kits").chmod(0o700)
-    (data_root / "kits").chmod(0o755)  # self-test reports: the service shows the last result
+    os.chown(folders.simulated, entry.pw_uid, entry.pw_gid)
+    folders.simulated.chmod(0o700)
+    folders.kits.chmod(0o755)  # self-test reports: the service shows the last result
     return entry
 
 

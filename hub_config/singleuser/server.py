@@ -11,16 +11,16 @@ the npm registry for building extensions), if Node.js is on the PATH: another No
 0.6 s per server start. Students never build extensions, so the server uses the default registry.
 
 JupyterLab's Vietnamese language pack leaves most of JupyterLab in English: the server adds our
-supplement to it (hub_config/hub/lab_translations).
+supplement to it (hub_config/singleuser/lab_translations).
 
 A production formgrader (the same server, run as a service) has its Autograde button guarded:
-see hub_config/formgrader_guard.py.
+see hub_config/teaching/formgrader_guard.py.
 """
 
 import os
 import sys
 
-from hub_config.formgrader_guard import GUARD_ENV, guard
+from hub_config.teaching.formgrader_guard import GUARD_ENV, guard
 
 
 def main() -> None:
@@ -29,7 +29,7 @@ def main() -> None:
 
     if hasattr(lab_commands, "_yarn_config"):  # private: if a release renames it, start as usual
         lab_commands._yarn_config = lambda logger: {"yarn config": {}, "npm config": {}}
-    from hub_config.hub import lab_translations
+    from hub_config.singleuser import lab_translations
 
     lab_translations.install()
     if os.environ.get(GUARD_ENV):

@@ -15,7 +15,7 @@ from typing import Any
 
 from courses import COURSES_ROOT
 
-from .errors import StemlabError
+from hub_config.site.errors import StemlabError
 
 COURSE_ID = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
 ASSIGNMENT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,60}$")
@@ -152,6 +152,7 @@ def load_course(folder: Path) -> Course:
         assignments.append(Assignment(a_id, a_title, float(points), source))
     if problems:
         raise CourseError(path, problems)
+    assert isinstance(course_id, str) and isinstance(track, str)  # checked above
     return Course(course_id, title, track, audience, grade_level, tuple(kits), tuple(assignments), folder)
 
 

@@ -20,9 +20,9 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from autograders.preprocessors import FLAG_PREFIX
 
-from .catalog import load_catalog
-from .environment import tools_on_path
-from .offerings import Offering
+from hub_config.teaching.catalog import load_catalog
+from hub_config.system.environment import tools_on_path
+from hub_config.teaching.offerings import Offering
 
 
 class Handed(enum.Enum):
@@ -92,7 +92,10 @@ def grade_rows(offering: Offering) -> tuple[list[Column], list[GradeRow]]:
         order = {a_id: i for i, a_id in enumerate(titles)}
         assignments = sorted(gb.assignments, key=lambda a: (order.get(a.name, len(order)), a.duedate is None,
                                                             a.duedate or 0, a.name))
-        columns = [Column(a.name, *titles.get(a.name, (a.name, a.name)), float(a.max_score)) for a in assignments]
+        columns = []
+    for a in assignments:
+        title_vi, title_en = titles.get(a.name, (a.name, a.name))
+        columns.append(Column(a.name, title_vi, title_en, float(a.max_score)))
         rows = []
         students = sorted(gb.students, key=lambda s: (s.last_name or "", s.first_name or "", s.id))
         for number, student in enumerate(students, start=1):

@@ -122,6 +122,7 @@ def install() -> None:
         if extra and self._domain == DOMAIN:
             self._translator = Catalogue(self._translator, extra)
 
-    translations_handler.get_language_pack = get_language_pack
-    TranslationBundle.update_locale = update_locale  # type: ignore[method-assign]
+    # patched in place: JupyterLab's translation handler offers no hook for a supplement
+    translations_handler.get_language_pack = get_language_pack  # type: ignore[assignment]
+    TranslationBundle.update_locale = update_locale  # type: ignore[method-assign, assignment]
     translations_handler._stemlab_supplement = True  # type: ignore[attr-defined]

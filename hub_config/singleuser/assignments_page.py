@@ -21,8 +21,8 @@ from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-from ..site.clock import school_zone, shown
-from .words import LANGUAGES, one_language, page_word
+from hub_config.site.clock import school_zone, shown
+from hub_config.singleuser.words import LANGUAGES, one_language, page_word
 
 TEMPLATES = Path(__file__).parent / "templates"
 CATALOG_FILE = "stemlab_courses.json"  # beside the site's nbgrader config (offerings.write_site_nbgrader_config)
@@ -213,7 +213,7 @@ class ResultPage(AssignmentsPage):
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
-    return [{"module": "hub_config.hub.assignments_page"}]
+    return [{"module": "hub_config.singleuser.assignments_page"}]
 
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:

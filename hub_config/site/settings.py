@@ -18,7 +18,9 @@ from jupyterhub.traitlets import ByteSpecification
 from traitlets import Bool, Enum, Float, Integer, TraitError, Unicode, validate
 from traitlets.config import Configurable
 
-from .errors import SettingsError, StemlabError
+from autograders.limits import Limits
+
+from hub_config.site.errors import SettingsError, StemlabError
 
 DEFAULT_CONFIG_NAME = "stemlab.toml"
 
@@ -144,6 +146,22 @@ class SiteSettings(Configurable):
         help="Seconds a leased kit may stay unused before it returns to the pool (and is cleaned).",
     ).tag(section="kits", key="lease_idle")
 
+    grading_notebook_seconds = Integer(
+        300,
+        min=10,
+        config=True,
+        help="Seconds one submitted notebook may run while it is graded, all its cells together; a "
+        "notebook that runs longer is stopped and scored as it stands. The same for `stemlab grade`, "
+        "the teacher's page and the formgrader's Autograde button.",
+    ).tag(section="grading", key="notebook_seconds")
+
+    grading_cell_seconds = Integer(
+        30,
+        min=1,
+        config=True,
+        help="Seconds one cell of a submitted notebook may run while it is graded before it is interrupted.",
+    ).tag(section="grading", key="cell_seconds")
+
     concurrent_spawns = Integer(
         0,
         min=0,
@@ -179,7 +197,7 @@ class SiteSettings(Configurable):
 
     @validate("timezone")
     def _valid_timezone(self, proposal: dict[str, Any]) -> str:
-        from .site.clock import school_zone
+        from hub_config.site.clock import school_zone
 
         try:
             school_zone(proposal["value"])
@@ -200,6 +218,14 @@ class SiteSettings(Configurable):
 
     def hub_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_path() / 'jupyterhub.sqlite'}"
+
+    def grading_limits(self) -> Limits:
+        """What one submission may use while it is graded, for every way of grading."""
+        return Limits(wall_seconds=float(self.grading_notebook_seconds), cell_seconds=float(self.grading_cell_seconds))
+
+    def values(self) -> dict[str, Any]:
+        """Every setting by its trait name, as plain data (what the launcher hands the hub)."""
+        return {name: getattr(self, name) for name in self.trait_names(config=True)}
 
 
 def dotted_key(trait_name: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Any
 
 from hub_config.teaching.scopes import TEACH_GRADE_API, TEACH_PREFIX
 
@@ -30,7 +31,7 @@ def guard(offering: str) -> None:
 
     @web.authenticated
     @check_xsrf
-    async def post(self, assignment_id: str, student_id: str) -> None:  # type: ignore[no-untyped-def]
+    async def post(self: Any, assignment_id: str, student_id: str) -> None:
         page = f"{TEACH_PREFIX}offerings/{offering}?assignment={assignment_id}"
         body = {"offering": offering, "assignment": assignment_id, "student": student_id,
                 "teacher": self.current_user.username}  # jupyter_server's User: the hub's name

@@ -3,7 +3,7 @@ completeness by tests/hub_config/test_words.py."""
 
 from __future__ import annotations
 
-from ..site.language import LANGUAGES, in_language, one_language
+from hub_config.site.language import LANGUAGES, in_language, one_language
 
 __all__ = ["LANGUAGES", "PAGE_WORDS", "one_language", "page_word"]
 

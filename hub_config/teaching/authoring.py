@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-from .catalog import Assignment, Course
+from hub_config.teaching.catalog import Assignment, Course
 
 PAIRS = (("### BEGIN SOLUTION", "### END SOLUTION"), ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"))
 MARK_SCHEME = ("=== BEGIN MARK SCHEME ===", "=== END MARK SCHEME ===")

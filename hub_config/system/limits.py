@@ -8,10 +8,11 @@ unified hierarchy (cgroup v2) and on v1's separate memory and cpu controllers.
 from __future__ import annotations
 
 import os
-import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from hub_config.system.processes import end_processes, processes_of_pids
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 CFS_PERIOD_US = 100_000
@@ -59,21 +60,7 @@ class ServerCgroup:
 
     def kill_all(self, timeout: float = 5) -> None:
         """Stop every process left in the group (a kernel or a detached job the server left)."""
-        deadline = time.monotonic() + timeout
-        sig = signal.SIGTERM
-        while self.pids() and time.monotonic() < deadline:
-            for pid in self.pids():
-                try:
-                    os.kill(pid, sig)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.2)
-            sig = signal.SIGKILL
-        for pid in self.pids():
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        end_processes(lambda: processes_of_pids(self.pids()), grace=timeout)
 
     def remove(self) -> None:
         self.kill_all()
@@ -101,7 +88,7 @@ class CgroupLimiter:
             if missing:
                 raise LimitsUnavailable(f"cgroup v2 lacks the {', '.join(sorted(missing))} controller(s)")
             self.version = 2
-            self.bases = (root / _own_cgroup(None).lstrip("/") / "stemlab",)
+            self.bases: tuple[Path, ...] = (root / _own_cgroup(None).lstrip("/") / "stemlab",)
         elif (root / "memory").is_dir() and (root / "cpu").is_dir():
             self.version = 1
             self.bases = (

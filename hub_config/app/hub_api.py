@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass
 
 import requests
 
-from .errors import StemlabError
-from .launcher import running_launcher
-from .logins import class_group
-from .paths import DataDir
+from hub_config.site.errors import StemlabError
+from hub_config.app.launcher import running_launcher
+from hub_config.people.logins import class_group
+from hub_config.site.paths import DataDir
 
 
 @dataclass
@@ -27,7 +29,7 @@ class HubClient:
             )
         return cls(f"http://127.0.0.1:{state['hub_port']}/hub/api", data.secret("launcher_token"))
 
-    def _call(self, method: str, path: str, **kwargs) -> requests.Response:
+    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         r = requests.request(method, f"{self.api_url}{path}", headers={"Authorization": f"token {self.token}"},
                              timeout=30, **kwargs)
         if r.status_code >= 400 and r.status_code != 404:
@@ -48,7 +50,8 @@ class HubClient:
         servers = self._call("GET", f"/users/{user}").json().get("servers", {})
         return bool(servers.get("", {}).get("ready"))
 
-    def wait_ready(self, users: list[str], timeout: float, on_progress=None) -> list[str]:
+    def wait_ready(self, users: list[str], timeout: float,
+                   on_progress: Callable[[int, int], object] | None = None) -> list[str]:
         """Wait until every user's server is ready; returns those still not ready at the timeout."""
         pending = set(users)
         deadline = time.monotonic() + timeout

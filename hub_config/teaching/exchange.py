@@ -14,7 +14,7 @@ the student it names. Here:
 - `collect` sets a submission aside (renamed to a hidden `.forged+…` name in the inbound folder,
   which nbgrader's globs skip) when its owner is not the student it claims to be from, so a forged submission is never graded as somebody
   else's (`OwnerCheckedCollect`; on in production mode, where every student is a Linux account);
-- `collect` copies only what a student wrote (hub_config/submission_copy.py): a submission that is
+- `collect` copies only what a student wrote (hub_config/teaching/submission_copy.py): a submission that is
   a link, not a folder, badly named or too big is set aside (`.set-aside+…`), links and special
   files inside one are left out, and each is reported with the student, so one bad submission
   never stops the class's collect;
@@ -50,7 +50,7 @@ from nbgrader.exchange.default import (
 from nbgrader.utils import parse_utc
 from traitlets import Bool, Unicode
 
-from .submission_copy import Problem, Rules, copy_submission, total_size
+from hub_config.teaching.submission_copy import Problem, Rules, copy_submission, total_size
 
 SUBMISSION_DIR_MODE = 0o750   # owner and the offering's grader group
 FORGED_PREFIX = ".forged+"  # hidden: nbgrader's `*+assignment+*` globs skip it

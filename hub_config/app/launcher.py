@@ -9,83 +9,28 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
-import stat
 import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 
 import psutil
 import requests
 
-from .app.instance import Holder, PlatformLock
-from .errors import LaunchError
-from .paths import DataDir
-from .runtime import RUNTIME_ENV, Runtime
-from .teaching.scopes import TEACH_ACCESS_SCOPE, TEACH_OAUTH_SCOPES, TEACH_PREFIX, TEACH_SERVICE
-from .settings import SiteSettings
+from hub_config.app.instance import Holder, PlatformLock
+from hub_config.app.preparation import PROJECT_ROOT, find_proxy, prepare_production, prepare_root_demo
+from hub_config.site.errors import LaunchError
+from hub_config.site.paths import DataDir
+from hub_config.runtime import RUNTIME_ENV, Runtime
+from hub_config.teaching.scopes import TEACH_ACCESS_SCOPE, TEACH_OAUTH_SCOPES, TEACH_PREFIX, TEACH_SERVICE
+from hub_config.site.settings import SiteSettings
+from hub_config.system.ports import check_port_free, free_port
+from hub_config.system.processes import end_processes, with_descendants
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-HUB_CONFIG = Path(__file__).resolve().parent / "jupyterhub_config.py"
-PROXY_ENV = "STEMLAB_PROXY"
-
-
-def find_proxy() -> str:
-    """configurable-http-proxy as installed by the set-up command (npm, in the project)."""
-    explicit = os.environ.get(PROXY_ENV)
-    if explicit:
-        if os.access(explicit, os.X_OK):
-            return explicit
-        raise LaunchError(f"{PROXY_ENV}={explicit} is not an executable program. Fix the path or unset {PROXY_ENV}.")
-    local = PROJECT_ROOT / "node_modules" / ".bin" / "configurable-http-proxy"
-    if os.access(local, os.X_OK):
-        return str(local)
-    on_path = shutil.which("configurable-http-proxy")
-    if on_path:
-        return on_path
-    raise LaunchError(
-        "configurable-http-proxy (the proxy in front of JupyterHub) is not installed. "
-        f"Run `npm ci` in {PROJECT_ROOT} (the README's run command does this), "
-        f"or point {PROXY_ENV} at the program."
-    )
-
-
-def first_unreachable(path: Path) -> Path | None:
-    """The first directory on the way to path that other users cannot search, if any."""
-    for parent in reversed([path, *path.parents] if path.is_dir() else list(path.parents)):
-        if not parent.stat().st_mode & stat.S_IXOTH:
-            return parent
-    if path.is_file() and not path.stat().st_mode & stat.S_IXOTH:
-        return path
-    return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def check_port_free(ip: str, port: int) -> None:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((ip, port))
-        except OSError as err:
-            raise LaunchError(
-                f"Cổng {port} trên {ip} đang được dùng bởi một chương trình khác. / "
-                f"Port {port} on {ip} is in use by another program ({err.strerror}). "
-                f"Stop that program, or start on another port: stemlab up --port {port + 1}"
-            ) from err
-
-
-def settings_dict(settings: SiteSettings) -> dict:
-    return {name: getattr(settings, name) for name in settings.trait_names(config=True)}
+HUB_CONFIG = Path(__file__).resolve().parents[1] / "jupyterhub_config.py"
 
 
 class Launcher:
@@ -116,11 +61,11 @@ class Launcher:
         check_port_free(s.ip, s.port)
         proxy_cmd = find_proxy()
         if s.production:
-            self._prepare_production()
+            prepare_production(self.settings, self.data)
         elif os.geteuid() == 0:
-            self._prepare_root_demo()
+            prepare_root_demo(self.data)
         self.runtime = Runtime(
-            settings=settings_dict(s),
+            settings=s,
             data_dir=str(self.data.root),
             database_url=s.hub_database_url(),
             hub_port=free_port(),
@@ -136,79 +81,6 @@ class Launcher:
         self._wait_ready()
         self._write_state()
         return self.runtime
-
-    def _prepare_production(self) -> None:
-        """Refuse to run production mode without isolation; create every user's Linux account."""
-        from .accounts import list_accounts
-        from .limits import CgroupLimiter, LimitsUnavailable
-        from .system_accounts import ensure_kits_account, ensure_linux_account
-
-        if os.geteuid() != 0:
-            raise LaunchError(
-                "Production mode needs root: it creates a Linux account per user and runs each server as "
-                "that user. Run `stemlab up` as root, or set [mode] production = false for a demo."
-            )
-        try:
-            CgroupLimiter()
-        except LimitsUnavailable as err:
-            raise LaunchError(
-                f"Production mode enforces memory and CPU limits, but this machine cannot: {err}. "
-                "Run on a host with the memory and cpu cgroup controllers, or use demo mode."
-            ) from err
-        home_root = Path(self.settings.home_root)
-        if not home_root.exists():
-            home_root.mkdir(parents=True)
-            home_root.chmod(0o755)  # each home inside is private; the folder itself must be searchable
-        blocked = first_unreachable(home_root)
-        if blocked:
-            raise LaunchError(
-                f"Users cannot reach their homes under {home_root}: {blocked} is not searchable by others. "
-                f"Run `chmod o+x {blocked}` or choose another [mode] home_root."
-            )
-        self._check_reachable_by_servers()
-        for account in list_accounts(self.settings.hub_database_url()):
-            ensure_linux_account(account.login, home_root)
-        ensure_kits_account(self.data.root)
-        self._close_course_sources()
-
-    def _prepare_root_demo(self) -> None:
-        """Demo mode started by root (what a school admin usually does): no user's code may run as
-        root. Servers run as the demo account and the kits service (which runs students' code on
-        simulated kits) as its own; the course sources close as in production."""
-        from .system_accounts import ensure_demo_account, ensure_kits_account
-
-        self._check_reachable_by_servers(
-            advice="or, for real classes, use production mode ([mode] production = true; see README)")
-        ensure_demo_account()
-        ensure_kits_account(self.data.root)
-        self._close_course_sources()
-
-    def _check_reachable_by_servers(self, advice: str = "") -> None:
-        """Servers that do not run as root must reach the data directory (homes, the exchange, the
-        site's nbgrader settings) and the Python installation."""
-        extra = f", {advice}" if advice else ""
-        blocked = first_unreachable(self.data.root)
-        if blocked:
-            raise LaunchError(
-                f"Students' servers read the course exchange and settings in {self.data.root}, but {blocked} is "
-                f"closed to other users. Run `chmod o+x {blocked}` or choose a --data directory outside it{extra}."
-            )
-        for program in (Path(sys.executable), Path(os.path.realpath(sys.executable)), Path(sys.prefix)):
-            blocked = first_unreachable(program)
-            if blocked:
-                raise LaunchError(
-                    f"Student servers do not run as root, and cannot use {program}: {blocked} is closed to "
-                    "other users. Install STEM-Lab Hub with a Python every user can run (e.g. Debian's "
-                    f"/usr/bin/python3, in a folder such as /opt/stemlab), not under /root{extra}."
-                )
-
-    def _close_course_sources(self) -> None:
-        from .catalog import load_catalog
-        from .system_accounts import restrict_to_graders
-
-        # The course sources hold solutions and hidden tests, and the install is world-readable.
-        for course in load_catalog().courses.values():
-            restrict_to_graders(course.root)
 
     def _start_proxy(self, proxy_cmd: str) -> None:
         assert self.runtime
@@ -310,7 +182,7 @@ class Launcher:
 
     def _write_state(self) -> None:
         assert self.runtime and self.hub and self.proxy
-        state = {"launcher_pid": os.getpid(), "hub_pid": self.hub.pid, "proxy_pid": self.proxy.pid, **asdict(self.runtime)}
+        state = {"launcher_pid": os.getpid(), "hub_pid": self.hub.pid, "proxy_pid": self.proxy.pid, **self.runtime.as_json()}
         self.data.launcher_state.write_text(json.dumps(state, indent=2, ensure_ascii=False))
 
     # ---- supervise -----------------------------------------------------------------------
@@ -377,12 +249,8 @@ class Launcher:
         self._hub_services = services
 
     def _stop_orphaned_services(self) -> None:
-        alive = [p for p in self._hub_services if p.is_running()]  # is_running also checks pid reuse
-        for p in alive:
-            p.terminate()
-        _, still = psutil.wait_procs(alive, timeout=5)
-        for p in still:
-            p.kill()
+        services = self._hub_services
+        end_processes(lambda: [p for p in services if p.is_running()])  # is_running also checks pid reuse
         self._hub_services = []
 
     # ---- stop ----------------------------------------------------------------------------
@@ -393,25 +261,18 @@ class Launcher:
         if not self.runtime:
             return
         ours = self.runtime.hub_api_url
-        leftovers = []
-        for p in psutil.process_iter(["pid"]):
-            try:
-                if p.environ().get("JUPYTERHUB_API_URL") == ours:
-                    leftovers.append(p)
-            except psutil.Error:
-                continue
-        family = {q for p in leftovers for q in [p, *_children(p)]}
-        for p in family:
-            try:
-                p.terminate()
-            except psutil.Error:
-                pass
-        _, still = psutil.wait_procs(list(family), timeout=5)
-        for p in still:
-            try:
-                p.kill()
-            except psutil.Error:
-                pass
+
+        def leftovers() -> list[psutil.Process]:
+            found = []
+            for p in psutil.process_iter(["pid"]):
+                try:
+                    if p.environ().get("JUPYTERHUB_API_URL") == ours:
+                        found.append(p)
+                except psutil.Error:
+                    continue
+            return with_descendants(found)
+
+        end_processes(leftovers)
 
     def _stop_hub(self, stop_servers: bool) -> None:
         if not self.hub or self.hub.poll() is not None:
@@ -456,13 +317,6 @@ class Launcher:
         self.lock.release()
 
 
-def _children(process: psutil.Process) -> list[psutil.Process]:
-    try:
-        return process.children(recursive=True)
-    except psutil.Error:
-        return []
-
-
 def running_launcher(data: DataDir) -> dict | None:
     """The state of a `stemlab up` running on this data directory, if any."""
     try:
@@ -471,3 +325,13 @@ def running_launcher(data: DataDir) -> dict | None:
         return state
     except (OSError, ValueError, KeyError):
         return None
+
+
+def reload_running_hub(data: DataDir) -> bool:
+    """Ask the `stemlab up` running on this data directory, if any, to restart its hub so it reads
+    new accounts, groups, roles and offerings (students' servers keep running)."""
+    state = running_launcher(data)
+    if state is None:
+        return False
+    os.kill(state["launcher_pid"], signal.SIGHUP)
+    return True
