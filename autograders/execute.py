@@ -27,6 +27,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import ensure_async, run_sync
 
+from .flags import Flag
 from .judge import Judge, JudgeLost, JudgeOutcome
 from .model import MIME, HiddenSet, score
 from .scan import AST_LOCK
@@ -90,7 +91,7 @@ class GradingClient(NotebookClient):
                  data_files: frozenset[str] = frozenset(), **kw: Any):
         super().__init__(nb, **kw)
         self.hidden = hidden or {}
-        self.flags: list[dict[str, Any]] = []
+        self.flags: list[Flag] = []
         self._expression: str | None = None
         self._bytes: dict[int, int] = {}
         self._guarded: dict[str, int] | None = None
@@ -104,7 +105,7 @@ class GradingClient(NotebookClient):
 
     def flag(self, cell_index: int, reason: str) -> None:
         grade_id = self.nb.cells[cell_index].metadata.get("nbgrader", {}).get("grade_id") if cell_index >= 0 else None
-        self.flags.append({"cell": grade_id or cell_index, "reason": reason})
+        self.flags.append(Flag(grade_id or cell_index, reason))
 
     # ---- test cells run as an expression of the execute request
     async def async_execute_cell(self, cell: Any, cell_index: int, execution_count: int | None = None,

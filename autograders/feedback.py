@@ -45,10 +45,15 @@ class HideHiddenTests(NbGraderPreprocessor):
         return cell, resources
 
 
-def configure_feedback(c: Any) -> None:
-    """An nbgrader config's feedback steps: hidden tests hidden first, then nbgrader's own."""
-    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-    from nbgrader.preprocessors import GetGrades
+def feedback_config() -> dict[str, dict[str, Any]]:
+    """An nbgrader config's feedback steps, as data: hidden tests hidden first, then nbgrader's own."""
+    steps = [f"{HideHiddenTests.__module__}.HideHiddenTests", "nbgrader.preprocessors.GetGrades",
+             "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]
+    return {"GenerateFeedback": {"preprocessors": steps}, "HTMLExporter": {"sanitize_html": True}}
 
-    c.GenerateFeedback.preprocessors = [HideHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]
-    c.HTMLExporter.sanitize_html = True
+
+def configure_feedback(c: Any) -> None:
+    """The same steps in a Python nbgrader config (`configure_feedback(c)`)."""
+    for section, values in feedback_config().items():
+        for key, value in values.items():
+            c[section][key] = value

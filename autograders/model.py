@@ -68,11 +68,6 @@ class HiddenSet:
             csv.writer(f).writerows([self.header, *self.rows])
 
 
-def hidden_folder(course_root: Path, assignment: str) -> Path:
-    """`hidden/<assignment>` beside the course's sources (an offering's `source` links to them)."""
-    return (course_root / "source").resolve().parent / "hidden" / assignment
-
-
 def hidden_sets(folder: Path | None) -> dict[str, HiddenSet]:
     if folder is None or not folder.is_dir():
         return {}

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import nbformat
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+from .flags import WHOLE_NOTEBOOK, Flag, write_flags
 from .execute import GradingClient, _patch_execute
 from .judge import JudgeLost
 from .model import FEATURES_DIR, HiddenSet
@@ -69,7 +70,7 @@ def run(nb: Any, sandbox: "Sandbox", cell_timeout: float, deadline: float,
                     "error", ename="DeadKernelError", evalue="the kernel died while running this cell", traceback=[])]
                 skipped.add(index)
                 index += 1
-    nb.metadata.setdefault("stemlab", {})["flags"] = client.flags
+    write_flags(nb, client.flags)
     nb.metadata["stemlab"]["judged_in_kernel"] = client.in_kernel
     return nb
 
@@ -187,7 +188,7 @@ def copy_data(source: Path, target: Path, top: bool = False) -> None:
 
 def failed(nb: Any, reason: str) -> Any:
     """The notebook as graded when it could not be run to the end: every test cell fails, with why."""
-    nb.metadata.setdefault("stemlab", {})["flags"] = [{"cell": "notebook", "reason": reason}]
+    write_flags(nb, [Flag(WHOLE_NOTEBOOK, reason)])
     for cell in nb.cells:
         if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
             cell.outputs = [nbformat.v4.new_output("error", ename="GradingStopped", evalue=reason, traceback=[])]

@@ -21,6 +21,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Float, Integer, Type
 
+from .flags import Flag, read_flags
 from .errors import CannotIsolate, OutsideTheRunner
 
 CACHE_ENV = "STEMLAB_GRADING_CACHE"
@@ -57,7 +58,7 @@ class SandboxedExecute(NbGraderPreprocessor):
             if cell.cell_type == "code":
                 cell.outputs = done.get("outputs", [])
                 cell.execution_count = done.get("execution_count")
-        resources.setdefault("stemlab", {})["flags"] = executed.metadata.get("stemlab", {}).get("flags", [])
+        resources.setdefault("stemlab", {})["flags"] = read_flags(executed)
         return nb, resources
 
     def _from_cache(self, nb: Any, student: str, notebook: str) -> Any | None:
@@ -69,7 +70,8 @@ class SandboxedExecute(NbGraderPreprocessor):
 
     def _run_now(self, nb: Any, resources: dict[str, Any]) -> Any:
         from .notebook_run import execute_notebook
-        from .model import hidden_folder, hidden_sets
+        from .course_layout import CourseLayout, Step
+        from .model import hidden_sets
         from .limits import Limits
         from .sandbox import SandboxPool
 
@@ -82,10 +84,10 @@ class SandboxedExecute(NbGraderPreprocessor):
                 self.log.warning("Grading sandbox: cannot enforce %s", "; ".join(pool.missing))
             sandbox = pool.acquire()
             folder = Path(resources.get("metadata", {}).get("path", ".")).resolve()
-            course_root = folder.parents[2] if len(folder.parents) > 2 else folder  # <root>/autograded/<student>/<a>
+            layout = CourseLayout.from_config(self.config)  # the course nbgrader's autograde runs in
             assignment = resources["nbgrader"]["assignment"]
-            hidden = hidden_sets(hidden_folder(course_root, assignment))
-            return execute_notebook(sandbox, nb, folder, self.timeout, hidden, course_root / "release" / assignment)
+            hidden = hidden_sets(layout.hidden(assignment))
+            return execute_notebook(sandbox, nb, folder, self.timeout, hidden, layout.folder(Step.RELEASE, assignment))
         finally:
             pool.close()
 
@@ -133,21 +135,33 @@ def sanitize_steps() -> list[type]:
     return [ForgetUnknownGradeIds, ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
 
 
-def configure_autograde(c: Any) -> None:
-    """An nbgrader config's autograde steps: the sanitizing steps above, the sandboxed execution
-    in place of nbgrader's `Execute`, and the flags recorded last."""
+def import_name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def autograde_config() -> dict[str, dict[str, Any]]:
+    """An nbgrader config's autograde steps, as data: the sanitizing steps above, the sandboxed
+    execution in place of nbgrader's `Execute`, and the flags recorded last."""
     from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades
 
-    c.Autograde.sanitize_preprocessors = sanitize_steps()
-    c.Autograde.autograde_preprocessors = [SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-                                           SaveAutoGrades, AssignLatePenalties, CheckCellMetadata, RecordFlags]
-    c.OverwriteCells.add_missing_cells = True
+    steps = [SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+             AssignLatePenalties, CheckCellMetadata, RecordFlags]
+    return {"Autograde": {"sanitize_preprocessors": [import_name(s) for s in sanitize_steps()],
+                          "autograde_preprocessors": [import_name(s) for s in steps]},
+            "OverwriteCells": {"add_missing_cells": True}}
+
+
+def configure_autograde(c: Any) -> None:
+    """The same steps in a Python nbgrader config (`configure_autograde(c)`)."""
+    for section, values in autograde_config().items():
+        for key, value in values.items():
+            c[section][key] = value
 
 
 class RecordFlags(NbGraderPreprocessor):
     def preprocess(self, nb: Any, resources: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-        flags = resources.get("stemlab", {}).get("flags", []) + resources.get("stemlab", {}).get("sanitize_flags", [])
+        flags: list[Flag] = resources.get("stemlab", {}).get("flags", [])  # the runner's and the sandbox's, together
         if not flags:
             return nb, resources
         info = resources["nbgrader"]
@@ -156,17 +170,17 @@ class RecordFlags(NbGraderPreprocessor):
         answers = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
         with Gradebook(info["db_url"]) as gb:
             for flag in flags:
-                text = FLAG_PREFIX + f"{flag['cell']}: {flag['reason']}"
-                where = flag["cell"] if flag["cell"] in answers else (answers[0] if answers else None)
+                text = FLAG_PREFIX + f"{flag.cell}: {flag.reason}"
+                where = flag.cell if flag.cell in answers else (answers[0] if answers else None)
                 if where is not None:
                     try:
                         comment = gb.find_comment(where, info["notebook"], info["assignment"], info["student"])
                         comment.auto_comment = "\n".join(x for x in (comment.auto_comment, text) if x)
                     except MissingEntry:
                         pass
-                if flag["cell"] in graded:
+                if isinstance(flag.cell, str) and flag.cell in graded:
                     try:
-                        gb.find_grade(flag["cell"], info["notebook"], info["assignment"], info["student"]).needs_manual_grade = True
+                        gb.find_grade(flag.cell, info["notebook"], info["assignment"], info["student"]).needs_manual_grade = True
                     except MissingEntry:
                         pass
             gb.db.commit()

@@ -22,8 +22,10 @@ from typing import Any, Callable
 import nbformat
 from traitlets.config import Config
 
+from .flags import Flag, read_flags, write_flags
 from .notebook_run import execute_notebook
-from .model import hidden_folder, hidden_sets
+from .course_layout import CourseLayout, Step
+from .model import hidden_sets
 from .preprocessors import notebook_key, sanitize_steps
 from .limits import LimiterFactory, Limits
 from .sandbox import SandboxPool
@@ -35,7 +37,7 @@ class SubmissionResult:
     student: str
     notebook: str
     seconds: float = 0.0
-    flags: list[dict[str, Any]] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
     error: str | None = None
     judged_in_kernel: dict[str, str] = field(default_factory=dict)  # test cell: why not by the judge
 
@@ -74,7 +76,7 @@ def grading_metadata(meta: dict[str, Any]) -> tuple[Any, ...]:
             bool(meta.get("task", False)), float(meta.get("points", 0) or 0) if graded else None)
 
 
-def sanitize(nb: Any, resources: dict[str, Any], config: Config, released: Any | None = None) -> tuple[Any, list[dict[str, Any]]]:
+def sanitize(nb: Any, resources: dict[str, Any], config: Config, released: Any | None = None) -> tuple[Any, list[Flag]]:
     """nbgrader's sanitizing preprocessors, as `nbgrader autograde` runs them. What the student
     changed in the cells they were given locked (compared with the released notebook) is a flag."""
     flags = scan_notebook(nb)
@@ -86,18 +88,18 @@ def sanitize(nb: Any, resources: dict[str, Any], config: Config, released: Any |
             continue
         mine = theirs.get(gid)
         if mine is None:
-            flags.append({"cell": gid, "reason": "the student deleted this cell; it was restored from the source"})
+            flags.append(Flag(gid, "the student deleted this cell; it was restored from the source"))
             continue
         kept, now = grading_metadata(meta), grading_metadata(mine.metadata.get("nbgrader", {}))
         if mine.cell_type != cell.cell_type or now != kept:
-            flags.append({"cell": gid, "reason": "the student changed this cell's type or grading metadata; "
-                                                 "it was restored from the source"})
+            flags.append(Flag(gid, "the student changed this cell's type or grading metadata; it was restored "
+                                   "from the source"))
         elif mine.source.strip() != cell.source.strip():
-            flags.append({"cell": gid, "reason": "the student edited or emptied this locked cell; it was restored"})
+            flags.append(Flag(gid, "the student edited or emptied this locked cell; it was restored"))
     for step in sanitize_steps():
         nb, resources = step(config=config).preprocess(nb, resources)
-    flags += [{"cell": gid, "reason": "the student gave a cell a grade id that is not in the assignment; it was "
-                                      "graded as the student's own cell"}
+    flags += [Flag(gid, "the student gave a cell a grade id that is not in the assignment; it was graded as the "
+                        "student's own cell")
               for gid in resources.get("stemlab", {}).get("unknown_grade_ids", [])]
     return nb, flags
 
@@ -109,12 +111,12 @@ class GradingRunner:
         self.limiter = limiter  # the machine's cgroup limiter, from the platform
         self.workers = workers or max(1, len(os.sched_getaffinity(0)))
         self.limits = limits or Limits()
+        self.layout = CourseLayout.at(course_root)
         # nbgrader's warnings for each restored cell are ours to report, as flags
         self.config = Config({"OverwriteCells": {"add_missing_cells": True, "log_level": "ERROR"}})
 
     def submissions(self, assignment: str, student: str | None) -> list[tuple[str, Path]]:
-        folder = self.course_root / "submitted"
-        return [(p.parent.parent.name, p) for p in sorted(folder.glob(f"{student or '*'}/{assignment}/*.ipynb"))]
+        return self.layout.notebooks(Step.SUBMITTED, assignment, student)
 
     def execute_all(self, assignment: str, cache: Path, student: str | None = None,
                     progress: Callable[[SubmissionResult, int, int], None] | None = None,
@@ -124,8 +126,8 @@ class GradingRunner:
         `on_start` hears, before any submission runs, which limits cannot be enforced here."""
         start = time.monotonic()
         todo = [(s, p) for s, p in self.submissions(assignment, student) if s not in (skip or set())]
-        hidden = hidden_sets(hidden_folder(self.course_root, assignment))
-        release = self.course_root / "release" / assignment
+        hidden = hidden_sets(self.layout.hidden(assignment))
+        release = self.layout.folder(Step.RELEASE, assignment)
         released = {p.name: nbformat.read(p, as_version=4) for p in release.glob("*.ipynb")}  # once, not per student
         pool = SandboxPool(self.workers, self.limits, limiter=self.limiter)
         if on_start:
@@ -146,9 +148,9 @@ class GradingRunner:
                         executed = execute_notebook(sandbox, nb, path.parent, self.limits.cell_seconds, hidden, release)
                     finally:
                         pool.release(sandbox)
-                    result.flags += executed.metadata.get("stemlab", {}).get("flags", [])
+                    result.flags += read_flags(executed)
                     result.judged_in_kernel = dict(executed.metadata.get("stemlab", {}).get("judged_in_kernel", {}))
-                    executed.metadata.setdefault("stemlab", {})["flags"] = result.flags
+                    write_flags(executed, result.flags)
                     nbformat.write(executed, str(cache / f"{key}.ipynb"))
                 except Exception as err:  # noqa: BLE001  (one submission's failure must not stop the batch)
                     result.error = f"{type(err).__name__}: {err}"

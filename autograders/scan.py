@@ -8,6 +8,8 @@ import ast
 import threading
 from typing import Any
 
+from .flags import Flag
+
 # CPython 3.11 keeps the AST converter's recursion depth in state shared between threads: two
 # grading workers parsing at once fail one submission with "SystemError: AST constructor
 # recursion depth mismatch" (python/cpython#106905). Every parse in the runner's threads holds this.
@@ -151,14 +153,14 @@ def helper_functions(source: str) -> set[str]:
     return names
 
 
-def scan_notebook(nb: Any) -> list[dict[str, Any]]:
+def scan_notebook(nb: Any) -> list[Flag]:
     """Flags for the student's cells (answers and free cells), judged against the teacher's."""
     teacher: set[str] = set()
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type == "code" and meta.get("locked") and not meta.get("grade"):
             teacher |= helper_functions(cell.source)
-    flags = []
+    flags: list[Flag] = []
     modules: dict[str, str] = {}
     for index, cell in enumerate(nb.cells):
         meta = cell.metadata.get("nbgrader", {})
@@ -178,5 +180,5 @@ def scan_notebook(nb: Any) -> list[dict[str, Any]]:
         scanner = _Scanner(teacher, modules)
         scanner.visit(tree)
         for reason in scanner.reasons:
-            flags.append({"cell": meta.get("grade_id") or index, "reason": reason})
+            flags.append(Flag(meta.get("grade_id") or index, reason))
     return flags

@@ -142,22 +142,15 @@ if site.idle_timeout > 0:
     )
 # ---- course offerings: a formgrader service per offering, reachable by its graders only
 from hub_config.teaching.formgrader_guard import GUARD_ENV, TEACH_URL_ENV  # noqa: E402
-from hub_config.teaching.offerings import (  # noqa: E402
-    formgrader_config_dir,
-    jupyter_config_dir,
-    list_offerings,
-    student_config_dir,
-    write_site_nbgrader_config,
-    write_student_config,
-)
+from hub_config.teaching.offerings import list_offerings, write_site_nbgrader_config, write_student_config  # noqa: E402
 
 offerings = list_offerings(data)
 write_site_nbgrader_config(data, site.production, site.grading_limits())
-config_path = str(jupyter_config_dir(data))
+config_path = str(data.jupyter_config_dir)
 c.Spawner.environment["JUPYTER_CONFIG_PATH"] = config_path
 write_student_config(data)
 c.StemlabSpawner.students = accounts.students
-c.StemlabSpawner.student_config_path = str(student_config_dir(data))
+c.StemlabSpawner.student_config_path = str(data.student_config_dir)
 # nbgrader's assignment list asks the hub for the student's courses with the server's token.
 c.JupyterHub.load_roles.append({"name": "server", "scopes": ["inherit"]})
 graders_of_classes: list[str] = []
@@ -181,7 +174,7 @@ for offering in offerings:
         "cwd": str(offering.root),
         # The formgrader alone, not a JupyterLab (hub_config/teaching/formgrader_service.py)
         "environment": {"JUPYTERHUB_DEFAULT_URL": "/formgrader",
-                        "JUPYTER_CONFIG_PATH": os.pathsep.join([str(formgrader_config_dir(data)), config_path])},
+                        "JUPYTER_CONFIG_PATH": os.pathsep.join([str(data.formgrader_config_dir), config_path])},
         "oauth_no_confirm": True,
     }
     if offering.grader:

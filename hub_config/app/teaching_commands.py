@@ -143,8 +143,8 @@ def cmd_grade(args: argparse.Namespace, site: PlatformSite) -> int:
                             workers=args.workers, limits=site.settings.grading_limits(), on_start=say_missing)
     for r in summary.flagged:
         for flag in r.flags:
-            console.print(f"[yellow]⚑ {escape(r.student)} {escape(r.notebook)} {escape(str(flag['cell']))}:[/] "
-                          f"{escape(flag['reason'])}")
+            console.print(f"[yellow]⚑ {escape(r.student)} {escape(r.notebook)} {escape(str(flag.cell))}:[/] "
+                          f"{escape(flag.reason)}")
     for r in summary.failed:
         console.print(f"[red]{escape(r.student)} {escape(r.notebook)}:[/] {escape(r.error or '')}")
     for (notebook, cell), reason in sorted(summary.judged_in_kernel.items()):

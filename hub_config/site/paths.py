@@ -71,6 +71,29 @@ class DataDir:
         return self.root / "graders"
 
     @property
+    def offerings_dir(self) -> Path:
+        return self.root / "offerings"
+
+    @property
+    def exchange_dir(self) -> Path:
+        return self.root / "exchange"
+
+    @property
+    def jupyter_config_dir(self) -> Path:
+        """On JUPYTER_CONFIG_PATH of every server and formgrader: the site-wide nbgrader config."""
+        return self.root / "etc" / "jupyter"
+
+    @property
+    def student_config_dir(self) -> Path:
+        """First on JUPYTER_CONFIG_PATH of students' servers only: JupyterLab without authoring tools."""
+        return self.root / "etc" / "jupyter-student"
+
+    @property
+    def formgrader_config_dir(self) -> Path:
+        """First on JUPYTER_CONFIG_PATH of every offering's formgrader service: the formgrader alone."""
+        return self.root / "etc" / "jupyter-formgrader"
+
+    @property
     def grades_dir(self) -> Path:
         """Where `stemlab grades export` writes grade sheets unless told otherwise."""
         return self.root / "grades"

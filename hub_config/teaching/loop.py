@@ -10,16 +10,17 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 
+from autograders.course_layout import Step
 from autograders.limits import Limits
 
 from hub_config.teaching.authoring import read_notebook
+from hub_config.teaching.nbgrader_run import REPORT_ENV, NbgraderMessage, read_messages
 from hub_config.site.errors import StemlabError
 from hub_config.system.limits import CgroupLimiter
-from hub_config.teaching.offerings import (Offering, exchange_dir, jupyter_config_dir, list_offerings, write_course_config,
-                         write_student_catalog)
+from hub_config.teaching.offerings import Offering, list_offerings, write_course_config, write_student_catalog
 from hub_config.site.paths import DataDir
 
 if TYPE_CHECKING:
@@ -36,24 +37,34 @@ def find_offering(data: DataDir, offering_id: str) -> Offering:
     return offerings[offering_id]
 
 
-def run_nbgrader(data: DataDir, offering: Offering, *args: str, extra_env: dict[str, str] | None = None) -> str:
-    """Run one nbgrader command in the offering's course directory; its errors become ours."""
-    env = dict(os.environ, JUPYTER_CONFIG_PATH=str(jupyter_config_dir(data)), **(extra_env or {}))
-    account: dict = {}
+def run_nbgrader(data: DataDir, offering: Offering, *args: str, extra_env: dict[str, str] | None = None
+                 ) -> list[NbgraderMessage]:
+    """Run one nbgrader command in the offering's course directory; its errors become ours, read
+    as records (teaching/nbgrader_run.py), and its warnings are returned."""
+    report = offering.reports_dir / "nbgrader-report.jsonl"
+    report.parent.mkdir(exist_ok=True)
+    report.write_text("")
+    env = dict(os.environ, JUPYTER_CONFIG_PATH=str(data.jupyter_config_dir), **(extra_env or {}))
+    env[REPORT_ENV] = str(report)
+    account: dict[str, Any] = {}
     if offering.grader:
         # Production: never as root; as the offering's grader account, which owns its files.
         entry = pwd.getpwnam(offering.grader)
         env.update(HOME=entry.pw_dir, USER=entry.pw_name, LOGNAME=entry.pw_name)
         account = dict(user=entry.pw_uid, group=entry.pw_gid,
                        extra_groups=os.getgrouplist(entry.pw_name, entry.pw_gid))
-    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=offering.root, env=env,
-                            capture_output=True, text=True, **account)
-    log = result.stdout + result.stderr
-    if result.returncode != 0 or "| ERROR]" in log:
-        errors = [line for line in log.splitlines() if "| ERROR]" in line or line.strip().startswith(
-            ("RuntimeError", "ValueError", "nbgrader.", "OSError", "FileNotFoundError"))]
-        raise StemlabError(f"nbgrader {args[0]} failed for {offering.id}:\n  " + "\n  ".join(errors[-6:] or log.splitlines()[-6:]))
-    return log
+        for path in (report.parent, report):  # the grader account writes the report, and its own step's
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+    result = subprocess.run([sys.executable, "-m", "hub_config.teaching.nbgrader_run", *args], cwd=offering.root,
+                            env=env, capture_output=True, text=True, **account)
+    messages = read_messages(report)
+    report.unlink(missing_ok=True)
+    errors = [m.text for m in messages if m.is_error]
+    if result.returncode != 0 or errors:
+        # a crash before nbgrader could log (an import, the interpreter) says so only on stderr
+        shown = errors[-6:] or (result.stdout + result.stderr).splitlines()[-6:]
+        raise StemlabError(f"nbgrader {args[0]} failed for {offering.id}:\n  " + "\n  ".join(shown))
+    return messages
 
 
 def release(data: DataDir, offering: Offering, assignment_id: str, due: dt.datetime | None = None) -> None:
@@ -68,7 +79,7 @@ def release(data: DataDir, offering: Offering, assignment_id: str, due: dt.datet
 def _report(offering: Offering, step: str, assignment_id: str) -> Path:
     """Where an exchange step of ours writes what it set aside or left out (hub_config/teaching/exchange.py):
     inside the offering, which its nbgrader (the grader account, in production) may write."""
-    path = offering.root / ".stemlab" / f"{step}-{assignment_id}.json"
+    path = offering.reports_dir / f"{step}-{assignment_id}.json"
     path.unlink(missing_ok=True)
     return path
 
@@ -97,10 +108,10 @@ def broken_submissions(offering: Offering, assignment_id: str, student: str | No
     """Collected notebooks that are not notebooks, by student: nbgrader would stop on them with a
     traceback that names neither the student nor the fix."""
     broken: dict[str, list[str]] = {}
-    for path in sorted((offering.root / "submitted").glob(f"{student or '*'}/{assignment_id}/*.ipynb")):
+    for owner, path in offering.layout.notebooks(Step.SUBMITTED, assignment_id, student):
         _, problem = read_notebook(path)
         if problem:
-            broken.setdefault(path.parent.parent.name, []).append(problem)
+            broken.setdefault(owner, []).append(problem)
     return broken
 
 
@@ -115,7 +126,7 @@ def autograde(data: DataDir, offering: Offering, assignment_id: str, student: st
 
     broken = broken_submissions(offering, assignment_id, student)
     limits = limits or Limits()
-    write_course_config(offering, exchange_dir(data), limits)
+    write_course_config(offering, data.exchange_dir, limits)
     runner = GradingRunner(offering.root, offering.id, offering.gradebook_url, workers=workers, limiter=CgroupLimiter,
                            limits=limits)
     cache = new_cache()

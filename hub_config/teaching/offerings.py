@@ -22,12 +22,14 @@ from nbgrader.api import Gradebook
 from sqlalchemy.orm import Session
 
 from hub_config.people.accounts import Account, list_accounts, open_session
+from autograders.course_layout import CourseLayout, Step
 from autograders.limits import Limits
 
 from hub_config.teaching.catalog import Course
 from hub_config.system.environment import tools_on_path
 from hub_config.site.errors import StemlabError
-from hub_config.teaching.exchange import FACTORY as EXCHANGE_FACTORY
+from hub_config.teaching import nbgrader_config
+from hub_config.teaching.nbgrader_config import course_config, site_config, write_site_config
 from hub_config.people.logins import grader_login
 from hub_config.people.logins import class_group
 from hub_config.site.paths import DataDir
@@ -77,35 +79,26 @@ class Offering:
     def grader_group(self) -> str:
         return f"formgrade-{self.id}"
 
+    @property
+    def layout(self) -> CourseLayout:
+        """Where nbgrader keeps each step's files in this offering's course directory."""
+        return CourseLayout.at(self.root)
+
+    @property
+    def reports_dir(self) -> Path:
+        """What our steps inside nbgrader's commands report back (as the grader account, in production)."""
+        return self.root / ".stemlab"
+
     def submitted_dir(self, student: str, assignment: str) -> Path:
         """Where collect puts a student's submission (nbgrader's `submitted` step)."""
-        return self.root / "submitted" / student / assignment
+        return self.layout.folder(Step.SUBMITTED, assignment, student)
 
     def counts(self) -> dict[str, int]:
         with Gradebook(self.gradebook_url, course_id=self.id) as gb:
             students = len(gb.students)
-        released = sum(1 for p in (self.root / "release").glob("*") if p.is_dir()) if (self.root / "release").exists() else 0
-        submitted = self.root / "submitted"
-        submissions = sum(1 for _ in submitted.glob("*/*")) if submitted.exists() else 0
-        return {"students": students, "released": released, "submissions": submissions}
-
-
-def offerings_dir(data: DataDir) -> Path:
-    return data.root / "offerings"
-
-
-def exchange_dir(data: DataDir) -> Path:
-    return data.root / "exchange"
-
-
-def jupyter_config_dir(data: DataDir) -> Path:
-    """On JUPYTER_CONFIG_PATH of every server and formgrader: the site-wide nbgrader config."""
-    return data.root / "etc" / "jupyter"
-
-
-def student_config_dir(data: DataDir) -> Path:
-    """First on JUPYTER_CONFIG_PATH of students' servers only: JupyterLab without authoring tools."""
-    return data.root / "etc" / "jupyter-student"
+        layout = self.layout
+        return {"students": students, "released": len(layout.assignments(Step.RELEASE)),
+                "submissions": len(layout.submission_folders())}
 
 
 # nbgrader installs its teacher tools in every server. A student has no use for them, and the
@@ -127,11 +120,6 @@ STUDENT_DISABLED_SERVER_EXTENSIONS = ("nbgrader.server_extensions.formgrader",
                                       "nbgrader.server_extensions.course_list")
 
 
-def formgrader_config_dir(data: DataDir) -> Path:
-    """First on JUPYTER_CONFIG_PATH of every offering's formgrader service: the formgrader alone."""
-    return data.root / "etc" / "jupyter-formgrader"
-
-
 # Framed in JupyterLab, nbgrader's formgrader and course list only say "refused to connect"
 # (hub_config/teaching/formgrader_service.py): teachers open an offering's formgrader from their page.
 TEACHER_DISABLED_LAB_PLUGINS = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:course-list")
@@ -141,7 +129,7 @@ TEACHER_DISABLED_SERVER_EXTENSIONS = STUDENT_DISABLED_SERVER_EXTENSIONS
 def write_formgrader_config(data: DataDir) -> None:
     from hub_config.teaching.formgrader_service import formgrader_server_config
 
-    folder = formgrader_config_dir(data)
+    folder = data.formgrader_config_dir
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o755)
     path = folder / "jupyter_server_config.json"
@@ -150,7 +138,7 @@ def write_formgrader_config(data: DataDir) -> None:
 
 
 def write_student_config(data: DataDir) -> None:
-    folder = student_config_dir(data)
+    folder = data.student_config_dir
     (folder / "labconfig").mkdir(parents=True, exist_ok=True)
     (folder / "labconfig" / "page_config.json").write_text(
         json.dumps({"disabledExtensions": {name: True for name in STUDENT_DISABLED_LAB_PLUGINS}}, indent=1))
@@ -165,7 +153,7 @@ def write_student_config(data: DataDir) -> None:
 def ensure_exchange_root(data: DataDir) -> Path:
     """The site owns the exchange root; offerings get their folders in it from `courses offer`
     (see hub_config/teaching/exchange.py for why nbgrader's world-writable root is not used)."""
-    exchange = exchange_dir(data)
+    exchange = data.exchange_dir
     exchange.mkdir(exist_ok=True)
     exchange.chmod(0o755)
     return exchange
@@ -176,39 +164,15 @@ def write_site_nbgrader_config(data: DataDir, production: bool, limits: Limits) 
     and each offering's own configuration again, so it follows the site's settings and this release."""
     offerings = list_offerings(data)
     titles = {o.id: f"{o.course_id} · {o.class_name} · {o.year}" for o in offerings}
-    folder = jupyter_config_dir(data)
+    folder = data.jupyter_config_dir
     folder.mkdir(parents=True, exist_ok=True)
     for readable in (folder.parent, folder):  # <data>/etc and <data>/etc/jupyter
         readable.chmod(0o755)
     exchange = ensure_exchange_root(data)
     for offering in offerings:
-        if (offering.root / COURSE_CONFIG).exists():  # rewritten in place: its owner and mode stay
+        if offering.root.is_dir():
             write_course_config(offering, exchange, limits)
-    factory = "\n".join(f"c.ExchangeFactory.{role} = {f'hub_config.teaching.exchange.{cls.__name__}'!r}"
-                        for role, cls in EXCHANGE_FACTORY.items())
-    text = f'''# Site-wide nbgrader configuration; written by STEM-Lab Hub at each hub start.
-import os
-from nbgrader.auth import JupyterHubAuthPlugin
-c = get_config()  # noqa: F821
-if os.environ.get("JUPYTERHUB_USER") and not os.environ.get("JUPYTERHUB_SERVICE_NAME"):
-    # A student's own server. nbgrader names a submission after the OS account, and in demo mode
-    # every server shares one account: the hub's name for the student is the right one (and the
-    # same as the OS account in production).
-    c.CourseDirectory.student_id = os.environ["JUPYTERHUB_USER"]
-c.Exchange.root = {str(exchange)!r}
-c.Exchange.path_includes_course = True
-c.Authenticator.plugin_class = JupyterHubAuthPlugin
-c.NbGrader.course_titles = {titles!r}
-{factory}
-# Production: one Linux account per student, so a submission's owner must be the student it names.
-c.OwnerCheckedCollect.quarantine_forged = {production!r}
-# Demo: every server shares one account, so nbgrader's own owner check would call every honest
-# submission a possible cheat. Production sets forged ones aside before that check runs.
-c.ExchangeCollect.check_owner = {production!r}
-'''
-    path = folder / "nbgrader_config.py"
-    path.write_text(text, encoding="utf-8")
-    path.chmod(0o644)
+    write_site_config(folder, site_config(exchange, titles, production))
     write_student_catalog(data)
     extensions = folder / "jupyter_server_config.d"
     extensions.mkdir(exist_ok=True)
@@ -247,7 +211,7 @@ def write_student_catalog(data: DataDir) -> None:
         out[o.id] = {"title": {"vi": course.title.vi, "en": course.title.en}, "class": o.class_name, "year": o.year,
                      "assignments": {a.id: {"vi": a.title.vi, "en": a.title.en} for a in course.assignments},
                      "due": due}
-    folder = jupyter_config_dir(data)
+    folder = data.jupyter_config_dir
     folder.mkdir(parents=True, exist_ok=True)
     for readable in (folder.parent, folder):
         readable.chmod(0o755)
@@ -258,33 +222,11 @@ def write_student_catalog(data: DataDir) -> None:
     tmp.replace(path)
 
 
-COURSE_CONFIG = "nbgrader_config.py"
-
-
 def write_course_config(offering: Offering, exchange_root: Path, limits: Limits) -> None:
-    """The offering's nbgrader config (rewritten at each `courses offer` and `grade`)."""
-    # The formgrader and the teacher's commands run in this directory. Its course is fixed, and
-    # enrolment comes from rosters, so it need not ask JupyterHub for courses (which it could
-    # not: it runs as a service, not as a hub user). Autograding runs each notebook in the
-    # grading sandbox (autograders/), and what it flags reaches the gradebook.
-    config = f'''# nbgrader configuration of the offering {offering.id}; written by STEM-Lab Hub.
-from nbgrader.auth import NoAuthPlugin
-from autograders.feedback import configure_feedback
-from autograders.preprocessors import configure_autograde
-c = get_config()  # noqa: F821
-configure_autograde(c)
-configure_feedback(c)
-c.SandboxedExecute.unconfined_ok = {offering.grader is None!r}
-c.SandboxedExecute.limiter_class = "hub_config.system.limits.CgroupLimiter"
-c.SandboxedExecute.timeout = {int(limits.cell_seconds)!r}
-c.SandboxedExecute.wall_seconds = {float(limits.wall_seconds)!r}
-c.Authenticator.plugin_class = NoAuthPlugin
-c.CourseDirectory.course_id = {offering.id!r}
-c.CourseDirectory.root = {str(offering.root)!r}
-c.CourseDirectory.db_url = {offering.gradebook_url!r}
-c.Exchange.root = {str(exchange_root)!r}
-'''
-    (offering.root / COURSE_CONFIG).write_text(config, encoding="utf-8")
+    """The offering's nbgrader config (rewritten at each hub start, `courses offer` and `grade`)."""
+    config = course_config(offering.id, offering.root, offering.gradebook_url, exchange_root,
+                           confined=offering.grader is not None, limits=limits)
+    nbgrader_config.write_course_config(offering.root, config, offering.grader)
 
 
 def _class_accounts(accounts: list[Account], class_name: str) -> tuple[list[Account], list[Account]]:
@@ -321,7 +263,7 @@ def offer(data: DataDir, database_url: str, course: Course, class_name: str, sch
         )
     tools_on_path()  # nbgrader creates the gradebook by running `alembic`
     oid = offering_id(course.id, class_name, year)
-    folder = offerings_dir(data)
+    folder = data.offerings_dir
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o711)  # grader accounts reach their own offering, and list none
     offering = Offering(oid, course.id, class_name, school, year, folder / oid,
@@ -331,7 +273,6 @@ def offer(data: DataDir, database_url: str, course: Course, class_name: str, sch
     if not source_link.exists():
         source_link.symlink_to(course.root / "source", target_is_directory=True)
     exchange = ensure_exchange_root(data)
-    write_course_config(offering, exchange, limits or Limits())
     meta = {"id": oid, "course": course.id, "class": class_name, "school": school, "year": year}
     if offering.grader:
         meta["grader"] = offering.grader
@@ -350,6 +291,7 @@ def offer(data: DataDir, database_url: str, course: Course, class_name: str, sch
         for path in [offering.root, *offering.root.rglob("*")]:
             os.lchown(path, *owner)
         offering.root.chmod(0o700)
+    write_course_config(offering, exchange, limits or Limits())  # once its grader account exists
     _prepare_exchange_folders(exchange / oid, owner)
     session = open_session(database_url)
     try:
@@ -381,7 +323,7 @@ def load_offering(folder: Path) -> Offering:
 
 
 def list_offerings(data: DataDir) -> list[Offering]:
-    root = offerings_dir(data)
+    root = data.offerings_dir
     if not root.exists():
         return []
     return [load_offering(p) for p in sorted(root.iterdir()) if (p / "offering.toml").exists()]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from jupyterhub.utils import url_path_join
 from tornado import httpclient, web
 
-from hub_config.teaching.offerings import Offering, current_school_year, exchange_dir, list_offerings, offer
+from hub_config.teaching.offerings import Offering, current_school_year, list_offerings, offer
 from hub_config.site.clock import parse_local, shown
 from hub_config.site.staff_pages import StaffHandler
 from hub_config.teaching import loop
@@ -35,7 +35,7 @@ def grading_report(summary: BatchSummary) -> list[str]:
     tests could not be judged outside the students' kernels; which limits this machine could not
     enforce."""
     return ([f"{r.student} {r.notebook}: {r.error}" for r in summary.failed]
-            + [f"{r.student} {r.notebook}: {'; '.join(f['reason'] for f in r.flags)}" for r in summary.flagged]
+            + [f"{r.student} {r.notebook}: {'; '.join(f.reason for f in r.flags)}" for r in summary.flagged]
             + [f"Kiểm tra chấm trong kernel của học sinh (bài làm có thể tác động kết quả) / test judged inside the "
                f"students' kernels, where their code can change the result: {notebook} {cell}: {reason}"
                for (notebook, cell), reason in sorted(summary.judged_in_kernel.items())]
@@ -87,11 +87,11 @@ class OfferingHandler(TeachingHandler):
     def get(self, offering_id: str) -> None:
         offering = self.my_offering(offering_id)
         course = self.catalog.course(offering.course_id)
-        released = {p.name for p in (exchange_dir(self.site.data) / offering.id / "outbound").glob("*") if p.is_dir()}
+        released = {p.name for p in (self.site.data.exchange_dir / offering.id / "outbound").glob("*") if p.is_dir()}
         chosen = self.get_argument("assignment", None) or next(
             (a.id for a in course.assignments if a.id in released), course.assignments[0].id)
         assignment = course.assignment(chosen)
-        progress = assignment_progress(offering, assignment.id, exchange_dir(self.site.data) / offering.id / "inbound",
+        progress = assignment_progress(offering, assignment.id, self.site.data.exchange_dir / offering.id / "inbound",
                                        self.site.home_of)
         jobs = sorted(self.site.jobs.of_offering(offering.id), key=lambda j: -j.started)
         self.render_page("offering.html", offering=offering, course=course, released=released, assignment=assignment,

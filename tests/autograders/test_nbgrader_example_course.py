@@ -85,7 +85,7 @@ def test_every_notebook_scores_as_with_plain_nbgrader_and_only_a_real_edit_is_fl
     theirs, ours, summary = graded
     assert len(ours) == 2 * len(STUDENTS) and ours == theirs
     assert not summary.failed
-    flags = {(r.student, r.notebook, f["cell"], f["reason"].split(";")[0]) for r in summary.results for f in r.flags}
+    flags = {(r.student, r.notebook, f.cell, f.reason.split(";")[0]) for r in summary.results for f in r.flags}
     edited = "the student edited or emptied this locked cell"  # bitdiddle commented one out, emptied the other
     assert flags == {("bitdiddle", "problem1", "correct_squares", edited),
                      ("bitdiddle", "problem1", "squares_invalid_input", edited)}
