@@ -3,6 +3,8 @@
 import nbformat
 from traitlets.config import Config
 
+from traitlets.utils.importstring import import_item
+
 from autograders.feedback import HIDDEN_LINE, HideHiddenTests, configure_feedback
 
 TEST = """# Kiểm tra câu 1 / Tests for question 1
@@ -37,5 +39,6 @@ def test_cells_without_hidden_tests_are_left_alone():
 def test_feedback_hides_hidden_tests_first_and_is_sanitized():
     c = Config()
     configure_feedback(c)
-    assert c.GenerateFeedback.preprocessors[0] is HideHiddenTests
+    first = c.GenerateFeedback.preprocessors[0]  # by import name: the configuration is data
+    assert import_item(first) is HideHiddenTests
     assert c.HTMLExporter.sanitize_html is True
