@@ -20,6 +20,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from lab_hardware import board_side
 from lab_hardware.boardcheck import check_cell
 from lab_hardware.errors import BoardError, ProgramTimeout
 from lab_hardware.sim.kit import SimKit
@@ -28,7 +29,8 @@ from lab_hardware.transport import KitConnection
 
 REACTION_MS = 150.0   # how soon after a change (a press, the light) the board must follow it
 SAMPLE_MS = 50.0
-_PREAMBLE = "import _sim\n_sim.restart()\n_sim.run_for({ms})\n"
+# the simulated board restarted and run for the check's time, before the student's program
+_PREAMBLE = board_side.source("sim_run") + "\nstart({ms})\ndel start\n"
 
 
 class KitCheckFailed(AssertionError):
@@ -223,7 +225,7 @@ def kit_run_data(program: str | None = None, seconds: float = 5.0, scenario: dic
                     "một vòng lặp không bao giờ nghỉ?",
                     f"The program ran over {wall_seconds:g} s of real time without waiting (sleep): "
                     "a loop that never pauses?") from None
-            timeline = json.loads(connection.exec("import _sim\nprint(_sim.timeline())", timeout=10))
+            timeline = json.loads(board_side.call(connection, "sim_timeline", "timeline", timeout=10))
         finally:
             connection.close()
     return {"events": timeline["events"], "seconds": seconds, "output": "".join(output), "scenario": scenario}

@@ -10,11 +10,13 @@ cable mid-way never leaves a torn file under the real name.
 
 from __future__ import annotations
 
+import ast
 import base64
 import hashlib
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
+from . import board_side
 from .errors import BoardError, FlashFull, KitError
 from .transport import KitConnection
 
@@ -58,37 +60,25 @@ def _board_call(link: KitConnection, code: str, path: str, timeout: float = 30.0
         raise
 
 
+def _on_board(link: KitConnection, name: str, function: str, *args: Any, path: str, timeout: float = 30.0) -> Any:
+    """One function of a board-side file (lab_hardware/board_side/), its board errors named for `path`."""
+    out = _board_call(link, board_side.program(name, function, *args), path, timeout)
+    return ast.literal_eval(out.strip().splitlines()[-1])
+
+
 def listdir(link: KitConnection, path: str = "/") -> list[Entry]:
-    rows = link.eval(f"[(e[0], e[1] == 0x4000, e[3] if len(e) > 3 else 0) for e in __import__('os').ilistdir({_quote(path)})]") \
-        if path else []
+    rows = _on_board(link, "fs", "listdir", path, path=path) if path else []
     return [Entry(name, bool(is_dir), int(size)) for name, is_dir, size in rows]
 
 
 def sha256(link: KitConnection, path: str) -> str | None:
     """The board's SHA-256 of a file, or None when there is no such file."""
-    code = (
-        "import hashlib, binascii\n"
-        "try:\n"
-        f"    f = open({_quote(path)}, 'rb')\n"
-        "except OSError:\n"
-        "    print('none')\n"
-        "else:\n"
-        "    h = hashlib.sha256()\n"
-        "    while True:\n"
-        "        b = f.read(1024)\n"
-        "        if not b:\n"
-        "            break\n"
-        "        h.update(b)\n"
-        "    f.close()\n"
-        "    print(binascii.hexlify(h.digest()).decode())\n"
-    )
-    out = link.exec(code, timeout=60).strip()
-    return None if out == "none" else out
+    digest: str | None = _on_board(link, "fs_hash", "sha256", path, path=path, timeout=60)
+    return digest
 
 
 def free_bytes(link: KitConnection) -> int:
-    bsize, _, _, bfree = link.eval("__import__('os').statvfs('/')[:4]")
-    return int(bsize) * int(bfree)
+    return int(_on_board(link, "fs", "free_bytes", path="/"))
 
 
 def put(link: KitConnection, data: bytes, path: str,
@@ -101,7 +91,7 @@ def put(link: KitConnection, data: bytes, path: str,
     if len(data) > free:
         raise FlashFull(link.name, path, len(data), free)
     part = path + PART_SUFFIX
-    _board_call(link, f"import binascii\n_f = open({_quote(part)}, 'wb')\n_w = _f.write\n_d = binascii.a2b_base64", part)
+    _on_board(link, "fs_transfer", "open_part", part, path=part)  # leaves _f, _w and _d for the chunks
     sent = 0
     try:
         for start in range(0, len(data), chunk):
@@ -109,7 +99,7 @@ def put(link: KitConnection, data: bytes, path: str,
             sent = min(len(data), start + chunk)
             if on_progress:
                 on_progress(sent, len(data))
-        _board_call(link, "_f.close()", part)
+        _on_board(link, "fs_transfer", "close_part", path=part)
     except FlashFull:
         _remove_quietly(link, part)
         raise FlashFull(link.name, path, len(data), free) from None
@@ -117,49 +107,27 @@ def put(link: KitConnection, data: bytes, path: str,
         _remove_quietly(link, part)
         raise UploadCorrupted(link.name, path)
     # littlefs replaces in one step; FAT refuses to rename over a file, so remove it first there
-    _board_call(link, f"import os\ntry:\n    os.rename({_quote(part)}, {_quote(path)})\nexcept OSError:\n"
-                      f"    os.remove({_quote(path)})\n    os.rename({_quote(part)}, {_quote(path)})", path)
+    _on_board(link, "fs", "replace", part, path, path=path)
     return True
 
 
 def get(link: KitConnection, path: str, chunk: int = 3072) -> bytes:
     """A file's bytes from the board, checked against the board's own SHA-256."""
-    out = _board_call(
-        link,
-        "import binascii\n"
-        f"f = open({_quote(path)}, 'rb')\n"
-        "while True:\n"
-        f"    b = f.read({chunk})\n"
-        "    if not b:\n"
-        "        break\n"
-        "    print(binascii.b2a_base64(b).decode().strip())\n"
-        "f.close()\n",
-        path, timeout=120,
-    )
-    data = b"".join(base64.b64decode(line) for line in out.split())
+    out = _board_call(link, board_side.program("fs_transfer", "send", path, chunk), path, timeout=120)
+    lines = out.split()[:-1]  # the last is the call's own value
+    data = b"".join(base64.b64decode(line) for line in lines)
     if sha256(link, path) != hashlib.sha256(data).hexdigest():
         raise UploadCorrupted(link.name, path)
     return data
 
 
 def remove(link: KitConnection, path: str) -> None:
-    _board_call(link, f"import os\nos.remove({_quote(path)})", path)
+    _on_board(link, "fs", "remove", path, False, path=path)
 
 
 def mkdir(link: KitConnection, path: str) -> None:
     """Make a directory and its parents; nothing happens if it exists."""
-    _board_call(
-        link,
-        "import os\n"
-        "p = ''\n"
-        f"for part in {_quote(path)}.strip('/').split('/'):\n"
-        "    p += '/' + part\n"
-        "    try:\n"
-        "        os.mkdir(p)\n"
-        "    except OSError:\n"
-        "        pass\n",
-        path,
-    )
+    _on_board(link, "fs", "mkdir", path, path=path)
 
 
 def _write_chunk(payload: bytes) -> str:
@@ -172,6 +140,6 @@ def _write_chunk(payload: bytes) -> str:
 
 def _remove_quietly(link: KitConnection, path: str) -> None:
     try:
-        link.exec(f"import os\ntry:\n    os.remove({_quote(path)})\nexcept OSError:\n    pass")
+        _on_board(link, "fs", "remove", path, True, path=path)
     except KitError:
         pass

@@ -7,7 +7,6 @@ and the device record of each simulated kit while it runs (`stemlab kits sim`).
 
 from __future__ import annotations
 
-import ast
 import json
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
@@ -16,31 +15,11 @@ from pathlib import Path
 
 import tomli_w
 
+from . import board_side
 from .discovery import KitPort, usb_serial_ports
 from .errors import KitError
 from .folders import KitFolders
 from .transport import KitConnection
-
-IDENTIFY = """
-import os, sys
-u = os.uname()
-try:
-    import machine, binascii
-    uid = binascii.hexlify(machine.unique_id()).decode()
-except Exception:
-    uid = ''
-try:
-    import yolobit
-    y = True
-except ImportError:
-    y = False
-try:
-    i2c = machine.I2C(0).scan()
-except Exception:
-    i2c = []
-print(repr((u.machine, u.release, sys.platform, uid, y, i2c)))
-"""
-
 
 @dataclass(frozen=True)
 class Identity:
@@ -67,8 +46,7 @@ def model_from_answer(machine: str, platform: str, has_yolobit: bool, i2c: list[
 
 
 def identify(link: KitConnection) -> Identity:
-    answer = link.exec(IDENTIFY, timeout=10).strip().splitlines()[-1]
-    machine, release, platform, uid, has_yolobit, i2c = ast.literal_eval(answer)
+    machine, release, platform, uid, has_yolobit, i2c = board_side.call(link, "identify", "identify", timeout=10)
     return Identity(model_from_answer(machine, platform, has_yolobit, list(i2c)), machine, release, platform, uid,
                     tuple(i2c))
 

@@ -24,6 +24,7 @@ to it with the user's hub token (see lab_hardware/service.py); elsewhere they op
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import shlex
 import sys
@@ -32,7 +33,7 @@ from typing import Any, Callable, Protocol
 
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
-from . import GRADING_ENV, files
+from . import GRADING_ENV, board_side, files
 from .boardcheck import check_cell
 from .errors import BoardError, KitError
 from .stubs import PORT_OF_MODEL, completion_path
@@ -228,7 +229,8 @@ class KitMagics(Magics):
         from .timeline import plot_timeline
 
         try:
-            events = json.loads(self._backend().exec("import _sim\nprint(_sim.timeline())", lambda _: None, 30))["events"]
+            answer = self._backend().exec(board_side.program("sim_timeline", "timeline"), lambda _: None, 30)
+            events = json.loads(ast.literal_eval(answer.strip().splitlines()[-1]))["events"]
         except BoardError:
             print("Chỉ kit mô phỏng mới ghi dòng thời gian. / Only simulated kits record a timeline.", file=sys.stderr)
             return
@@ -259,9 +261,9 @@ class KitMagics(Magics):
                     continue
             view.value = _svg_plot(values[-200:])
 
-        code = "import time\n" + ("from yolobit import *\n" if self._backend().model.startswith("Yolo:Bit") else "")
-        code += (f"t0 = time.ticks_ms()\nwhile time.ticks_diff(time.ticks_ms(), t0) < {int(seconds * 1000)}:\n"
-                 f"    print({expression})\n    time.sleep_ms({every})\n")
+        # the expression is evaluated on the board, among the board's names (and Yolo:Bit's)
+        names = board_side.source("yolobit_names") + "\n" if self._backend().model.startswith("Yolo:Bit") else ""
+        code = names + board_side.program("plot", "plot", expression, int(seconds * 1000), every)
         self._backend().exec(code, on_output, timeout=seconds + 30)
         self.last_plot = values
         return None

@@ -16,8 +16,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Callable, Protocol
 
+from . import board_side
 from .errors import KitError
 from .inventory import Identity, Kit, identify
 from .transport import KitConnection
@@ -94,23 +95,7 @@ def skip_reasons(results: list[CheckResult]) -> list[str]:
     """Why each skipped check was skipped: '<check>: <reason>', both in Vietnamese then English."""
     return [f"{r.title}: {r.detail}" for r in results if r.status == SKIP]
 
-ACCEL = {
-    0x19: "i2c.writeto_mem(0x19, 0x20, b'\\x57')\ni2c.writeto_mem(0x19, 0x23, b'\\x08')\n"
-          "r = i2c.readfrom_mem(0x19, 0x28 | 0x80, 6)\n"
-          "v = [((r[2*i+1] << 8 | r[2*i]) - (65536 if r[2*i+1] & 0x80 else 0)) >> 4 for i in range(3)]\n"
-          "print(repr([x / 1000 for x in v]))",
-    0x68: "i2c.writeto_mem(0x68, 0x6B, b'\\x00')\nr = i2c.readfrom_mem(0x68, 0x3B, 6)\n"
-          "v = [((r[2*i] << 8 | r[2*i+1]) - (65536 if r[2*i] & 0x80 else 0)) for i in range(3)]\n"
-          "print(repr([x / 16384 for x in v]))",
-}
-
-
-def _wait_on_board(link: KitConnection, condition: str, seconds: float, setup: str = "") -> bool:
-    """Poll a condition on the board itself (it sees the button, not us), for up to `seconds`."""
-    code = (f"import time\n{setup}\nt0 = time.ticks_ms()\nok = False\n"
-            f"while time.ticks_diff(time.ticks_ms(), t0) < {int(seconds * 1000)}:\n"
-            f"    if {condition}:\n        ok = True\n        break\n    time.sleep_ms(20)\nprint(ok)")
-    return link.exec(code, timeout=seconds + 10).strip() == "True"
+ACCEL_ADDRESSES = (0x19, 0x68)  # the accelerometers selftest_board.accel reads
 
 
 class KitTester:
@@ -163,11 +148,11 @@ class KitTester:
 
     def check_accel(self, link: KitConnection) -> None:
         assert self.identity
-        address = next((a for a in ACCEL if a in self.identity.i2c), None)
+        address = next((a for a in ACCEL_ADDRESSES if a in self.identity.i2c), None)
         if address is None:
             self.record("accel", SKIP, "không thấy gia tốc kế / no accelerometer found")
             return
-        x, y, z = _eval_last(link, f"import machine\ni2c = machine.I2C(0)\n{ACCEL[address]}")
+        x, y, z = board_side.call(link, "selftest_board", "accel", address, timeout=10)
         g = (x * x + y * y + z * z) ** 0.5
         self.record("accel", PASS if 0.85 <= g <= 1.15 else FAIL, f"{g:.2f} g (x {x:.2f}, y {y:.2f}, z {z:.2f})")
 
@@ -190,8 +175,7 @@ class KitTester:
     def check_leds_buzzer(self, link: KitConnection) -> None:
         if not self._can_run("leds_buzzer", "display or buzzer", "look and listen"):
             return
-        link.exec("from yolobit import *\nimport time\nfor c in ('#ff0000', '#00ff00', '#0000ff'):\n"
-                  "    display.show(Image.ALL_ON, c)\n    time.sleep_ms(400)\nmusic.pitch(880, 300)\ndisplay.clear()")
+        board_side.call(link, "selftest_yolobit", "show_colours")
         seen = self._person().confirm(self.kit.name, "Đèn sáng đỏ, xanh lá, xanh dương và còi kêu? / "
                                                     "Did the LEDs show red, green, blue and the buzzer beep?")
         self.record("leds_buzzer", PASS if seen else FAIL, "confirmed by the operator" if seen else "operator saw a fault")
@@ -202,7 +186,8 @@ class KitTester:
         missed = []
         for name in ("a", "b"):
             self._person().ask(self.kit.name, f"Nhấn nút {name.upper()} / Press button {name.upper()}")
-            if not _wait_on_board(link, f"button_{name}.is_pressed()", self.wait, "from yolobit import *"):
+            if not board_side.call(link, "selftest_yolobit", "wait_button", name, int(self.wait * 1000),
+                                   timeout=self.wait + 10):
                 missed.append(name.upper())
         self.record("buttons", FAIL if missed else PASS,
                     f"not pressed within {self.wait:g} s: {', '.join(missed)}" if missed else "A and B pressed")
@@ -210,16 +195,17 @@ class KitTester:
     def check_light(self, link: KitConnection) -> None:
         if not self._can_run("light", "light sensor", "cover the sensor"):
             return
-        before = link.eval("__import__('yolobit').light_level()")
+        before = board_side.call(link, "selftest_yolobit", "light")
         self._person().ask(self.kit.name, "Lấy tay che cảm biến ánh sáng / Cover the light sensor with your hand")
-        fell = _wait_on_board(link, f"light_level() < {before} * 0.5", self.wait, "from yolobit import *")
+        fell = board_side.call(link, "selftest_yolobit", "wait_dark", before, int(self.wait * 1000),
+                               timeout=self.wait + 10)
         self.record("light", PASS if fell else FAIL, f"from {before}: " + ("fell below half" if fell
                     else f"did not fall below half within {self.wait:g} s"))
 
     def check_temperature(self, link: KitConnection) -> None:
         if not self._can_run("temperature", "temperature sensor in our table"):
             return
-        celsius = link.eval("__import__('yolobit').temperature()")
+        celsius = board_side.call(link, "selftest_yolobit", "celsius")
         self.record("temperature", PASS if 5 <= celsius <= 50 else FAIL, f"{celsius} °C")
 
     def check_wifi(self, link: KitConnection) -> None:
@@ -227,14 +213,8 @@ class KitTester:
         if self.identity.platform != "esp32":
             self.record("wifi", SKIP, "bo mạch này không có Wi-Fi / no Wi-Fi on this board")
             return
-        networks = link.eval("(lambda w: (w.active(True), len(w.scan()))[1])(__import__('network').WLAN(0))", timeout=20)
+        networks = board_side.call(link, "selftest_board", "networks", timeout=20)
         self.record("wifi", PASS if networks else WARN, f"{networks} networks seen")
-
-
-def _eval_last(link: KitConnection, code: str) -> Any:
-    import ast
-
-    return ast.literal_eval(link.exec(code, timeout=10).strip().splitlines()[-1])
 
 
 class _OneOperator:

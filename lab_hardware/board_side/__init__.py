@@ -1,0 +1,39 @@
+"""Code that runs on the board, as real MicroPython files (package data), loaded by name.
+
+Each file defines functions; `call` sends the file with one call of one of them and reads back
+the value it returns (printed with `repr`, read with `ast.literal_eval`). The files are checked
+against the boards' stubs and run on the simulated kit by tests/lab_hardware/test_board_side.py.
+They are kept short and without comments on purpose: every byte goes over the serial line.
+"""
+
+from __future__ import annotations
+
+import ast
+from functools import lru_cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..transport import KitConnection
+
+
+def names() -> list[str]:
+    """Every board-side file, by name."""
+    return sorted(p.name[:-3] for p in resources.files(__package__).iterdir()
+                  if p.name.endswith(".py") and not p.name.startswith("_"))
+
+
+@lru_cache(maxsize=None)
+def source(name: str) -> str:
+    return (resources.files(__package__) / f"{name}.py").read_text(encoding="utf-8")
+
+
+def program(name: str, function: str, *args: Any) -> str:
+    """The file, then one call whose value is printed; the function's name is gone afterwards."""
+    call = f"{function}({', '.join(repr(a) for a in args)})"
+    return f"{source(name)}\nprint(repr({call}))\ndel {function}"
+
+
+def call(link: KitConnection, name: str, function: str, *args: Any, timeout: float = 30.0) -> Any:
+    out = link.exec(program(name, function, *args), timeout=timeout)
+    return ast.literal_eval(out.strip().splitlines()[-1])

@@ -1,0 +1,5 @@
+import _sim
+
+
+def timeline():
+    return _sim.timeline()
