@@ -5,6 +5,7 @@ account, and ending every process of that account (autograders/sandbox.py puts t
 from __future__ import annotations
 
 import ctypes
+import grp
 import os
 import pwd
 import resource
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+
+from .errors import GradingError
 
 _libc = ctypes.CDLL(None, use_errno=True)
 CLONE_NEWNET = 0x40000000
@@ -107,15 +110,44 @@ class Confinement:
                 raise OSError(ctypes.get_errno(), "cannot forbid new privileges")
 
 
-def _ensure_account(name: str) -> pwd.struct_passwd:
+OUR_ACCOUNTS = "STEM-Lab Hub"  # how every account of ours begins its comment (GECOS)
+
+
+class ForeignAccount(GradingError):
+    def __init__(self, name: str):
+        super().__init__(f"Đã có tài khoản Linux tên {name} không phải của STEM-Lab Hub; đổi tên hoặc xóa nó rồi thử lại.",
+                         f"A Linux account named {name} already exists and is not a STEM-Lab Hub account; rename or "
+                         "remove it, then try again.")
+        self.name = name
+
+
+def ensure_system_account(name: str, comment: str, groups: tuple[str, ...] = ()) -> pwd.struct_passwd:
+    """An unprivileged system account of ours (no home, no login shell), created if missing. An
+    existing account of that name is used only if we made it (its comment says so): a site's own
+    account is never taken over, and never has its processes ended as a sandbox's."""
     try:
-        return pwd.getpwnam(name)
+        entry = pwd.getpwnam(name)
     except KeyError:
+        present = []
+        for group in groups:
+            try:
+                grp.getgrnam(group)
+                present.append(group)
+            except KeyError:
+                continue
         program = shutil.which("useradd", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"]))
         subprocess.run([program or "useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
-                        "--shell", "/usr/sbin/nologin", "--comment", "STEM-Lab Hub grading sandbox", name],
+                        "--shell", "/usr/sbin/nologin", "--comment", comment,
+                        *(["--groups", ",".join(present)] if present else []), name],
                        check=True, capture_output=True)
         return pwd.getpwnam(name)
+    if not entry.pw_gecos.startswith(OUR_ACCOUNTS):
+        raise ForeignAccount(name)
+    return entry
+
+
+def _ensure_account(name: str) -> pwd.struct_passwd:
+    return ensure_system_account(name, f"{OUR_ACCOUNTS} grading sandbox")
 
 
 def _account_processes(uid: int, zombies: bool = False) -> list[psutil.Process]:

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from autograders.confinement import ForeignAccount, ensure_system_account
 from lab_hardware.folders import KitFolders
 
 from hub_config.site.errors import StemlabError
@@ -144,25 +145,14 @@ SERVICE_COMMENT = "STEM-Lab Hub service account"
 
 
 def ensure_service_account(name: str, groups: tuple[str, ...] = ()) -> pwd.struct_passwd:
-    """An unprivileged system account of ours (no home, no login shell), created if missing.
-
-    An existing account of that name is used only if we made it (its comment says so): a site's
-    own account is never taken over.
-    """
+    """An unprivileged system account of ours (no home, no login shell), created if missing; the
+    one mechanism the grading sandbox's accounts use too (autograders/confinement.py)."""
     try:
-        entry = pwd.getpwnam(name)
-    except KeyError:
-        present = [g for g in groups if _group_exists(g)]
-        _run(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
-              "--shell", "/usr/sbin/nologin", "--comment", SERVICE_COMMENT,
-              *(["--groups", ",".join(present)] if present else []), name])
-        return pwd.getpwnam(name)
-    if not entry.pw_gecos.startswith("STEM-Lab Hub"):
-        raise SystemAccountError(
-            f"A Linux account named {name} already exists and is not a STEM-Lab Hub account; "
-            "rename or remove it, then start again."
-        )
-    return entry
+        return ensure_system_account(name, SERVICE_COMMENT, groups)
+    except ForeignAccount as err:
+        raise SystemAccountError(err.en.replace("try again", "start again")) from err
+    except subprocess.CalledProcessError as err:
+        raise SystemAccountError(f"`useradd {name}` failed: {(err.stderr or b'').decode().strip()}") from err
 
 
 def ensure_kits_account(folders: KitFolders) -> pwd.struct_passwd:
@@ -184,11 +174,3 @@ def ensure_demo_account() -> pwd.struct_passwd:
     them is root: the course sources, gradebooks, password sheets and secrets stay closed to them.
     """
     return ensure_service_account(DEMO_ACCOUNT)
-
-
-def _group_exists(name: str) -> bool:
-    try:
-        grp.getgrnam(name)
-        return True
-    except KeyError:
-        return False

@@ -213,3 +213,28 @@ def test_tmp_var_tmp_and_dev_shm_are_the_sandboxs_own(pool):
         print([f for f in {list(private)!r} if os.path.exists(os.path.join(f, {marker!r}))])
     """)
     assert second.stdout.strip() == b"[]", second.stdout + second.stderr
+
+
+def test_a_sites_own_account_is_never_taken_for_a_sandbox():
+    """An account of that name we did not make (a site's own) is refused, not used: the sandbox
+    would run students' code as it and end all its processes after each submission."""
+    import subprocess
+
+    from autograders.confinement import ForeignAccount, ensure_system_account
+
+    if os.geteuid() != 0:
+        pytest.skip("creating Linux accounts needs root")
+    name = f"stemlab-t{os.getpid() % 100000}"
+    subprocess.run(["/usr/sbin/useradd", "--system", "--no-create-home", "--comment", "the school's backup job", name],
+                   check=True)
+    try:
+        with pytest.raises(ForeignAccount) as refused:
+            ensure_system_account(name, "STEM-Lab Hub grading sandbox")
+        assert name in refused.value.en and name in refused.value.vi
+    finally:
+        subprocess.run(["/usr/sbin/userdel", name], check=True)
+    ours = ensure_system_account(name, "STEM-Lab Hub grading sandbox")
+    try:
+        assert ours.pw_shell.endswith("nologin") and ensure_system_account(name, "STEM-Lab Hub grading sandbox") == ours
+    finally:
+        subprocess.run(["/usr/sbin/userdel", name], check=True)
