@@ -24,7 +24,7 @@ from lab_hardware import board_side
 from lab_hardware.boardcheck import check_cell
 from lab_hardware.errors import BoardError, ProgramTimeout
 from lab_hardware.sim.kit import SimKit
-from lab_hardware.stubs import PORT_OF_MODEL
+from lab_hardware.boards import port_of
 from lab_hardware.transport import KitConnection
 
 REACTION_MS = 150.0   # how soon after a change (a press, the light) the board must follow it
@@ -202,7 +202,7 @@ def kit_run_data(program: str | None = None, seconds: float = 5.0, scenario: dic
                  model: str = "yolobit", wall_seconds: float = 30.0) -> dict[str, Any]:
     """One run on a simulated kit, as data: the board's timeline, its output, the scenario."""
     program = last_program() if program is None else program
-    problems = check_cell(program, PORT_OF_MODEL.get(model, "esp32"))
+    problems = check_cell(program, port_of(model))
     if problems:
         raise KitCheckFailed("Chương trình có lỗi, chưa chạy được: " + "; ".join(f"dòng {p.line}: {p.message_vi}" for p in problems),
                              "The program has errors and cannot run: " + "; ".join(f"line {p.line}: {p.message_en}" for p in problems))

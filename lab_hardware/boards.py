@@ -1,4 +1,5 @@
-"""What a USB serial port may be: the kits used in Vietnamese STEM-Labs, by USB VID:PID.
+"""The kits used in Vietnamese STEM-Labs: each model, the MicroPython port whose stubs apply to it,
+and what a USB serial port may be, by USB VID:PID.
 
 A VID:PID is only a hint: 1A86:7523 (CH340) is on Yolo:Bit v4, xBot and many ESP32 clones, so
 the board itself is asked to confirm (see the hardware bridge). This table is the first step.
@@ -7,6 +8,32 @@ the board itself is asked to confirm (see the hardware bridge). This table is th
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class KitModel:
+    key: str                 # what commands, course.toml and the simulator call it
+    names: tuple[str, ...]   # what the board turns out to be when asked (inventory.model_from_answer)
+    port: str                # the MicroPython port whose stubs check code for it
+
+
+KIT_MODELS = (
+    KitModel("yolobit", ("Yolo:Bit v4", "Yolo:Bit v5"), "esp32"),
+    KitModel("xbot", ("xBot",), "esp32"),
+    KitModel("esp32", ("ESP32 DevKit", "Yolo UNO"), "esp32"),
+    KitModel("pico", ("Raspberry Pi Pico",), "rp2"),
+)
+DEFAULT_PORT = "esp32"  # most kits in the programme's labs
+
+
+def kit_model(model: str) -> KitModel | None:
+    """A model by its key or by one of its names."""
+    return next((m for m in KIT_MODELS if model == m.key or model in m.names), None)
+
+
+def port_of(model: str) -> str:
+    found = kit_model(model)
+    return found.port if found else DEFAULT_PORT
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .boards import KIT_MODELS
 from .errors import KitError
 from .folders import KitFolders
 
@@ -90,7 +91,7 @@ def cmd_test(args: argparse.Namespace, site: KitSite) -> int:
     from rich.live import Live
 
     from .inventory import all_kits, find_kits
-    from .selftest import CHECKS, FAIL, PASS, save_reports, skip_reasons, test_room
+    from .selftest import CHECKS, CheckStatus, save_reports, skip_reasons, test_room
 
     kits = all_kits(site.kit_folders)
     if args.kits:
@@ -101,8 +102,9 @@ def cmd_test(args: argparse.Namespace, site: KitSite) -> int:
         raise KitError("Chọn kit cần kiểm tra, hoặc --all.", "Name the kits to test, or --all.")
     if not kits:
         raise KitError("Không thấy bộ kit nào. Xem `stemlab kits list`.", "No kit found: see `stemlab kits list`.")
-    state: dict[str, dict[str, str]] = {k.name: {} for k in kits}
-    symbols = {PASS: "[green]✓[/]", FAIL: "[red]✗[/]", "skip": "–", "warn": "[yellow]![/]"}
+    state: dict[str, dict[str, CheckStatus]] = {k.name: {} for k in kits}
+    symbols = {CheckStatus.PASS: "[green]✓[/]", CheckStatus.FAIL: "[red]✗[/]", CheckStatus.SKIP: "–",
+               CheckStatus.WARN: "[yellow]![/]"}
 
     def table() -> Table:
         t = Table(title="Kiểm tra kit / Kit self-test")
@@ -110,12 +112,12 @@ def cmd_test(args: argparse.Namespace, site: KitSite) -> int:
         for check, _ in CHECKS:
             t.add_column(check)
         for name, checks in state.items():
-            t.add_row(escape(name), *[symbols.get(checks.get(c, ""), "…") for c, _ in CHECKS])
+            t.add_row(escape(name), *[symbols[checks[c]] if c in checks else "…" for c, _ in CHECKS])
         return t
 
     operator = _ConsoleOperator() if args.confirm else None
     with Live(table(), console=console, refresh_per_second=4, transient=False) as live:
-        def progress(kit: str, check: str, status: str) -> None:
+        def progress(kit: str, check: str, status: CheckStatus) -> None:
             state[kit][check] = status
             live.update(table())
 
@@ -126,7 +128,7 @@ def cmd_test(args: argparse.Namespace, site: KitSite) -> int:
     for r in reports:
         console.print(f"{escape(r.kit)}: {escape(r.verdict)}")
         for c in r.results:
-            if c.status == FAIL:
+            if c.status is CheckStatus.FAIL:
                 console.print(f"  [red]✗[/] {escape(c.title)}: {escape(c.detail)}")
         for reason in skip_reasons(r.results):
             console.print(f"  – {escape(reason)}")
@@ -201,7 +203,7 @@ class KitCommands:
         kt.add_argument("--wait", type=float, default=10.0, help="seconds to wait for a button press or a covered sensor")
         sim = add(sub, "sim", cmd_sim, "start simulated kits on pseudo-terminals (until Ctrl-C)")
         sim.add_argument("--count", type=int, default=1, help="how many kits (default 1)")
-        sim.add_argument("--board", default="yolobit", choices=["yolobit", "xbot", "esp32", "pico"],
+        sim.add_argument("--board", default="yolobit", choices=[m.key for m in KIT_MODELS],
                          help="which board to simulate (default yolobit)")
         sim.add_argument("--virtual-time", action="store_true",
                          help="sleep() returns at once and time jumps (for graders); default: real time")

@@ -11,6 +11,7 @@ import json
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path
 
 import tomli_w
@@ -51,13 +52,19 @@ def identify(link: KitConnection) -> Identity:
                     tuple(i2c))
 
 
+class KitKind(StrEnum):
+    USB = "usb"              # a board on this machine's USB
+    REMOTE = "remote"        # a board on another machine (rfc2217://)
+    SIMULATED = "simulated"  # the simulated kit, on a pseudo-terminal
+
+
 @dataclass(frozen=True)
 class Kit:
     url: str                      # what pyserial opens
     stable_name: str              # survives replugging
     label: str | None = None
     port: KitPort | None = None   # USB details, when on USB
-    kind: str = "usb"             # usb, remote, simulated
+    kind: KitKind = KitKind.USB
     identity: Identity | None = None
     problem: str | None = None
 
@@ -103,7 +110,7 @@ def simulated_kits(folders: KitFolders) -> list[Kit]:
     for record in folders.device_records():
         info = json.loads(record.read_text(encoding="utf-8"))
         if Path(info["path"]).exists():
-            out.append(Kit(info["path"], f"sim:{record.parent.name}", kind="simulated"))
+            out.append(Kit(info["path"], f"sim:{record.parent.name}", kind=KitKind.SIMULATED))
     return out
 
 
@@ -111,7 +118,7 @@ def all_kits(folders: KitFolders) -> list[Kit]:
     """Every kit this machine can reach, with its label; not yet asked."""
     kits_file = KitsFile.load(folders)
     kits = [Kit(p.device, p.stable_name, port=p) for p in usb_serial_ports()]
-    kits += [Kit(r["url"], r.get("name", r["url"]), kind="remote") for r in kits_file.remote]
+    kits += [Kit(r["url"], r.get("name", r["url"]), kind=KitKind.REMOTE) for r in kits_file.remote]
     kits += simulated_kits(folders)
     return [replace(k, label=kits_file.labels.get(k.stable_name)) for k in kits]
 

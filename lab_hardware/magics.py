@@ -36,7 +36,8 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from . import GRADING_ENV, board_side, files
 from .boardcheck import check_cell
 from .errors import BoardError, KitError
-from .stubs import PORT_OF_MODEL, completion_path
+from .boards import port_of
+from .stubs import completion_path
 
 SERVICE_ENV = "STEMLAB_KITS_URL"
 DEFAULT_KIT_ENV = "STEMLAB_KIT"
@@ -131,7 +132,7 @@ class KitMagics(Magics):
         else:
             self.backend = LocalBackend(_resolve_local(name))
         # completion for board code: the board's own modules on this kernel's path
-        stub_path = str(completion_path(PORT_OF_MODEL.get(self.backend.model, "esp32")))
+        stub_path = str(completion_path(port_of(self.backend.model)))
         if stub_path not in sys.path:
             sys.path.append(stub_path)
 
@@ -209,7 +210,7 @@ class KitMagics(Magics):
         try:
             backend = self._backend()
             if "--no-check" not in args:
-                problems = check_cell(cell, PORT_OF_MODEL.get(backend.model, "esp32"))
+                problems = check_cell(cell, port_of(backend.model))
                 if problems:
                     print("Chưa gửi lên kit: ô có lỗi. / Not sent to the kit:", file=sys.stderr)
                     for p in problems:

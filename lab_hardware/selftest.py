@@ -15,6 +15,7 @@ import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Callable, Protocol
 
@@ -23,7 +24,16 @@ from .errors import KitError
 from .inventory import Identity, Kit, identify
 from .transport import KitConnection
 
-PASS, FAIL, SKIP, WARN = "pass", "fail", "skip", "warn"
+class CheckStatus(StrEnum):
+    """A self-test check's outcome (kept as its text in the reports' JSON and CSV)."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    SKIP = "skip"
+    WARN = "warn"
+
+
+PASS, FAIL, SKIP, WARN = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.SKIP, CheckStatus.WARN
 EXPECTED_SENSORS = {"Yolo:Bit v4": {0x19: "LIS3DH"}, "Yolo:Bit v5": {0x19: "LIS3DH"}, "xBot": {0x68: "MPU6050"}}
 
 
@@ -31,8 +41,12 @@ EXPECTED_SENSORS = {"Yolo:Bit v4": {0x19: "LIS3DH"}, "Yolo:Bit v5": {0x19: "LIS3
 class CheckResult:
     check: str
     title: str
-    status: str
+    status: CheckStatus
     detail: str = ""
+
+    @classmethod
+    def from_json(cls, data: dict[str, str]) -> CheckResult:
+        return cls(data["check"], data["title"], CheckStatus(data["status"]), data.get("detail", ""))
 
 
 @dataclass
@@ -100,13 +114,13 @@ ACCEL_ADDRESSES = (0x19, 0x68)  # the accelerometers selftest_board.accel reads
 
 class KitTester:
     def __init__(self, kit: Kit, operator: Operator | None, wait: float = 10.0,
-                 progress: Callable[[str, str, str], None] | None = None):
+                 progress: Callable[[str, str, CheckStatus], None] | None = None):
         self.kit, self.operator, self.wait = kit, operator, wait
         self.progress = progress or (lambda kit, check, status: None)
         self.report = KitReport(kit.name, kit.url)
         self.identity: Identity | None = None
 
-    def record(self, check: str, status: str, detail: str = "") -> None:
+    def record(self, check: str, status: CheckStatus, detail: str = "") -> None:
         self.report.results.append(CheckResult(check, TITLES[check], status, detail))
         self.progress(self.kit.name, check, status)
 
@@ -234,7 +248,7 @@ class _OneOperator:
 
 
 def test_room(kits: list[Kit], operator: Operator | None = None, wait: float = 10.0,
-              progress: Callable[[str, str, str], None] | None = None) -> list[KitReport]:
+              progress: Callable[[str, str, CheckStatus], None] | None = None) -> list[KitReport]:
     """Every kit at once (one thread each), in the order given."""
     shared = _OneOperator(operator) if operator else None
     with ThreadPoolExecutor(max_workers=max(1, min(40, len(kits)))) as pool:

@@ -33,7 +33,7 @@ from tornado import ioloop, web
 from . import files
 from .errors import BoardError, KitError
 from .folders import KitFolders
-from .inventory import Kit, all_kits, identify
+from .inventory import Kit, KitKind, all_kits, identify
 from .leases import KitFaulty, KitTaken, LeaseError, Leases, ManagedKit, NoKitFree, NotYourKit, UnknownKit
 from .selftest import CheckResult, skip_reasons, verdict
 from .sim.kit import SimKit
@@ -90,7 +90,7 @@ class Lab:
             data = json.loads(room.read_text(encoding="utf-8"))
             for kit in data["kits"]:
                 if kit["kit"] == name:
-                    results = [CheckResult(**r) for r in kit["results"]]
+                    results = [CheckResult.from_json(r) for r in kit["results"]]
                     return {"time": data["time"], "passed": kit["passed"], "verdict": verdict(results),
                             "skipped": skip_reasons(results)}
         return None
@@ -332,7 +332,7 @@ def main(argv: list[str] | None = None) -> None:
                      board_id=f"5f{n:010x}").start()
         started.append(sim)
     kits = [k for k in all_kits(folders) if not k.stable_name.startswith("sim:service-")]
-    kits += [Kit(s.path, f"sim:service-{n:02d}", f"Kit {n:02d}", kind="simulated") for n, s in enumerate(started, 1)]
+    kits += [Kit(s.path, f"sim:service-{n:02d}", f"Kit {n:02d}", kind=KitKind.SIMULATED) for n, s in enumerate(started, 1)]
     lab = Lab(kits, folders, args.idle)
     loop = ioloop.IOLoop.current()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -22,9 +22,6 @@ OURS = Path(__file__).parent / "board_stubs"
 # Modules that exist only on boards: safe to put on a CPython kernel's path for completion.
 BOARD_ONLY = ("machine", "network", "esp32", "esp", "micropython", "neopixel", "rp2", "dht", "onewire",
               "framebuf", "bluetooth", "espnow", "utime", "uos", "umachine", "_mpy_shed")
-PORT_OF_MODEL = {"yolobit": "esp32", "xbot": "esp32", "esp32": "esp32", "pico": "rp2",
-                 "Yolo:Bit v4": "esp32", "Yolo:Bit v5": "esp32", "xBot": "esp32", "ESP32 DevKit": "esp32",
-                 "Yolo UNO": "esp32", "Raspberry Pi Pico": "rp2"}
 
 
 def stubs_root() -> Path:

@@ -26,6 +26,7 @@ from hub_config.site.errors import DatabaseError
 from hub_config.people.logins import class_group, derive_login, generate_password, grade_code, id_fingerprint
 from hub_config.site.paths import DataDir
 from hub_config.people.roster import RosterEntry
+from hub_config.people.roles import Role
 
 BCRYPT_ROUNDS = 10  # ~60 ms per hash: a roster of 1,000 imports in about a minute
 
@@ -192,7 +193,7 @@ def apply_roster(data: DataDir, database_url: str, entries: list[RosterEntry]) -
             else:
                 report.unchanged.append(account.login)
             user = _hub_user(session, account.login)
-            student_groups = entry.groups if entry.role == "student" else ()
+            student_groups = entry.groups if entry.role == Role.STUDENT else ()
             _sync_class_groups(session, user, student_groups)
         session.commit()
     except BaseException:
@@ -229,7 +230,7 @@ def write_password_sheets(data: DataDir, created: list[NewAccount], when: dt.dat
     """One CSV per class (UTF-8 with BOM so Excel shows Vietnamese names) with first passwords."""
     by_sheet: dict[str, list[NewAccount]] = {}
     for account in created:
-        sheet = class_group(account.classes[0]) if account.classes and account.role == "student" else "staff"
+        sheet = class_group(account.classes[0]) if account.classes and account.role == Role.STUDENT else "staff"
         by_sheet.setdefault(sheet, []).append(account)
     written = []
     stamp = when.strftime("%Y%m%d-%H%M%S")
@@ -274,10 +275,10 @@ def hub_view(database_url: str) -> HubView:
     teachers_of: dict[str, list[str]] = {}
     technicians = []
     for a in accounts:
-        if a.role == "teacher":
+        if a.role == Role.TEACHER:
             for c in a.class_list:
                 teachers_of.setdefault(class_group(c), []).append(a.login)
-        elif a.role == "technician":
+        elif a.role == Role.TECHNICIAN:
             technicians.append(a.login)
     roles: list[dict] = [
         {
@@ -298,8 +299,8 @@ def hub_view(database_url: str) -> HubView:
     )
     return HubView(
         users={a.login for a in accounts},
-        admins={a.login for a in accounts if a.role == "admin"},
-        students={a.login for a in accounts if a.role == "student"},
+        admins={a.login for a in accounts if a.role == Role.ADMIN},
+        students={a.login for a in accounts if a.role == Role.STUDENT},
         roles=roles,
         display_names={a.login: a.full_name for a in accounts},
         role_of={a.login: a.role for a in accounts},

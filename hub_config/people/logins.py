@@ -13,12 +13,13 @@ import re
 import secrets
 import unicodedata
 
+from hub_config.people.roles import Role
+
 # No i, l, o, 0, 1: students copy logins and passwords from a printed sheet.
 UNAMBIGUOUS = "abcdefghjkmnpqrstuvwxyz23456789"
 LOGIN_BODY_LENGTH = 8
 LINUX_USERNAME = re.compile(r"^[a-z][-a-z0-9_]{0,31}$")
 
-ROLE_PREFIX = {"student": "hs", "teacher": "gv", "technician": "kt", "admin": "qt"}
 # The personal identification number on the citizen ID card (CCCD), used since 2023 as the
 # education-database ID too: personal data under Nghị định 13/2023/NĐ-CP.
 CITIZEN_ID = re.compile(r"^\d{12}$")
@@ -38,11 +39,11 @@ def id_fingerprint(key: str, person_id: str) -> str:
     return hmac.new(key.encode(), b"id:" + person_id.strip().upper().encode(), hashlib.sha256).hexdigest()
 
 
-def derive_login(key: str, person_id: str, role: str, attempt: int = 0) -> str:
+def derive_login(key: str, person_id: str, role: Role, attempt: int = 0) -> str:
     """The login for a person; ``attempt`` > 0 only after a (very unlikely) collision."""
     message = f"login:{attempt}:{person_id.strip().upper()}".encode()
     digest = hmac.new(key.encode(), message, hashlib.sha256).digest()
-    login = ROLE_PREFIX[role] + _encode(digest, LOGIN_BODY_LENGTH)
+    login = Role(role).login_prefix + _encode(digest, LOGIN_BODY_LENGTH)
     assert LINUX_USERNAME.match(login), login
     return login
 

@@ -12,12 +12,16 @@ import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TypeVar
 
 from hub_config.site.errors import RosterError
 from hub_config.people.logins import CITIZEN_ID, ascii_fold, class_group, normalize_name
+from hub_config.people.roles import ROLE_ALIASES, Role
 
-ROLES = ("student", "teacher", "technician", "admin")
+ROLES = tuple(Role)
+K = TypeVar("K", bound=str)  # a canonical name: a header's field, or a Role
 
 # Accepted header spellings (compared without accents, case or punctuation).
 HEADER_ALIASES = {
@@ -27,12 +31,6 @@ HEADER_ALIASES = {
     "role": ["role", "vai tro", "chuc vu"],
     # the student's code in the school's grade system, when the ID column holds something else
     "grade_code": ["grade code", "school code", "ma nhap diem", "ma smas", "ma vnedu", "ma so diem"],
-}
-ROLE_ALIASES = {
-    "student": ["student", "hoc sinh", "hs", "hoc vien", "trainee"],
-    "teacher": ["teacher", "giao vien", "gv"],
-    "technician": ["technician", "ky thuat vien", "ktv", "kt"],
-    "admin": ["admin", "quan tri", "qt", "quan tri vien"],
 }
 PERSON_ID = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
 CLASS_NAME = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._/-]{0,15}$")
@@ -44,7 +42,7 @@ class RosterEntry:
     line: int
     person_id: str
     full_name: str
-    role: str
+    role: Role
     classes: tuple[str, ...]
     grade_code: str = ""  # as the roster gave it; empty: the ID is the grade-system code
 
@@ -57,7 +55,7 @@ def _key(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9]+", " ", ascii_fold(text).lower()).split())
 
 
-def _lookup(aliases: dict[str, list[str]], value: str) -> str | None:
+def _lookup(aliases: Mapping[K, list[str]], value: str) -> K | None:
     wanted = _key(value)
     for canonical, spellings in aliases.items():
         if wanted == canonical.replace("_", " ") or wanted in spellings:
@@ -201,10 +199,10 @@ def _parse_row(line: int, fields: list[str], columns: dict[str, int]) -> tuple[R
         if not CLASS_NAME.match(name):
             problems.append(f"dòng {line}: {name!r} không phải tên lớp như 10A1 hay 6/1 / "
                             f"line {line}: class {name!r} is not a class name like 10A1 or 6/1")
-    if role == "student" and len(classes) != 1:
+    if role == Role.STUDENT and len(classes) != 1:
         problems.append(f"dòng {line}: mỗi học sinh thuộc đúng một lớp (thấy {len(classes)}) / "
                         f"line {line}: a student belongs to exactly one class (found {len(classes)})")
-    if role == "teacher" and not classes:
+    if role == Role.TEACHER and not classes:
         problems.append(f"dòng {line}: giáo viên cần ghi các lớp mình dạy, cách nhau bằng ';' / "
                         f"line {line}: a teacher needs the classes they teach, separated by ';'")
     code = _field(fields, columns, "grade_code").strip()

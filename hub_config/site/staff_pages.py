@@ -25,6 +25,7 @@ from hub_config.app.launcher import reload_running_hub
 from hub_config.site.paths import DataDir
 from hub_config.teaching.jobs import Jobs
 from hub_config.site.staff_words import LANGUAGES, word
+from hub_config.people.roles import Role
 
 TEMPLATES = Path(__file__).parent / "staff_templates"
 LANG_COOKIE = "stemlab_lang"
@@ -89,18 +90,18 @@ class StaffHandler(HubOAuthenticated, web.RequestHandler):
 
     @property
     def is_admin(self) -> bool:
-        return self.account is not None and self.account.role == "admin"
+        return self.account is not None and self.account.role == Role.ADMIN
 
     def students_of(self, class_name: str) -> list[Account]:
-        return [a for a in self.people if a.role == "student" and class_name in a.class_list]
+        return [a for a in self.people if a.role == Role.STUDENT and class_name in a.class_list]
 
     @functools.cached_property
     def my_classes(self) -> list[str]:
         """The classes a teacher teaches (every class for an admin); 403 for anyone else."""
-        if self.account is None or self.account.role not in ("teacher", "admin"):
+        if self.account is None or self.account.role not in (Role.TEACHER, Role.ADMIN):
             raise web.HTTPError(403, self.w("forbidden"))
         if self.is_admin:
-            return sorted({c for a in self.people if a.role == "student" for c in a.class_list})
+            return sorted({c for a in self.people if a.role == Role.STUDENT for c in a.class_list})
         return self.account.class_list
 
     def render_page(self, template: str, **values: Any) -> None:

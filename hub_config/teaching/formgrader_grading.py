@@ -25,6 +25,7 @@ from hub_config.teaching import loop
 from hub_config.teaching.jobs import Action, Busy, Job, JobState
 from hub_config.teaching.page import TeachingHandler, grading_report
 from hub_config.teaching.scopes import TEACH_GRADE_API
+from hub_config.people.roles import Role
 
 WAIT_SECONDS = 900.0
 
@@ -48,7 +49,7 @@ class FormgraderAutograde(TeachingHandler):
         if offering is None:
             raise web.HTTPError(404, offering_id)
         account = next((a for a in self.people if a.login == teacher), None)
-        if account is None or not (account.role == "admin" or (account.role == "teacher"
+        if account is None or not (account.role == Role.ADMIN or (account.role == Role.TEACHER
                                                                 and offering.class_name in account.class_list)):
             raise web.HTTPError(403, self.w("not_your_class"))
         if student not in {a.login for a in self.students_of(offering.class_name)}:

@@ -34,6 +34,7 @@ from hub_config.people.logins import grader_login
 from hub_config.people.logins import class_group
 from hub_config.site.paths import DataDir
 from hub_config.system.linux_accounts import ensure_grader_account, restrict_to_graders
+from hub_config.people.roles import Role
 
 SCHOOL_YEAR = re.compile(r"^(\d{4})-(\d{4})$")
 
@@ -230,8 +231,8 @@ def write_course_config(offering: Offering, exchange_root: Path, limits: Limits)
 
 
 def _class_accounts(accounts: list[Account], class_name: str) -> tuple[list[Account], list[Account]]:
-    students = [a for a in accounts if a.role == "student" and class_name in a.class_list]
-    teachers = [a for a in accounts if a.role == "teacher" and class_name in a.class_list]
+    students = [a for a in accounts if a.role == Role.STUDENT and class_name in a.class_list]
+    teachers = [a for a in accounts if a.role == Role.TEACHER and class_name in a.class_list]
     return students, teachers
 
 

@@ -96,3 +96,16 @@ def test_a_kit_on_another_machine_over_the_network(tmp_path):
         listed = stemlab(tmp_path, "list")
         stop.set()
     assert "Raspberry Pi Pico" in listed.stdout and f"socket://127.0.0.1:{port}" in listed.stdout, listed.stdout
+
+
+def test_one_table_of_kit_models_for_naming_checking_and_simulating():
+    from lab_hardware.boards import KIT_MODELS, kit_model, port_of
+    from lab_hardware.sim.hardware import MODELS
+
+    assert set(MODELS) == {m.key for m in KIT_MODELS}, "every simulated board is a kit model, and back"
+    answers = [("ESP32S3 module", "esp32", True, []), ("ESP32 module", "esp32", True, []), ("RP2040", "rp2", False, []),
+               ("ESP32 module", "esp32", False, [0x68]), ("ESP32 module", "esp32", False, []),
+               ("ESP32S3 module", "esp32", False, [])]
+    for machine, platform, has_yolobit, i2c in answers:
+        assert kit_model(model_from_answer(machine, platform, has_yolobit, i2c)) is not None
+    assert port_of("Raspberry Pi Pico") == port_of("pico") == "rp2" and port_of("a board we do not know") == "esp32"
