@@ -63,7 +63,7 @@ def cmd_accounts_reset_password(args: argparse.Namespace, site: PlatformSite) ->
     try:
         password = reset_password(site.settings.hub_database_url(), args.login)
     except KeyError:
-        raise StemlabError(f"Không có tài khoản {args.login}. / No account {args.login}: see `stemlab accounts list`.")
+        raise StemlabError(f"Không có tài khoản {args.login}.", f"No account {args.login}: see `stemlab accounts list`.")
     console.print(f"{args.login}: mật khẩu mới / new password: [bold]{password}[/]")
     return 0
 

@@ -41,7 +41,7 @@ def plugged_groups() -> list[CommandGroup]:
         try:
             groups.append(entry.load())
         except Exception as err:  # one broken plug-in must not take the admin's commands with it
-            raise StemlabError(f"Không nạp được lệnh {entry.name} ({entry.value}): {err}. Cài lại gói: make install. / "
+            raise StemlabError(f"Không nạp được lệnh {entry.name} ({entry.value}): {err}. Cài lại gói: make install.",
                                f"The command {entry.name} ({entry.value}) could not be loaded: {err}. "
                                "Reinstall: make install.") from err
     return groups

@@ -6,9 +6,16 @@ Where the reader is a student or teacher the message is in Vietnamese, then Engl
 
 
 class StemlabError(Exception):
-    """Base class: ``str(err)`` is the message for the person at the keyboard."""
+    """Base class: ``str(err)`` is the message for the person at the keyboard, "Vietnamese /
+    English" as the kits' and the grading side's errors (KitError, GradingError): `vi` and `en`
+    hold each language. A message given as one string (both languages already in it, or a message
+    for an admin's terminal) keeps it as both."""
 
     exit_code = 2
+
+    def __init__(self, vi: str, en: str | None = None):
+        super().__init__(vi if en is None else f"{vi} / {en}")
+        self.vi, self.en = vi, vi if en is None else en
 
 
 class SettingsError(StemlabError):
