@@ -19,6 +19,7 @@ from pathlib import Path
 import psutil
 
 from .errors import GradingError
+from .processes import end_processes
 
 _libc = ctypes.CDLL(None, use_errno=True)
 CLONE_NEWNET = 0x40000000
@@ -165,17 +166,8 @@ def kill_account_processes(uid: int, timeout: float = 5.0) -> int:
     """Kill every process of the sandbox account; return how many there were. Then wait (a
     little) for their zombies to be reaped: they still count against the account's process limit,
     so the next submission in this sandbox could not start one (a fork bomb leaves hundreds)."""
-    victims = _account_processes(uid)
-    count = len(victims)
     deadline = time.monotonic() + timeout
-    while victims and time.monotonic() < deadline:
-        for p in victims:
-            try:
-                p.kill()
-            except psutil.Error:
-                pass
-        time.sleep(0.05)
-        victims = _account_processes(uid)
+    count = end_processes(lambda: _account_processes(uid), grace=timeout, gentle=False)
     while time.monotonic() < deadline and _account_processes(uid, zombies=True):
         time.sleep(0.05)
     return count

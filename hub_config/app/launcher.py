@@ -28,7 +28,7 @@ from hub_config.runtime import RUNTIME_ENV, Runtime
 from hub_config.teaching.scopes import TEACH_ACCESS_SCOPE, TEACH_OAUTH_SCOPES, TEACH_PREFIX, TEACH_SERVICE
 from hub_config.site.settings import SiteSettings
 from hub_config.system.ports import check_port_free, free_port
-from hub_config.system.processes import end_processes, with_descendants
+from autograders.processes import end_processes, with_descendants
 
 HUB_CONFIG = Path(__file__).resolve().parents[1] / "jupyterhub_config.py"
 

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub_config.system.processes import end_processes, processes_of_pids
+from autograders.processes import end_processes, processes_of_pids
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 CFS_PERIOD_US = 100_000

@@ -1,8 +1,6 @@
-"""Ending processes that may not want to end: the one way the hub's side stops a group of them.
-
-(The grading sandbox, which may not import the hub, ends its account's processes itself:
-autograders/sandbox.py, kill_account_processes.)
-"""
+"""Ending processes that may not want to end: the one way the platform stops a group of them,
+a grading sandbox's account (confinement.kill_account_processes) as the hub's leftovers and a
+server's cgroup (hub_config). It lives here, the lowest package that needs it, so both can."""
 
 from __future__ import annotations
 
@@ -12,10 +10,10 @@ from collections.abc import Callable, Iterable
 import psutil
 
 
-def end_processes(find: Callable[[], Iterable[psutil.Process]], grace: float = 5.0) -> int:
-    """Ask every process `find` returns to stop (SIGTERM), ask again for the ones it finds later
-    (a process may start others while it stops), and kill what is left after `grace` seconds.
-    Returns how many processes were found first."""
+def end_processes(find: Callable[[], Iterable[psutil.Process]], grace: float = 5.0, gentle: bool = True) -> int:
+    """Ask every process `find` returns to stop (SIGTERM; SIGKILL at once when not `gentle`), ask
+    again for the ones it finds later (a process may start others while it stops: a fork bomb), and
+    kill what is left after `grace` seconds. Returns how many processes were found first."""
     first = list(find())
     deadline = time.monotonic() + grace
     victims = first
@@ -23,7 +21,7 @@ def end_processes(find: Callable[[], Iterable[psutil.Process]], grace: float = 5
     while victims and time.monotonic() < deadline:
         for p in victims:
             if p not in asked:
-                _signal(p, psutil.Process.terminate)
+                _signal(p, psutil.Process.terminate if gentle else psutil.Process.kill)
                 asked.add(p)
         _, alive = psutil.wait_procs(victims, timeout=min(0.2, max(0.0, deadline - time.monotonic())))
         victims = [p for p in {*alive, *find()} if _running(p)]
