@@ -25,7 +25,7 @@ class HubClient:
         state = running_launcher(data)
         if state is None:
             raise StemlabError(
-                f"Hub không chạy với dữ liệu {data.root}. / No hub is running on {data.root}: start it with `stemlab up`."
+                f"Hub không chạy với dữ liệu {data.root}.", f"No hub is running on {data.root}: start it with `stemlab up`."
             )
         return cls(f"http://127.0.0.1:{state['hub_port']}/hub/api", data.secret("launcher_token"))
 
@@ -40,7 +40,7 @@ class HubClient:
         group = class_group(class_name)
         r = self._call("GET", f"/groups/{group}")
         if r.status_code == 404:
-            raise StemlabError(f"Không có lớp {class_name}. / No class {class_name} ({group}): import its roster first.")
+            raise StemlabError(f"Không có lớp {class_name}.", f"No class {class_name} ({group}): import its roster first.")
         return sorted(r.json()["users"])
 
     def start_server(self, user: str) -> None:

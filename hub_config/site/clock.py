@@ -19,7 +19,7 @@ def school_zone(name: str = SCHOOL_TIMEZONE) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as err:
-        raise StemlabError(f"Múi giờ {name!r} không có. / Unknown time zone {name!r}: use a name such as "
+        raise StemlabError(f"Múi giờ {name!r} không có.", f"Unknown time zone {name!r}: use a name such as "
                            f"{SCHOOL_TIMEZONE} (install Debian's tzdata if it is missing).") from err
 
 
@@ -29,7 +29,7 @@ def parse_local(text: str, zone: ZoneInfo) -> dt.datetime:
     try:
         when = dt.datetime.fromisoformat(text.strip())
     except ValueError as err:
-        raise StemlabError(f"Thời hạn {text!r} không đúng dạng. / {text!r} is not a date and time: "
+        raise StemlabError(f"Thời hạn {text!r} không đúng dạng.", f"{text!r} is not a date and time: "
                            "use the form 2025-12-01T07:00") from err
     return when if when.tzinfo else when.replace(tzinfo=zone)
 

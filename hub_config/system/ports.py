@@ -20,7 +20,7 @@ def check_port_free(ip: str, port: int) -> None:
             s.bind((ip, port))
         except OSError as err:
             raise LaunchError(
-                f"Cổng {port} trên {ip} đang được dùng bởi một chương trình khác. / "
+                f"Cổng {port} trên {ip} đang được dùng bởi một chương trình khác.",
                 f"Port {port} on {ip} is in use by another program ({err.strerror}). "
                 f"Stop that program, or start on another port: stemlab up --port {port + 1}"
             ) from err

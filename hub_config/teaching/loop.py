@@ -31,7 +31,7 @@ def find_offering(data: DataDir, offering_id: str) -> Offering:
     offerings = {o.id: o for o in list_offerings(data)}
     if offering_id not in offerings:
         raise StemlabError(
-            f"Không có khóa học {offering_id}. / No offering {offering_id}; offerings: "
+            f"Không có khóa học {offering_id}.", f"No offering {offering_id}; offerings: "
             f"{', '.join(sorted(offerings)) or '(none: create one with `stemlab courses offer`)'}"
         )
     return offerings[offering_id]

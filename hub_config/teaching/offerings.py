@@ -253,13 +253,13 @@ def offer(data: DataDir, database_url: str, course: Course, class_name: str, sch
     command of the offering run as that account, never as root.
     """
     if not SCHOOL_YEAR.match(year) or int(year[5:]) != int(year[:4]) + 1:
-        raise StemlabError(f"Năm học {year!r} không hợp lệ. / School year {year!r} must look like 2025-2026.")
+        raise StemlabError(f"Năm học {year!r} không hợp lệ.", f"School year {year!r} must look like 2025-2026.")
     accounts = list_accounts(database_url)
     students, teachers = _class_accounts(accounts, class_name)
     if not students:
         known = sorted({c for a in accounts for c in a.class_list})
         raise StemlabError(
-            f"Không có lớp {class_name} (chưa có học sinh). / No class {class_name} with students; "
+            f"Không có lớp {class_name} (chưa có học sinh).", f"No class {class_name} with students; "
             f"import its roster first. Classes: {', '.join(known) or '(none)'}"
         )
     tools_on_path()  # nbgrader creates the gradebook by running `alembic`
