@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import ast
 import json
-import subprocess
-import sys
 import tempfile
 import shutil
 from pathlib import Path
@@ -17,6 +15,7 @@ from pathlib import Path
 import nbformat
 
 from hub_config.teaching.catalog import Assignment, Course
+from hub_config.teaching.nbgrader_run import run_recorded
 
 PAIRS = (("### BEGIN SOLUTION", "### END SOLUTION"), ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"))
 MARK_SCHEME = ("=== BEGIN MARK SCHEME ===", "=== END MARK SCHEME ===")
@@ -123,14 +122,9 @@ def check_assignment(course: Course, assignment: Assignment) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="stemlab-check-") as scratch:
         root = Path(scratch)
         shutil.copytree(assignment.source_dir, root / "source" / assignment.id)
-        result = subprocess.run(
-            [sys.executable, "-m", "nbgrader", "generate_assignment", assignment.id,
-             f"--CourseDirectory.root={root}", "--no-db", "--force"],
-            capture_output=True, text=True, cwd=root,
-        )
-        if result.returncode != 0 or "ERROR" in result.stderr:
-            reason = [line.strip() for line in result.stderr.splitlines() if line.strip().startswith(("RuntimeError",
-                      "ValueError", "KeyError", "nbgrader"))]
+        run = run_recorded(["generate_assignment", assignment.id, f"--CourseDirectory.root={root}", "--no-db", "--force"],
+                           root, root / "nbgrader-report.jsonl")
+        if run.failed:
             problems.append(f"{course.id}/{assignment.id}: nbgrader could not build the student version: "
-                            + (reason[-1] if reason else result.stderr.strip().splitlines()[-1]))
+                            + (run.reasons(1)[-1] if run.reasons(1) else f"exit code {run.returncode}"))
     return problems

@@ -7,8 +7,6 @@ import json
 import os
 import pwd
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -17,7 +15,7 @@ from autograders.course_layout import Step
 from autograders.limits import Limits
 
 from hub_config.teaching.authoring import read_notebook
-from hub_config.teaching.nbgrader_run import REPORT_ENV, NbgraderMessage, read_messages
+from hub_config.teaching.nbgrader_run import NbgraderMessage, run_recorded
 from hub_config.site.errors import StemlabError
 from hub_config.system.limits import CgroupLimiter
 from hub_config.teaching.offerings import Offering, list_offerings, write_course_config, write_student_catalog
@@ -41,30 +39,22 @@ def run_nbgrader(data: DataDir, offering: Offering, *args: str, extra_env: dict[
                  ) -> list[NbgraderMessage]:
     """Run one nbgrader command in the offering's course directory; its errors become ours, read
     as records (teaching/nbgrader_run.py), and its warnings are returned."""
-    report = offering.reports_dir / "nbgrader-report.jsonl"
-    report.parent.mkdir(exist_ok=True)
-    report.write_text("")
     env = dict(os.environ, JUPYTER_CONFIG_PATH=str(data.jupyter_config_dir), **(extra_env or {}))
-    env[REPORT_ENV] = str(report)
     account: dict[str, Any] = {}
+    owner = None
     if offering.grader:
-        # Production: never as root; as the offering's grader account, which owns its files.
+        # Production: never as root; as the offering's grader account, which owns its files
+        # and writes the report (and its own steps' reports beside it).
         entry = pwd.getpwnam(offering.grader)
         env.update(HOME=entry.pw_dir, USER=entry.pw_name, LOGNAME=entry.pw_name)
         account = dict(user=entry.pw_uid, group=entry.pw_gid,
                        extra_groups=os.getgrouplist(entry.pw_name, entry.pw_gid))
-        for path in (report.parent, report):  # the grader account writes the report, and its own step's
-            os.chown(path, entry.pw_uid, entry.pw_gid)
-    result = subprocess.run([sys.executable, "-m", "hub_config.teaching.nbgrader_run", *args], cwd=offering.root,
-                            env=env, capture_output=True, text=True, **account)
-    messages = read_messages(report)
-    report.unlink(missing_ok=True)
-    errors = [m.text for m in messages if m.is_error]
-    if result.returncode != 0 or errors:
-        # a crash before nbgrader could log (an import, the interpreter) says so only on stderr
-        shown = errors[-6:] or (result.stdout + result.stderr).splitlines()[-6:]
-        raise StemlabError(f"nbgrader {args[0]} failed for {offering.id}:\n  " + "\n  ".join(shown))
-    return messages
+        owner = (entry.pw_uid, entry.pw_gid)
+    run = run_recorded(list(args), offering.root, offering.reports_dir / "nbgrader-report.jsonl", env,
+                       report_owner=owner, **account)
+    if run.failed:
+        raise StemlabError(f"nbgrader {args[0]} failed for {offering.id}:\n  " + "\n  ".join(run.reasons()))
+    return run.messages
 
 
 def release(data: DataDir, offering: Offering, assignment_id: str, due: dt.datetime | None = None) -> None:

@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import subprocess
 import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPORT_ENV = "STEMLAB_NBGRADER_REPORT"
 
@@ -45,6 +47,43 @@ def read_messages(report: Path) -> list[NbgraderMessage]:
         except (ValueError, KeyError, TypeError):
             out.append(NbgraderMessage(logging.ERROR, "report", line))
     return out
+
+
+@dataclass(frozen=True)
+class NbgraderRun:
+    returncode: int
+    messages: list[NbgraderMessage]
+    output: str  # what it printed, for a crash before nbgrader could log anything
+
+    @property
+    def errors(self) -> list[str]:
+        return [m.text for m in self.messages if m.is_error]
+
+    @property
+    def failed(self) -> bool:
+        return self.returncode != 0 or bool(self.errors)
+
+    def reasons(self, last: int = 6) -> list[str]:
+        """What to tell the teacher: nbgrader's own error messages, or the end of its output."""
+        return self.errors[-last:] or self.output.splitlines()[-last:]
+
+
+def run_recorded(args: list[str], cwd: Path, report: Path, env: dict[str, str] | None = None,
+                 report_owner: tuple[int, int] | None = None, **popen: Any) -> NbgraderRun:
+    """`nbgrader ARGS` in `cwd`, its log read back as records from `report` (then removed);
+    `report_owner`: the account nbgrader runs as (`popen`'s user), which must write the report."""
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text("")
+    if report_owner:
+        for path in (report.parent, report):
+            os.chown(path, *report_owner)
+    environment = dict(env if env is not None else os.environ)
+    environment[REPORT_ENV] = str(report)
+    result = subprocess.run([sys.executable, "-m", "hub_config.teaching.nbgrader_run", *args], cwd=cwd,
+                            env=environment, capture_output=True, text=True, **popen)
+    messages = read_messages(report)
+    report.unlink(missing_ok=True)
+    return NbgraderRun(result.returncode, messages, result.stdout + result.stderr)
 
 
 class _Records(logging.Handler):
