@@ -99,7 +99,8 @@ def cmd_config_init(args: argparse.Namespace, site: PlatformSite) -> int:
 
     path = Path(args.path)
     if path.exists():
-        raise StemlabError(f"{path} already exists; edit it, or choose another path.")
+        raise StemlabError(f"{path} đã tồn tại; hãy sửa tệp đó hoặc chọn đường dẫn khác.",
+                           f"{path} already exists; edit it, or choose another path.")
     path.write_text(example_toml(), encoding="utf-8")
     console.print(f"Wrote {path}: uncomment and edit the settings you need.")
     return 0

@@ -33,7 +33,8 @@ class HubClient:
         r = requests.request(method, f"{self.api_url}{path}", headers={"Authorization": f"token {self.token}"},
                              timeout=30, **kwargs)
         if r.status_code >= 400 and r.status_code != 404:
-            raise StemlabError(f"The hub refused {method} {path}: {r.status_code} {r.text[:200]}")
+            raise StemlabError(f"Hub từ chối yêu cầu {method} {path}: {r.status_code} {r.text[:200]}",
+                               f"The hub refused {method} {path}: {r.status_code} {r.text[:200]}")
         return r
 
     def class_members(self, class_name: str) -> list[str]:

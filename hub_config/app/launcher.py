@@ -106,6 +106,8 @@ class Launcher:
         while time.monotonic() < deadline:
             if self.proxy.poll() is not None:
                 raise LaunchError(
+                    f"Proxy dừng ngay khi khởi động (mã {self.proxy.returncode}); "
+                    f"xem {self.data.logs_dir / 'proxy.log'}",
                     f"The proxy exited at start (code {self.proxy.returncode}); see {self.data.logs_dir / 'proxy.log'}"
                 )
             try:
@@ -113,7 +115,8 @@ class Launcher:
                     return
             except OSError:
                 time.sleep(0.1)
-        raise LaunchError(f"The proxy did not open its API port in 20 s; see {self.data.logs_dir / 'proxy.log'}")
+        raise LaunchError(f"Proxy không mở cổng API trong vòng 20 giây; xem {self.data.logs_dir / 'proxy.log'}",
+                          f"The proxy did not open its API port in 20 s; see {self.data.logs_dir / 'proxy.log'}")
 
     def _start_hub(self) -> None:
         env = dict(os.environ, **{RUNTIME_ENV: str(self.data.run_dir / "runtime.json")})
@@ -158,6 +161,7 @@ class Launcher:
         while time.monotonic() < deadline:
             if self.hub.poll() is not None:
                 raise LaunchError(
+                    f"Hub dừng khi đang khởi động (mã {self.hub.returncode}). Các dòng cuối của nhật ký ở dưới.",
                     f"The hub stopped while starting (code {self.hub.returncode}). Last lines of its log:\n"
                     + self.log_tail("hub.log")
                 )
@@ -171,7 +175,10 @@ class Launcher:
             except requests.RequestException:
                 pass
             time.sleep(0.2)
-        raise LaunchError(f"The hub did not answer in {timeout:.0f} s. Last lines of its log:\n" + self.log_tail("hub.log"))
+        raise LaunchError(
+            f"Hub không phản hồi trong vòng {timeout:.0f} giây. Các dòng cuối của nhật ký ở dưới.",
+            f"The hub did not answer in {timeout:.0f} s. Last lines of its log:\n" + self.log_tail("hub.log"),
+        )
 
     def log_tail(self, name: str, lines: int = 20) -> str:
         path = self.data.logs_dir / name

@@ -24,7 +24,9 @@ def find_proxy() -> str:
     if explicit:
         if os.access(explicit, os.X_OK):
             return explicit
-        raise LaunchError(f"{PROXY_ENV}={explicit} is not an executable program. Fix the path or unset {PROXY_ENV}.")
+        raise LaunchError(f"{PROXY_ENV}={explicit} không phải là chương trình chạy được. "
+                          f"Hãy sửa đường dẫn hoặc bỏ biến {PROXY_ENV}.",
+                          f"{PROXY_ENV}={explicit} is not an executable program. Fix the path or unset {PROXY_ENV}.")
     local = PROJECT_ROOT / "node_modules" / ".bin" / "configurable-http-proxy"
     if os.access(local, os.X_OK):
         return str(local)
@@ -32,6 +34,9 @@ def find_proxy() -> str:
     if on_path:
         return on_path
     raise LaunchError(
+        "Chưa cài configurable-http-proxy (proxy đứng trước JupyterHub). "
+        f"Hãy chạy `npm ci` trong {PROJECT_ROOT} (lệnh chạy trong README đã làm việc này), "
+        f"hoặc trỏ {PROXY_ENV} tới chương trình đó.",
         "configurable-http-proxy (the proxy in front of JupyterHub) is not installed. "
         f"Run `npm ci` in {PROJECT_ROOT} (the README's run command does this), "
         f"or point {PROXY_ENV} at the program."
@@ -56,6 +61,9 @@ def prepare_production(settings: SiteSettings, data: DataDir) -> None:
 
     if os.geteuid() != 0:
         raise LaunchError(
+            "Chế độ production cần quyền root: nó tạo một tài khoản Linux cho mỗi người dùng và chạy máy chủ "
+            "của từng người bằng tài khoản đó. Hãy chạy `stemlab up` với quyền root, hoặc đặt "
+            "[mode] production = false để chạy thử (demo).",
             "Production mode needs root: it creates a Linux account per user and runs each server as "
             "that user. Run `stemlab up` as root, or set [mode] production = false for a demo."
         )
@@ -63,6 +71,8 @@ def prepare_production(settings: SiteSettings, data: DataDir) -> None:
         CgroupLimiter()
     except LimitsUnavailable as err:
         raise LaunchError(
+            f"Chế độ production áp giới hạn bộ nhớ và CPU, nhưng máy này không làm được: {err}. "
+            "Hãy chạy trên máy có bộ điều khiển cgroup memory và cpu, hoặc dùng chế độ demo.",
             f"Production mode enforces memory and CPU limits, but this machine cannot: {err}. "
             "Run on a host with the memory and cpu cgroup controllers, or use demo mode."
         ) from err
@@ -73,6 +83,8 @@ def prepare_production(settings: SiteSettings, data: DataDir) -> None:
     blocked = first_unreachable(home_root)
     if blocked:
         raise LaunchError(
+            f"Người dùng không vào được thư mục home của mình trong {home_root}: {blocked} không cho "
+            f"người dùng khác truy cập. Hãy chạy `chmod o+x {blocked}` hoặc chọn [mode] home_root khác.",
             f"Users cannot reach their homes under {home_root}: {blocked} is not searchable by others. "
             f"Run `chmod o+x {blocked}` or choose another [mode] home_root."
         )
@@ -101,6 +113,9 @@ def check_reachable_by_servers(data: DataDir, advice: str = "") -> None:
     blocked = first_unreachable(data.root)
     if blocked:
         raise LaunchError(
+            f"Máy chủ của học sinh cần đọc thư mục trao đổi bài và các thiết lập trong {data.root}, nhưng "
+            f"{blocked} không cho người dùng khác truy cập. Hãy chạy `chmod o+x {blocked}` hoặc chọn "
+            "thư mục --data nằm ngoài thư mục đó.",
             f"Students' servers read the course exchange and settings in {data.root}, but {blocked} is "
             f"closed to other users. Run `chmod o+x {blocked}` or choose a --data directory outside it{extra}."
         )
@@ -108,6 +123,10 @@ def check_reachable_by_servers(data: DataDir, advice: str = "") -> None:
         blocked = first_unreachable(program)
         if blocked:
             raise LaunchError(
+                f"Máy chủ của học sinh không chạy bằng quyền root nên không dùng được {program}: {blocked} "
+                "không cho người dùng khác truy cập. Hãy cài STEM-Lab Hub với một bản Python mà mọi người "
+                "dùng đều chạy được (ví dụ /usr/bin/python3 của Debian, trong một thư mục như /opt/stemlab), "
+                "không đặt trong /root.",
                 f"Student servers do not run as root, and cannot use {program}: {blocked} is closed to "
                 "other users. Install STEM-Lab Hub with a Python every user can run (e.g. Debian's "
                 f"/usr/bin/python3, in a folder such as /opt/stemlab), not under /root{extra}."

@@ -86,6 +86,9 @@ def open_session(database_url: str) -> Session:
         shown = make_url(database_url).render_as_string(hide_password=True) if "://" in database_url else database_url
         reason = str(getattr(err, "orig", err)).strip().splitlines()[0]
         raise DatabaseError(
+            f"Không dùng được cơ sở dữ liệu của hub {shown}: {reason}. Hãy kiểm tra storage.database_url "
+            "trong stemlab.toml, xem máy chủ cơ sở dữ liệu có đang chạy không và người dùng có quyền tạo bảng "
+            "không.",
             f"Cannot use the hub database {shown}: {reason}. Check storage.database_url in stemlab.toml, "
             "that the database server runs and that the user may create tables."
         ) from err

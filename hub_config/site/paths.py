@@ -144,6 +144,9 @@ class DataDir:
             probe.unlink()
         except OSError as err:
             raise DataDirError(
+                f"Không dùng được thư mục dữ liệu {self.root}: {err.strerror or err}. "
+                "Hãy chọn một thư mục bạn có quyền ghi bằng --data DIR (hoặc STEMLAB_DATA), "
+                "hoặc sửa chủ sở hữu và quyền truy cập của thư mục này.",
                 f"Data directory {self.root} is not usable: {err.strerror or err}. "
                 "Choose a directory you can write to with --data DIR (or STEMLAB_DATA), "
                 "or fix its owner and permissions."

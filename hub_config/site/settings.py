@@ -259,9 +259,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as f:
             return tomllib.load(f)
     except tomllib.TOMLDecodeError as err:
-        raise SettingsError(f"{path}: not valid TOML ({err}). Fix the line named and start again.") from err
+        raise SettingsError(f"{path}: không phải TOML hợp lệ ({err}). Hãy sửa dòng được chỉ ra rồi chạy lại.",
+                            f"{path}: not valid TOML ({err}). Fix the line named and start again.") from err
     except OSError as err:
-        raise SettingsError(f"{path}: cannot be read ({err.strerror}).") from err
+        raise SettingsError(f"{path}: không đọc được ({err.strerror}).",
+                            f"{path}: cannot be read ({err.strerror}).") from err
 
 
 def _flatten(path: Path, document: dict[str, Any]) -> dict[str, Any]:
@@ -271,6 +273,8 @@ def _flatten(path: Path, document: dict[str, Any]) -> dict[str, Any]:
     for section, body in document.items():
         if not isinstance(body, dict):
             raise SettingsError(
+                f"{path}: khóa {section!r} ở cấp ngoài cùng không hợp lệ. Các thiết lập phải nằm trong các mục: "
+                + ", ".join(f"[{s}]" for s in sections),
                 f"{path}: unknown key {section!r} at the top level. Settings live in sections: "
                 + ", ".join(f"[{s}]" for s in sections)
             )
@@ -280,6 +284,8 @@ def _flatten(path: Path, document: dict[str, Any]) -> dict[str, Any]:
                 near = difflib.get_close_matches(dotted, list(keys), n=1)
                 hint = f" Did you mean {near[0]!r}?" if near else ""
                 raise SettingsError(
+                    f"{path}: không có thiết lập {dotted!r}."
+                    + (f" Có phải ý bạn là {near[0]!r}?" if near else ""),
                     f"{path}: unknown setting {dotted!r}.{hint} Known settings: " + ", ".join(sorted(keys))
                 )
             flat[keys[dotted]] = value
@@ -295,7 +301,9 @@ def find_config_file(explicit: str | os.PathLike[str] | None) -> Path | None:
     if explicit:
         path = Path(explicit)
         if not path.is_file():
-            raise SettingsError(f"Configuration file {path} does not exist. Create it with `stemlab config init {path}`.")
+            raise SettingsError(f"Không có tệp cấu hình {path}. Hãy tạo tệp bằng `stemlab config init {path}`.",
+                                f"Configuration file {path} does not exist. "
+                                f"Create it with `stemlab config init {path}`.")
         return path
     env = os.environ.get("STEMLAB_CONFIG")
     if env:
@@ -319,7 +327,8 @@ def load_settings(
             try:
                 env_layer[name] = (_coerce_env(name, os.environ[var]), f"env {var}")
             except (TraitError, ValueError) as err:
-                raise SettingsError(f"{var}={os.environ[var]!r}: {err}. Expected {expected_form(name)}.") from err
+                raise SettingsError(f"{var}={os.environ[var]!r}: {err}. Giá trị cần có dạng: {expected_form(name)}.",
+                                    f"{var}={os.environ[var]!r}: {err}. Expected {expected_form(name)}.") from err
     cli_layer = {k: v for k, v in (overrides or {}).items() if v is not None}
 
     settings = SiteSettings()
@@ -330,6 +339,8 @@ def load_settings(
             setattr(settings, name, value)
         except TraitError as err:
             raise SettingsError(
+                f"{source}: giá trị {value!r} không hợp lệ cho {dotted_key(name)}. "
+                f"Giá trị cần có dạng: {expected_form(name)}. ({err})",
                 f"{source}: bad value {value!r} for {dotted_key(name)}. Expected {expected_form(name)}. ({err})"
             ) from err
         sources[name] = source

@@ -29,10 +29,12 @@ def _run(cmd: list[str]) -> None:
     # useradd and friends live in sbin, which an ordinary PATH (cron, a teacher's shell) lacks.
     program = shutil.which(cmd[0], path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"]))
     if program is None:
-        raise SystemAccountError(f"`{cmd[0]}` not found: install Debian's `passwd` package.")
+        raise SystemAccountError(f"Không tìm thấy `{cmd[0]}`: hãy cài gói `passwd` của Debian.",
+                                 f"`{cmd[0]}` not found: install Debian's `passwd` package.")
     result = subprocess.run([program, *cmd[1:]], capture_output=True, text=True)
     if result.returncode != 0:
-        raise SystemAccountError(f"`{' '.join(cmd)}` failed: {result.stderr.strip() or result.stdout.strip()}")
+        raise SystemAccountError(f"`{' '.join(cmd)}` bị lỗi: {result.stderr.strip() or result.stdout.strip()}",
+                                 f"`{' '.join(cmd)}` failed: {result.stderr.strip() or result.stdout.strip()}")
 
 
 def ensure_group(name: str = STEMLAB_GROUP) -> int:
@@ -46,7 +48,9 @@ def ensure_group(name: str = STEMLAB_GROUP) -> int:
 def ensure_linux_account(login: str, home_root: Path) -> Path:
     """Create the account if missing; return its home, which is made private (0700)."""
     if os.geteuid() != 0:
-        raise SystemAccountError("Production mode creates Linux accounts and needs root: run `stemlab up` as root.")
+        raise SystemAccountError("Chế độ production tạo tài khoản Linux nên cần quyền root: "
+                                 "hãy chạy `stemlab up` với quyền root.",
+                                 "Production mode creates Linux accounts and needs root: run `stemlab up` as root.")
     ensure_group()
     try:
         entry = pwd.getpwnam(login)
@@ -61,6 +65,8 @@ def ensure_linux_account(login: str, home_root: Path) -> Path:
     else:
         if entry.pw_gid != grp.getgrnam(STEMLAB_GROUP).gr_gid:
             raise SystemAccountError(
+                f"Đã có một tài khoản Linux tên {login} nhưng không phải tài khoản của STEM-Lab Hub; "
+                "hãy đổi tên hoặc xóa tài khoản đó rồi thử lại.",
                 f"A Linux account named {login} already exists and is not a STEM-Lab Hub account; "
                 "rename or remove it, then try again."
             )
@@ -82,7 +88,8 @@ def remove_linux_account(login: str) -> None:
     except KeyError:
         return
     if entry.pw_gid != grp.getgrnam(STEMLAB_GROUP).gr_gid:
-        raise SystemAccountError(f"{login} is not a STEM-Lab Hub account; not removing it")
+        raise SystemAccountError(f"{login} không phải tài khoản của STEM-Lab Hub; không xóa tài khoản này",
+                                 f"{login} is not a STEM-Lab Hub account; not removing it")
     _run(["userdel", "--remove", login])
 
 
@@ -96,7 +103,9 @@ def ensure_grader_account(login: str, home: Path) -> pwd.struct_passwd:
     read the course sources, with their solutions), no login shell.
     """
     if os.geteuid() != 0:
-        raise SystemAccountError("Creating a grader account needs root: run `stemlab courses offer` as root.")
+        raise SystemAccountError("Tạo tài khoản chấm bài cần quyền root: "
+                                 "hãy chạy `stemlab courses offer` với quyền root.",
+                                 "Creating a grader account needs root: run `stemlab courses offer` as root.")
     ensure_group(GRADERS_GROUP)
     try:
         entry = pwd.getpwnam(login)
@@ -110,6 +119,8 @@ def ensure_grader_account(login: str, home: Path) -> pwd.struct_passwd:
     else:
         if login not in grp.getgrnam(GRADERS_GROUP).gr_mem:
             raise SystemAccountError(
+                f"Đã có một tài khoản Linux tên {login} nhưng không phải tài khoản chấm bài của STEM-Lab Hub; "
+                "hãy xóa hoặc đổi tên tài khoản đó, rồi tạo lại khóa học cho lớp.",
                 f"A Linux account named {login} already exists and is not a STEM-Lab Hub grader account; "
                 "remove or rename it, then offer the course again."
             )
@@ -123,7 +134,8 @@ def remove_grader_account(login: str) -> None:
     except KeyError:
         return
     if login not in grp.getgrnam(GRADERS_GROUP).gr_mem:
-        raise SystemAccountError(f"{login} is not a STEM-Lab Hub grader account; not removing it")
+        raise SystemAccountError(f"{login} không phải tài khoản chấm bài của STEM-Lab Hub; không xóa tài khoản này",
+                                 f"{login} is not a STEM-Lab Hub grader account; not removing it")
     _run(["userdel", "--remove", login])
 
 
@@ -152,7 +164,8 @@ def ensure_service_account(name: str, groups: tuple[str, ...] = ()) -> pwd.struc
     except ForeignAccount as err:
         raise SystemAccountError(err.en.replace("try again", "start again")) from err
     except subprocess.CalledProcessError as err:
-        raise SystemAccountError(f"`useradd {name}` failed: {(err.stderr or b'').decode().strip()}") from err
+        raise SystemAccountError(f"`useradd {name}` bị lỗi: {(err.stderr or b'').decode().strip()}",
+                                 f"`useradd {name}` failed: {(err.stderr or b'').decode().strip()}") from err
 
 
 def ensure_kits_account(folders: KitFolders) -> pwd.struct_passwd:

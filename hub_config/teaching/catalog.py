@@ -68,7 +68,8 @@ class Course:
             if a.id == assignment_id:
                 return a
         known = ", ".join(a.id for a in self.assignments)
-        raise StemlabError(f"Course {self.id} has no assignment {assignment_id!r}; it has: {known}")
+        raise StemlabError(f"Khóa học {self.id} không có bài tập {assignment_id!r}; các bài hiện có: {known}",
+                           f"Course {self.id} has no assignment {assignment_id!r}; it has: {known}")
 
 
 @dataclass
@@ -82,7 +83,9 @@ class Catalog:
         for err in self.broken:
             if err.path.parent.name == course_id:
                 raise err
-        raise StemlabError(f"No course {course_id!r}; courses: {', '.join(sorted(self.courses)) or '(none)'}")
+        raise StemlabError(f"Không có khóa học {course_id!r}; "
+                           f"các khóa học: {', '.join(sorted(self.courses)) or '(chưa có)'}",
+                           f"No course {course_id!r}; courses: {', '.join(sorted(self.courses)) or '(none)'}")
 
 
 def _bilingual(value: Any, key: str, problems: list[str]) -> Bilingual:
