@@ -10,7 +10,6 @@ cable mid-way never leaves a torn file under the real name.
 
 from __future__ import annotations
 
-import ast
 import base64
 import hashlib
 from dataclasses import dataclass
@@ -45,10 +44,6 @@ class Entry:
     size: int
 
 
-def _quote(path: str) -> str:
-    return repr(str(path))
-
-
 def _board_call(link: KitConnection, code: str, path: str, timeout: float = 30.0) -> str:
     try:
         return link.exec(code, timeout=timeout)
@@ -63,7 +58,7 @@ def _board_call(link: KitConnection, code: str, path: str, timeout: float = 30.0
 def _on_board(link: KitConnection, name: str, function: str, *args: Any, path: str, timeout: float = 30.0) -> Any:
     """One function of a board-side file (lab_hardware/board_side/), its board errors named for `path`."""
     out = _board_call(link, board_side.program(name, function, *args), path, timeout)
-    return ast.literal_eval(out.strip().splitlines()[-1])
+    return board_side.value_of(out)
 
 
 def listdir(link: KitConnection, path: str = "/") -> list[Entry]:

@@ -24,7 +24,6 @@ to it with the user's hub token (see lab_hardware/service.py); elsewhere they op
 from __future__ import annotations
 
 import argparse
-import ast
 import os
 import shlex
 import sys
@@ -231,7 +230,7 @@ class KitMagics(Magics):
 
         try:
             answer = self._backend().exec(board_side.program("sim_timeline", "timeline"), lambda _: None, 30)
-            events = json.loads(ast.literal_eval(answer.strip().splitlines()[-1]))["events"]
+            events = json.loads(board_side.value_of(answer))["events"]
         except BoardError:
             print("Chỉ kit mô phỏng mới ghi dòng thời gian. / Only simulated kits record a timeline.", file=sys.stderr)
             return

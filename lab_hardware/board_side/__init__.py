@@ -28,12 +28,29 @@ def source(name: str) -> str:
     return (resources.files(__package__) / f"{name}.py").read_text(encoding="utf-8")
 
 
+@lru_cache(maxsize=None)
+def _part(name: str, function: str) -> str:
+    """What one call needs of a file: its imports, its module-level names, and the one function
+    (every byte goes over the serial line: an upload calls several functions of `fs`)."""
+    text = source(name)
+    tree = ast.parse(text)
+    kept = [node for node in tree.body
+            if not isinstance(node, ast.FunctionDef) or node.name == function]
+    if not any(isinstance(node, ast.FunctionDef) for node in kept):
+        raise KeyError(f"{name}.py has no function {function}")
+    return "\n".join(ast.get_source_segment(text, node) or "" for node in kept)
+
+
 def program(name: str, function: str, *args: Any) -> str:
-    """The file, then one call whose value is printed; the function's name is gone afterwards."""
+    """One call of a board-side function whose value is printed; its name is gone afterwards."""
     call = f"{function}({', '.join(repr(a) for a in args)})"
-    return f"{source(name)}\nprint(repr({call}))\ndel {function}"
+    return f"{_part(name, function)}\nprint(repr({call}))\ndel {function}"
+
+
+def value_of(output: str) -> Any:
+    """The value a `program` printed last (what it printed before is the caller's to read)."""
+    return ast.literal_eval(output.strip().splitlines()[-1])
 
 
 def call(link: KitConnection, name: str, function: str, *args: Any, timeout: float = 30.0) -> Any:
-    out = link.exec(program(name, function, *args), timeout=timeout)
-    return ast.literal_eval(out.strip().splitlines()[-1])
+    return value_of(link.exec(program(name, function, *args), timeout=timeout))
