@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from hub_config.app.plugins import CommandGroup, Handler, PlatformSite, add_command, plugged_groups
+from hub_config.app.plugins import CommandGroup, PlatformSite, command_adder, plugged_groups
 from hub_config.site.errors import StemlabError
 
 console = Console(highlight=False)
@@ -130,8 +130,7 @@ def build_parser(groups: list[CommandGroup] | None = None) -> argparse.ArgumentP
     parser._positionals.title = "lệnh / commands"
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    def add(parent: argparse._SubParsersAction, name: str, handler: Handler | None, text: str) -> argparse.ArgumentParser:
-        return add_command(parent, name, handler, text, common)
+    add = command_adder(common)
 
     up = add(sub, "up", cmd_up, "run the platform in the foreground (Ctrl-C stops hub, proxy and servers)")
     up.add_argument("--port", type=int, help="public port (default 8000)")

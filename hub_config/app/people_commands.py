@@ -8,7 +8,7 @@ import argparse
 from rich.console import Console
 from rich.table import Table
 
-from hub_config.app.plugins import Handler, PlatformSite, add_command
+from hub_config.app.plugins import PlatformSite, command_adder
 from hub_config.people.accounts import NewAccount
 from hub_config.site.errors import StemlabError
 
@@ -100,8 +100,7 @@ class PeopleCommands:
     errors: tuple[type[Exception], ...] = (StemlabError,)
 
     def add_to(self, commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-        def add(parent: argparse._SubParsersAction, name: str, handler: Handler | None, text: str) -> argparse.ArgumentParser:
-            return add_command(parent, name, handler, text, common)
+        add = command_adder(common)
 
         accounts = add(commands, "accounts", None, "import rosters, list accounts, reset passwords")
         acc_sub = accounts.add_subparsers(dest="action", metavar="ACTION", required=True)

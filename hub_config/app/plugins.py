@@ -50,13 +50,19 @@ def plugged_groups() -> list[CommandGroup]:
 Handler = Callable[[argparse.Namespace, "PlatformSite"], int]
 
 
-def add_command(parent: argparse._SubParsersAction, name: str, handler: Handler | None, text: str,
-                common: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """A subcommand whose --config and --data may come before or after its name."""
-    p: argparse.ArgumentParser = parent.add_parser(name, help=text, description=text, parents=[common])
-    if handler:
-        p.set_defaults(handler=handler)
-    return p
+Adder = Callable[[argparse._SubParsersAction, str, "Handler | None", str], argparse.ArgumentParser]
+
+
+def command_adder(common: argparse.ArgumentParser) -> Adder:
+    """Adds subcommands whose --config and --data may come before or after their name."""
+
+    def add(parent: argparse._SubParsersAction, name: str, handler: Handler | None, text: str) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = parent.add_parser(name, help=text, description=text, parents=[common])
+        if handler:
+            p.set_defaults(handler=handler)
+        return p
+
+    return add
 
 
 class PlatformSite:

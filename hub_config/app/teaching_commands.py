@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from hub_config.app.plugins import Handler, PlatformSite, add_command
+from hub_config.app.plugins import PlatformSite, command_adder
 from hub_config.site.errors import StemlabError
 
 if TYPE_CHECKING:
@@ -190,8 +190,7 @@ class TeachingCommands:
     errors: tuple[type[Exception], ...] = (StemlabError,)
 
     def add_to(self, commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-        def add(parent: argparse._SubParsersAction, name: str, handler: Handler | None, text: str) -> argparse.ArgumentParser:
-            return add_command(parent, name, handler, text, common)
+        add = command_adder(common)
 
         courses = add(commands, "courses", None, "the course catalogue and the offerings of courses to classes")
         courses_sub = courses.add_subparsers(dest="action", metavar="ACTION", required=True)
