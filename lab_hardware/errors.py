@@ -46,25 +46,45 @@ class KitPermissionDenied(KitError):
 
 
 class KitTimeout(KitError):
+    """`seconds` is the time actually waited, which is what the message states."""
+
     def __init__(self, port: str, waiting_for: str, seconds: float):
         super().__init__(
-            f"Bộ kit ở {port} không trả lời sau {seconds:g} giây (khi chờ {waiting_for}). "
+            f"Bộ kit ở {port} không trả lời sau {seconds:.1f} giây (khi chờ {waiting_for}). "
             "Nhấn nút RESET trên kit hoặc rút ra cắm lại, rồi thử lại.",
-            f"The kit at {port} did not answer within {seconds:g} s (waiting for {waiting_for}). "
+            f"The kit at {port} did not answer within {seconds:.1f} s (waiting for {waiting_for}). "
             "Press its RESET button or replug it, then try again.",
         )
         self.port, self.waiting_for, self.seconds = port, waiting_for, seconds
 
 
 class ProgramTimeout(KitError):
-    def __init__(self, port: str, seconds: float):
+    """The program outlived its limit and was stopped; `waited` is when the error was raised."""
+
+    def __init__(self, port: str, limit: float, waited: float):
         super().__init__(
-            f"Chương trình trên kit ở {port} chạy quá {seconds:g} giây nên đã bị dừng. Kiểm tra vòng lặp "
-            "(có điều kiện dừng không?) hoặc cho phép chạy lâu hơn.",
-            f"The program on the kit at {port} ran longer than {seconds:g} s and was stopped. Check its loops "
-            "(do they end?) or allow it more time.",
+            f"Chương trình trên kit ở {port} chạy quá giới hạn {limit:g} giây nên đã bị dừng "
+            f"(sau {waited:.1f} giây). Kiểm tra vòng lặp (có điều kiện dừng không?) hoặc cho phép chạy lâu hơn.",
+            f"The program on the kit at {port} ran past its limit of {limit:g} s and was stopped "
+            f"(after {waited:.1f} s). Check its loops (do they end?) or allow it more time.",
         )
-        self.port, self.seconds = port, seconds
+        self.port, self.limit, self.seconds = port, limit, waited
+
+
+class ProgramStillRunning(ProgramTimeout):
+    """The program outlived its limit and did not stop when interrupted: it runs on."""
+
+    def __init__(self, port: str, limit: float, waited: float):
+        KitError.__init__(
+            self,
+            f"Chương trình trên kit ở {port} chạy quá giới hạn {limit:g} giây và không dừng khi được yêu cầu "
+            f"(đã chờ {waited:.1f} giây): nó VẪN ĐANG CHẠY. Nhấn nút RESET trên kit hoặc rút ra cắm lại, "
+            "rồi chạy lại ô.",
+            f"The program on the kit at {port} ran past its limit of {limit:g} s and did not stop when "
+            f"interrupted (waited {waited:.1f} s): it is STILL RUNNING. Press the kit's RESET button or replug "
+            "it, then run the cell again.",
+        )
+        self.port, self.limit, self.seconds = port, limit, waited
 
 
 class KitDisconnected(KitError):
@@ -77,14 +97,51 @@ class KitDisconnected(KitError):
 
 
 class KitStuck(KitError):
-    def __init__(self, port: str):
+    """A board known to be MicroPython that does not come back to its prompt."""
+
+    def __init__(self, port: str, printing: bool = False):
+        doing_vi = "vẫn in ra liên tục và " if printing else ""
+        doing_en = "keeps printing and " if printing else ""
         super().__init__(
-            f"Bộ kit ở {port} đang chạy một chương trình không dừng được bằng Ctrl-C (có thể do "
+            f"Bộ kit ở {port} {doing_vi}đang chạy một chương trình không dừng được bằng Ctrl-C (có thể do "
             "micropython.kbd_intr(-1) hoặc main.py). Nhấn nút RESET trên kit hoặc rút ra cắm lại.",
-            f"The kit at {port} is running a program that ignores Ctrl-C (micropython.kbd_intr(-1)? a main.py "
-            "that never returns?) and cannot be reset from here. Press its RESET button or replug it.",
+            f"The kit at {port} {doing_en}is running a program that ignores Ctrl-C (micropython.kbd_intr(-1)? a "
+            "main.py that never returns?) and cannot be reset from here. Press its RESET button or replug it.",
         )
-        self.port = port
+        self.port, self.printing = port, printing
+
+
+class KeepsSending(KitStuck):
+    """A device never seen at a MicroPython prompt on this link that streams on through Ctrl-C:
+    a program that ignores Ctrl-C, or firmware that is not MicroPython. Both are said."""
+
+    def __init__(self, port: str, seen: bytes):
+        sample = seen[-60:].decode("utf-8", "replace").replace("\r", "\\r").replace("\n", "\\n")
+        KitError.__init__(
+            self,
+            f"Thiết bị ở {port} gửi dữ liệu liên tục và không dừng khi nhận Ctrl-C (gần nhất: {sample!r}): "
+            "có thể kit đang chạy một chương trình chặn Ctrl-C (micropython.kbd_intr(-1) trong main.py), hoặc "
+            "thiết bị chưa có firmware MicroPython. Nhấn nút RESET rồi thử lại; nếu vẫn vậy, nhờ kỹ thuật viên "
+            "kiểm tra main.py hoặc nạp lại MicroPython.",
+            f"The device at {port} keeps sending and does not stop on Ctrl-C (last: {sample!r}): either a "
+            "program that ignores Ctrl-C is running (micropython.kbd_intr(-1) in main.py?) or it has no "
+            "MicroPython firmware. Press its RESET button and try again; if it still happens, ask the "
+            "technician to check main.py or flash MicroPython.",
+        )
+        self.port, self.printing = port, True
+
+
+class KitRestarted(KitError):
+    """The board restarted by itself (a soft reboot, a reset button): its memory is gone."""
+
+    def __init__(self, port: str, during: str):
+        super().__init__(
+            f"Bộ kit ở {port} vừa khởi động lại ({during}): các biến và hàm của những ô trước trên kit đã mất. "
+            "Chạy lại các ô cần thiết rồi chạy lại ô này.",
+            f"The kit at {port} restarted ({during}): what earlier cells set up on the kit is gone. "
+            "Run the cells it needs again, then this one.",
+        )
+        self.port, self.during = port, during
 
 
 class NotMicroPython(KitError):
@@ -94,6 +151,19 @@ class NotMicroPython(KitError):
             f"Thiết bị ở {port} không phải MicroPython (hoặc chưa nạp firmware MicroPython). Nhờ kỹ thuật viên nạp lại.",
             f"The device at {port} does not speak MicroPython's REPL (no MicroPython firmware?); last bytes: "
             f"{sample!r}. Ask the technician to flash MicroPython.",
+        )
+        self.port = port
+
+
+class NoFilesystem(KitError):
+    def __init__(self, port: str):
+        super().__init__(
+            f"Bộ kit ở {port} không có hệ thống tệp (firmware này không có bộ nhớ flash cho tệp), nên không "
+            "chép, đọc hay xóa tệp được. Chạy mã trực tiếp trong ô, hoặc nhờ kỹ thuật viên nạp firmware có "
+            "hệ thống tệp.",
+            f"The kit at {port} has no filesystem (its firmware keeps no files), so files cannot be copied, "
+            "read or removed. Run the code in a cell instead, or ask the technician for firmware with a "
+            "filesystem.",
         )
         self.port = port
 

@@ -5,7 +5,9 @@ a bytes literal when that is shorter (ASCII text: about 1.0) or as base64 that t
 (anything else: 1.33), where mpremote's 256-byte literals cost about 2.9 for random bytes. It is
 skipped when the board already has the same SHA-256, and atomic: it goes to `<name>.part`, is
 checked against the hash, and only then renamed over the old file, so a reset or an unplugged
-cable mid-way never leaves a torn file under the real name.
+cable mid-way never leaves a torn file under the real name. A `.part` that an unplugged cable
+left behind is removed by the next upload into its folder; one a soft reboot cut short, at once.
+A board without a filesystem says so (NoFilesystem) instead of "flash full".
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from . import board_side
-from .errors import BoardError, FlashFull, KitError
+from .errors import BoardError, FlashFull, KitError, KitRestarted, NoFilesystem
 from .transport import KitConnection
 
 CHUNK = 4096          # payload bytes per exec; its base64 literal (5.5 KB) fits a small board's heap
@@ -37,6 +39,15 @@ class UploadCorrupted(KitError):
         )
 
 
+class UploadInterrupted(KitError):
+    def __init__(self, port: str, path: str):
+        super().__init__(
+            f"Bộ kit ở {port} khởi động lại giữa lúc chép {path}; tệp cũ được giữ nguyên. Chép lại lần nữa.",
+            f"The kit at {port} restarted while {path} was being copied; the old file is kept. Copy it again.",
+        )
+        self.path = path
+
+
 @dataclass(frozen=True)
 class Entry:
     name: str
@@ -52,6 +63,8 @@ def _board_call(link: KitConnection, code: str, path: str, timeout: float = 30.0
             raise RemoteFileNotFound(link.name, path) from None
         if "ENOSPC" in err.message or "[Errno 28]" in err.message:
             raise FlashFull(link.name, path, 0, None) from None
+        if "ENODEV" in err.message or "[Errno 19]" in err.message:
+            raise NoFilesystem(link.name) from None
         raise
 
 
@@ -63,6 +76,8 @@ def _on_board(link: KitConnection, name: str, function: str, *args: Any, path: s
 
 def listdir(link: KitConnection, path: str = "/") -> list[Entry]:
     rows = _on_board(link, "fs", "listdir", path, path=path) if path else []
+    if rows is None:
+        raise NoFilesystem(link.name)
     return [Entry(name, bool(is_dir), int(size)) for name, is_dir, size in rows]
 
 
@@ -73,7 +88,10 @@ def sha256(link: KitConnection, path: str) -> str | None:
 
 
 def free_bytes(link: KitConnection) -> int:
-    return int(_on_board(link, "fs", "free_bytes", path="/"))
+    free = _on_board(link, "fs", "free_bytes", path="/")
+    if free is None:
+        raise NoFilesystem(link.name)
+    return int(free)
 
 
 def put(link: KitConnection, data: bytes, path: str,
@@ -98,6 +116,9 @@ def put(link: KitConnection, data: bytes, path: str,
     except FlashFull:
         _remove_quietly(link, part)
         raise FlashFull(link.name, path, len(data), free) from None
+    except KitRestarted:
+        _remove_quietly(link, part)  # the link is back at the prompt; the board lost the open file
+        raise UploadInterrupted(link.name, path) from None
     if sha256(link, part) != digest:
         _remove_quietly(link, part)
         raise UploadCorrupted(link.name, path)

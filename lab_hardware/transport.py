@@ -2,19 +2,18 @@
 
 A USB device (`/dev/ttyUSB0`), `rfc2217://host:port` (a kit on another machine), `socket://`, or
 `sim://yolobit` (a simulated kit; see lab_hardware/urlhandler). Every wait has a deadline and a
-message that says what we were waiting for; output streams to a callback as it arrives; an
-exception on the board comes back as `BoardError` with line numbers in the code that was sent.
-The protocol is in shared/MICROPYTHON-REPL.md.
+message that states the time actually waited; output streams to a callback as it arrives; an
+exception on the board comes back as `BoardError` with line numbers in the code that was sent; a
+board that restarts, or runs on when stopped, is said to. No fixed pause on the way: opening a
+link costs one round trip. The protocol is in shared/MICROPYTHON-REPL.md; tests run this against
+real MicroPython builds under QEMU as well as against the simulated kit.
 """
 
 from __future__ import annotations
 
 import ast
 import codecs
-import errno
-import getpass
 import struct
-import termios
 import time
 from typing import Any, Callable
 
@@ -22,47 +21,25 @@ import serial
 
 from .errors import (
     BoardError,
-    KitBusy,
-    KitDisconnected,
+    KeepsSending,
     KitError,
-    KitNotFound,
-    KitPermissionDenied,
+    KitRestarted,
     KitStuck,
     KitTimeout,
     NotMicroPython,
+    ProgramStillRunning,
     ProgramTimeout,
 )
+from .line import SerialLine, SignSeen, find_first
+from .port import LINE_ERRORS, open_port
 
 RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n>"
-# What pyserial raises when the device goes away: its own error, the OS's, termios' (tcdrain on a
-# vanished pseudo-terminal), and TypeError from a port closed under a read.
-LINE_ERRORS = (serial.SerialException, OSError, TypeError, termios.error)
 SOFT_REBOOT = b"soft reboot\r\n"
-if "lab_hardware.urlhandler" not in serial.protocol_handler_packages:
-    serial.protocol_handler_packages.append("lab_hardware.urlhandler")  # sim://
-
-
-def open_port(url: str, baudrate: int = 115200) -> serial.SerialBase:
-    """Open a pyserial URL, turning pyserial's errors into ones a person can act on."""
-    options: dict = {"baudrate": baudrate, "timeout": 0.05}
-    if "://" not in url or url.startswith("sim://"):
-        # a local device: a write never blocks forever, and no second program opens it meanwhile
-        # (pyserial's network transports support neither option)
-        options.update(write_timeout=10, exclusive=True)
-    try:
-        return serial.serial_for_url(url, **options)
-    except (serial.SerialException, OSError, ValueError) as err:
-        code = getattr(err, "errno", None)
-        text = str(err)
-        if code == errno.ENOENT or "No such file" in text or "could not open port" in text and "No such" in text:
-            raise KitNotFound(url) from err
-        if code in (errno.EACCES, errno.EPERM) or "Permission denied" in text:
-            raise KitPermissionDenied(url, getpass.getuser()) from err
-        if code == errno.EBUSY or "lock" in text.lower() or "busy" in text.lower():
-            raise KitBusy(url, text) from err
-        if "Connection refused" in text or code == errno.ECONNREFUSED:
-            raise KitNotFound(url, "connection refused") from err
-        raise KitNotFound(url, text) from err
+# What a board prints when it restarts: MicroPython's soft reboot, the banner after a reset
+RESTART_SIGNS = (SOFT_REBOOT, b'Type "help()" for more information.')
+MICROPYTHON_SIGNS = (b"MicroPython", b">>>", b"Traceback", b"raw REPL", b"soft reboot")
+# After a program's limit, how long stopping it may take: its error comes within a second
+STOP_SECONDS = 0.8
 
 
 class _TextStream:
@@ -82,18 +59,14 @@ class _TextStream:
             self.on_text(text.replace("\r\n", "\n"))
 
 
-class KitConnection:
+class KitConnection(SerialLine):
     """One board, one owner. Not thread-safe: the kits service serialises access per kit."""
 
     def __init__(self, port: serial.SerialBase, name: str | None = None, timeout: float = 5.0):
-        self.port = port
-        self.name = name or str(port.port)
-        self.timeout = timeout
+        super().__init__(port, name, timeout)
         self.in_raw = False
         self.use_raw_paste = True
-        self.bytes_out = 0
-        self.bytes_in = 0
-        self._pushback = bytearray()
+        self.confirmed = False  # the board has shown its raw prompt on this link: it is MicroPython
 
     @classmethod
     def open(cls, url: str, baudrate: int = 115200, timeout: float = 5.0) -> "KitConnection":
@@ -116,117 +89,55 @@ class KitConnection:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # ---- bytes on the wire
-    def _write(self, data: bytes) -> None:
-        try:
-            self.port.write(data)
-            self.port.flush()
-        except LINE_ERRORS as err:
-            raise KitDisconnected(self.name) from err
-        self.bytes_out += len(data)
-
-    def _waiting(self) -> int:
-        try:
-            return self.port.in_waiting
-        except LINE_ERRORS as err:
-            raise KitDisconnected(self.name) from err
-
-    def _read_some(self) -> bytes:
-        if self._pushback:
-            data, self._pushback = bytes(self._pushback), bytearray()
-            return data
-        try:
-            data = self.port.read(self._waiting() or 1)
-        except LINE_ERRORS as err:
-            raise KitDisconnected(self.name) from err
-        self.bytes_in += len(data)
-        return data
-
-    def read_until(self, marker: bytes, timeout: float, waiting_for: str,
-                   on_data: Callable[[bytes], None] | None = None, keep: int | None = None) -> bytes:
-        """Read up to and including `marker` (bytes after it are kept for the next read); stream
-        what comes before it to `on_data` as it arrives. `keep` caps what is returned, so an
-        output flood is streamed, not held in memory. The timeout is for the whole wait."""
-        deadline = time.monotonic() + timeout
-        buffer = bytearray()
-        streamed = 0
-        while True:
-            found = buffer.find(marker)
-            if found >= 0:
-                self._pushback[:0] = buffer[found + len(marker):]
-                del buffer[found + len(marker):]
-                if on_data is not None and found > streamed:
-                    on_data(bytes(buffer[streamed:found]))
-                return bytes(buffer)
-            if on_data is not None:
-                safe = len(buffer) - (len(marker) - 1)  # a marker may be split across reads
-                if safe > streamed:
-                    on_data(bytes(buffer[streamed:safe]))
-                    streamed = safe
-            if keep is not None and streamed > keep:
-                cut = streamed - keep
-                del buffer[:cut]
-                streamed -= cut
-            if time.monotonic() > deadline:
-                raise KitTimeout(self.name, waiting_for, timeout)
-            data = self._read_some()
-            buffer += data
-
-    def drain(self, quiet: float = 0.05, limit: float = 2.0) -> bytes:
-        """Read whatever the board is still sending, until it has been quiet for `quiet` seconds."""
-        end = time.monotonic() + limit
-        last = time.monotonic()
-        seen = bytearray()
-        while time.monotonic() < end and time.monotonic() - last < quiet:
-            data = self._read_some()
-            if data:
-                seen += data
-                last = time.monotonic()
-        return bytes(seen)
-
     # ---- the REPL
-    def interrupt(self) -> bytes:
-        """Break into a running program: Ctrl-C now, then twice more 100 ms apart (a program may
-        catch the first KeyboardInterrupt in a `try`); then drain what it printed."""
-        seen = bytearray()
-        for i, pause in enumerate((0.1, 0.1, 0.0)):
-            self._write(b"\r\x03" if i == 0 else b"\x03")
-            time.sleep(pause)
-            seen += self.drain(quiet=0.02, limit=0.3)
-        return bytes(seen)
-
     def send_interrupt(self) -> None:
         """Ctrl-C from another thread while a program runs on this link: only written, never
         read here, so the running exec reads what the board answers (the kits service's stop)."""
         self._write(b"\r\x03")
 
-    def enter_raw(self, soft_reset: bool = False) -> None:
-        seen = bytearray(self.interrupt())
-        for attempt in range(3):
+    def enter_raw(self, soft_reset: bool = False, budget: float | None = None) -> None:
+        """Get to the raw REPL's prompt within `budget` seconds (the link's timeout by default),
+        from anywhere: the friendly prompt, a running program, a half-entered mode."""
+        started = time.monotonic()
+        deadline = started + (self.timeout if budget is None else budget)
+        seen = bytearray()
+        # mpremote's way first, with no pause: a board at either prompt, or running a program that
+        # Ctrl-C stops, answers within milliseconds
+        self._write(b"\r\x03")
+        seen += self._take_waiting()
+        self._write(b"\r\x01")
+        found = self._read_for(min(0.5, deadline - time.monotonic()), seen, RAW_BANNER)
+        rounds = 0
+        while not found and time.monotonic() < deadline:
+            # Thonny's way: Ctrl-C three times 100 ms apart (a program may catch the first
+            # KeyboardInterrupt), every other round out of a half-entered mode first
+            if rounds % 2:
+                self._write(b"\r\x02")
+            for _ in range(3):
+                self._write(b"\x03")
+                self._read_for(min(0.1, max(0.0, deadline - time.monotonic())), seen)
             self._write(b"\r\x01")
-            try:
-                seen += self.read_until(RAW_BANNER, min(self.timeout, 2.0), "the raw REPL prompt")
-                break
-            except KitTimeout:
-                seen += self.drain()
-                if attempt == 0:
-                    seen += self.interrupt()
-                elif attempt == 1:
-                    self._write(b"\r\x02")  # out of a half-entered mode, back to the friendly REPL
-                    seen += self.interrupt()
-        else:
-            if not seen and not self.bytes_in:
-                raise KitTimeout(self.name, "any answer to Ctrl-C and Ctrl-A", self.timeout)
-            if not seen:  # it answered before on this line: alive, in a loop that ignores Ctrl-C
-                raise KitStuck(self.name)
-            if any(sign in seen for sign in (b"MicroPython", b">>>", b"Traceback", b"raw REPL", b"soft reboot")):
-                raise KitStuck(self.name)
-            raise NotMicroPython(self.name, bytes(seen))
-        self.in_raw = True
+            found = self._read_for(min(1.0, max(0.0, deadline - time.monotonic())), seen, RAW_BANNER)
+            rounds += 1
+        if not found:
+            self._cannot_reach_prompt(bytes(seen), started)
+        if rounds:
+            self.drain(quiet=0.05, limit=0.5)  # the banners of the earlier rounds' Ctrl-A
+        self.in_raw = self.confirmed = True
         if soft_reset:
             self._write(b"\x04")
             self.read_until(SOFT_REBOOT, self.timeout, "the soft reboot")
             self.read_until(RAW_BANNER, self.timeout, "the raw REPL prompt after the soft reboot")
+
+    def _cannot_reach_prompt(self, seen: bytes, started: float) -> None:
+        printing = self.unprompted_at >= started  # sending on its own, not merely answering us
+        if self.confirmed or any(sign in seen for sign in MICROPYTHON_SIGNS):
+            raise KitStuck(self.name, printing=printing)
+        if printing:
+            raise KeepsSending(self.name, seen)
+        if not seen:
+            raise KitTimeout(self.name, "any answer to Ctrl-C and Ctrl-A", time.monotonic() - started)
+        raise NotMicroPython(self.name, seen)
 
     def soft_reset(self) -> None:
         """Clear the board's memory (boot.py runs again; main.py does not)."""
@@ -243,52 +154,92 @@ class KitConnection:
         except (*LINE_ERRORS, ValueError) as err:
             raise KitStuck(self.name) from err
         self.in_raw = False
-        time.sleep(settle)
+        time.sleep(settle)  # the board boots: nothing to read until it has
         self.drain(quiet=0.2)
 
     def exec(self, code: str | bytes, on_output: Callable[[str], None] | None = None,
              timeout: float | None = 30.0, line_offset: int = 0, keep_output: int = 1_000_000) -> str:
         """Run code on the board; return its output (the last `keep_output` bytes), streaming it
-        to `on_output` as it arrives. A board exception raises BoardError; the host's
+        to `on_output` as it arrives. A board exception raises BoardError; a program past its
+        `timeout` is stopped (ProgramTimeout) or said to run on (ProgramStillRunning) within
+        STOP_SECONDS of it; a board that restarts raises KitRestarted; the host's
         KeyboardInterrupt (Jupyter's stop button) interrupts the board too, then is re-raised."""
         source = code.encode("utf-8") if isinstance(code, str) else code
+        self._notice_what_the_board_did_alone()
         if not self.in_raw:
             self.enter_raw()
         self._send_code(source)
         sink = _TextStream(on_output) if on_output else None
+        limit = timeout if timeout is not None else 10**9
+        started = time.monotonic()
         try:
-            out = self.read_until(b"\x04", timeout if timeout is not None else 10**9,
-                                  "the end of the program's output", on_data=sink, keep=keep_output)
-        except KitTimeout as err:
-            self._stop_running_program()
-            raise ProgramTimeout(self.name, err.seconds) from None
+            out = self.read_until(b"\x04", limit, "the end of the program's output", on_data=sink,
+                                  keep=keep_output, signs=RESTART_SIGNS)
+        except SignSeen as sign:
+            self._recover_from_restart(sign.data)
+            raise KitRestarted(self.name, "trong khi chương trình chạy / while the program ran") from None
+        except KitTimeout:
+            stopped = self._stop_running_program(STOP_SECONDS)
+            error = ProgramTimeout if stopped else ProgramStillRunning
+            raise error(self.name, limit, time.monotonic() - started) from None
         except KeyboardInterrupt:
-            self._stop_running_program()
+            if not self._stop_running_program(2.0):
+                raise KitStuck(self.name, printing=True) from None
             raise
         report = self.read_until(b"\x04", self.timeout, "the program's error report")
-        self.read_until(b">", self.timeout, "the raw REPL prompt")
+        prompt = self.read_until(b">", self.timeout, "the raw REPL prompt")
+        if SOFT_REBOOT in prompt:  # the program restarted the board (machine.soft_reset(), sys.exit())
+            if not prompt.endswith(RAW_BANNER):
+                self.read_until(RAW_BANNER, self.timeout, "the raw REPL prompt after the soft reboot")
+            raise KitRestarted(self.name, "chương trình gọi soft reset / the program asked for a soft reset")
         if report[:-1].strip():
             raise BoardError(report[:-1].decode("utf-8", "replace").replace("\r\n", "\n"), line_offset)
         return out[:-1][-keep_output:].decode("utf-8", "replace").replace("\r\n", "\n")
 
-    def _stop_running_program(self) -> None:
-        self.interrupt()
+    def _notice_what_the_board_did_alone(self) -> None:
+        """Between two calls the board should say nothing. If it restarted meanwhile (a reset
+        button, a soft reboot sent by another program), say so rather than run code that needs
+        what the restart cleared; any other leftover is dropped and the link gets back in step."""
+        pending = self._take_waiting()
+        if not pending or not self.in_raw:
+            return
+        if find_first(pending, RESTART_SIGNS) >= 0:
+            self._recover_from_restart(pending)
+            raise KitRestarted(self.name, "giữa hai ô / between two cells")
+        if pending.replace(RAW_BANNER, b"").strip(b"\r\n>"):
+            self.in_raw = False  # something unexpected: enter the raw REPL afresh
+
+    def _recover_from_restart(self, seen: bytes) -> None:
+        """After a restart's sign: let the reboot finish, then back to the raw prompt."""
+        seen += self.drain(quiet=0.1, limit=2.0)
+        self.in_raw = False
+        if SOFT_REBOOT in seen and seen.rstrip().endswith(RAW_BANNER.rstrip()):
+            self.in_raw = True  # a soft reboot keeps the raw REPL: it is at the prompt
+        else:
+            self.enter_raw()
+
+    def _stop_running_program(self, budget: float) -> bool:
+        """Interrupt the program and get back to the prompt within `budget`; False if it runs on."""
         self.in_raw = False  # re-enter cleanly next time
         try:
-            self.enter_raw()
+            self.enter_raw(budget=budget)
         except KitError:
-            pass
+            return False
+        return True
 
-    def _send_code(self, source: bytes) -> None:
+    def _send_code(self, source: bytes, retry: bool = True) -> None:
         if self.use_raw_paste:
             self._write(b"\x05A\x01")
             header = self._read_exact(2, "the raw-paste answer")
             if header == b"R\x01":
                 self._raw_paste(source)
                 return
-            if header != b"R\x00":
-                # Firmware older than raw-paste reprints the raw banner instead.
-                self.read_until(b"w REPL; CTRL-B to exit\r\n>", self.timeout, "the raw REPL prompt")
+            if header == b"ra":  # firmware older than raw-paste reprints the raw banner
+                self.read_until(RAW_BANNER[2:], self.timeout, "the raw REPL prompt")
+                self.use_raw_paste = False
+            elif header != b"R\x00":
+                self._out_of_step(header, source, retry)
+                return
             self.use_raw_paste = False
         for i in range(0, len(source), 256):
             self._write(source[i:i + 256])
@@ -296,44 +247,43 @@ class KitConnection:
         self._write(b"\x04")
         ok = self._read_exact(2, "the board to accept the code")
         if ok != b"OK":
-            raise NotMicroPython(self.name, ok)
+            self._out_of_step(ok, source, retry)
 
-    def _read_exact(self, n: int, waiting_for: str) -> bytes:
-        deadline = time.monotonic() + self.timeout
-        data = bytearray()
-        while len(data) < n:
-            if time.monotonic() > deadline:
-                raise KitTimeout(self.name, waiting_for, self.timeout)
-            if self._pushback:
-                take = n - len(data)
-                chunk, self._pushback = bytes(self._pushback[:take]), self._pushback[take:]
-            else:
-                try:
-                    chunk = self.port.read(n - len(data))
-                except LINE_ERRORS as err:
-                    raise KitDisconnected(self.name) from err
-                self.bytes_in += len(chunk)
-            data += chunk
-        return bytes(data)
+    def _out_of_step(self, answer: bytes, source: bytes, retry: bool) -> None:
+        """The board answered something other than the protocol's next step: a restart, or a link
+        out of step. Back to the prompt and send once more; a second miss is not MicroPython."""
+        seen = answer + self.drain(quiet=0.1, limit=1.0)
+        if find_first(seen, RESTART_SIGNS) >= 0:
+            self._recover_from_restart(seen)
+            raise KitRestarted(self.name, "khi nhận mã / while receiving code")
+        if not retry:
+            raise NotMicroPython(self.name, seen)
+        self.in_raw = False
+        self.enter_raw()
+        self._send_code(source, retry=False)
 
     def _raw_paste(self, source: bytes) -> None:
         window = struct.unpack("<H", self._read_exact(2, "the raw-paste window size"))[0]
         credit = window
         sent = 0
-        deadline = time.monotonic() + self.timeout
+        waiting_since = time.monotonic()
         while sent < len(source):
             while credit == 0 or self._pushback or self._waiting():
-                if time.monotonic() > deadline:
-                    raise KitTimeout(self.name, "flow control during upload", self.timeout)
+                if time.monotonic() > waiting_since + self.timeout:
+                    raise KitTimeout(self.name, "flow control during upload", time.monotonic() - waiting_since)
                 byte = self._read_exact(1, "flow control during upload")
                 if byte == b"\x01":
                     credit += window
-                    deadline = time.monotonic() + self.timeout
+                    waiting_since = time.monotonic()
                 elif byte == b"\x04":  # the board stopped early: a compile error
                     self._write(b"\x04")
                     return
                 else:
-                    raise NotMicroPython(self.name, byte)
+                    seen = byte + self.drain(quiet=0.1, limit=1.0)
+                    if find_first(seen, RESTART_SIGNS) >= 0:
+                        self._recover_from_restart(seen)
+                        raise KitRestarted(self.name, "khi nhận mã / while receiving code")
+                    raise NotMicroPython(self.name, seen)
             chunk = source[sent:sent + credit]
             self._write(chunk)
             credit -= len(chunk)

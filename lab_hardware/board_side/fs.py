@@ -2,12 +2,14 @@ import os
 
 
 def listdir(path):
+    if not os.statvfs('/')[2]:
+        return None
     return [(e[0], e[1] == 0x4000, e[3] if len(e) > 3 else 0) for e in os.ilistdir(path)]
 
 
 def free_bytes():
     s = os.statvfs('/')
-    return s[0] * s[3]
+    return s[0] * s[3] if s[2] else None
 
 
 def remove(path, quiet):
@@ -32,5 +34,6 @@ def mkdir(path):
         p += '/' + part
         try:
             os.mkdir(p)
-        except OSError:
-            pass
+        except OSError as e:
+            if e.errno != 17:
+                raise

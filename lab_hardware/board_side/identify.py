@@ -3,7 +3,12 @@ import sys
 
 
 def identify():
-    u = os.uname()
+    try:
+        u = os.uname()
+        m, r = u.machine, u.release
+    except AttributeError:
+        m = getattr(sys.implementation, '_machine', sys.platform)
+        r = '.'.join(str(n) for n in sys.implementation.version[:3])
     try:
         import machine
         import binascii
@@ -19,4 +24,4 @@ def identify():
         i2c = machine.I2C(0).scan()
     except Exception:
         i2c = []
-    return (u.machine, u.release, sys.platform, uid, y, i2c)
+    return (m, r, sys.platform, uid, y, i2c)

@@ -269,6 +269,11 @@ class Board:
             c = self.getc()
             if c == 4:
                 break
+            if c == 3:  # as MicroPython does: the paste is dropped, reported as a KeyboardInterrupt
+                self.send(b"\x04\x04")
+                self.write_text("KeyboardInterrupt: \n")
+                self.send(b"\x04>")
+                return True
             data.append(c)
             received += 1
             if received % RAW_PASTE_WINDOW == 0:
