@@ -45,6 +45,7 @@ test: test-deps
 bench: test-deps
 	$(BIN)/python tests/bench/login_storm.py
 	$(BIN)/python tests/bench/kit_link.py
+	$(BIN)/python tests/bench/kit_link.py --device qemu:lab
 	$(BIN)/python tests/bench/autograde.py
 
 clean:

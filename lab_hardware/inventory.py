@@ -43,7 +43,7 @@ def model_from_answer(machine: str, platform: str, has_yolobit: bool, i2c: list[
         return "xBot"
     if platform == "esp32":
         return "Yolo UNO" if "S3" in machine else "ESP32 DevKit"
-    return f"MicroPython board ({platform})"
+    return f"MicroPython board ({machine or platform})"
 
 
 def identify(link: KitConnection) -> Identity:

@@ -132,10 +132,15 @@ class KitTester:
             self.record("usb", SKIP, f"kit {self.kit.kind}: không có định danh USB / {self.kit.kind} kit: no USB identity")
         try:
             with KitConnection.open(self.kit.url, timeout=3.0) as link:
-                self.identity = identify(link)
+                link.exec("pass")  # the REPL answers: what follows is about the board, not the REPL
+                try:
+                    self.identity = identify(link)
+                except KitError as err:
+                    self.record("repl", PASS, f"MicroPython answers; identification failed: {err.en}")
+                    return self.report
                 self.report.model, self.report.unique_id = self.identity.model, self.identity.unique_id
                 self.record("repl", PASS, f"{self.identity.machine}, MicroPython {self.identity.firmware}, "
-                                          f"id {self.identity.unique_id}")
+                                          f"id {self.identity.unique_id or '(none)'}")
                 for check in ("i2c", "accel", "leds_buzzer", "buttons", "light", "temperature", "wifi"):
                     try:
                         getattr(self, f"check_{check}")(link)

@@ -79,6 +79,19 @@ def test_a_room_is_tested_at_once_and_faults_are_named(tmp_path):
     assert first != second and first.exists(), "earlier runs are kept"
 
 
+def test_any_board_is_identified_and_its_answering_repl_passes(target):
+    """Real firmware without os.uname (the QEMU builds) is named from sys.implementation; a board
+    that answers never has its REPL check failed for what identification could not tell."""
+    (report,) = test_room([Kit(target.url, f"test:{target.name}", kind="usb")], operator=None)
+    s = statuses(report)
+    assert s["repl"] == "pass", report.results
+    assert report.model != "?" and report.passed, report.results
+    if target.qemu is not None:
+        assert report.model == "MicroPython board (mps2-an385 with Cortex-M3)"
+        repl = next(r for r in report.results if r.check == "repl")
+        assert "MicroPython 1.29.0" in repl.detail, repl.detail
+
+
 def test_without_a_person_the_persons_checks_are_skipped_and_say_why():
     with SimKit(model="yolobit", realtime=False) as kit:
         (report,) = test_room([Kit(kit.path, "sim:k", kind="simulated")], operator=None)
