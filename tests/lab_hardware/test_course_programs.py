@@ -8,6 +8,7 @@ import nbformat
 import pytest
 
 from hub_config.teaching.catalog import load_catalog
+from lab_hardware.errors import BoardError
 from lab_hardware.transport import KitConnection
 
 pytestmark = pytest.mark.kit
@@ -27,6 +28,10 @@ def kit(request, tmp_path_factory):
     url = request.config.getoption("--kit")
     if url:
         with KitConnection.open(url) as link:
+            try:
+                link.exec("import yolobit")
+            except BoardError:
+                pytest.skip(f"the board at {url} has no yolobit module: these programs are for a Yolo:Bit")
             yield link
         return
     from lab_hardware.sim.kit import SimKit

@@ -1,6 +1,7 @@
-"""%kit and %%kit in a real IPython kernel (jupyter_client), against a simulated kit on a real
-pseudo-terminal: live output, the stop button stopping the board, the static check naming the
-misused API before anything is sent, files, completion from the board's stubs, a live plot."""
+"""%kit and %%kit in a real IPython kernel (jupyter_client), against each kit target (the simulated
+Yolo:Bit, real MicroPython under QEMU, or --kit=URL): live output, the stop button stopping the
+board, the static check naming the misused API before anything is sent, files, completion from the
+board's stubs, a live plot. What needs a Yolo:Bit or the simulator's controls skips elsewhere."""
 
 from __future__ import annotations
 
@@ -10,8 +11,6 @@ import time
 
 import pytest
 from jupyter_client.manager import start_new_kernel
-
-from lab_hardware.sim.kit import SimKit
 
 pytestmark = pytest.mark.kit
 
@@ -61,15 +60,14 @@ class Kernel:
 
 
 @pytest.fixture
-def kernel_and_kit(tmp_path):
-    kit = SimKit(model="yolobit").start()
+def kernel_and_kit(tmp_path, target):
     kernel = Kernel(tmp_path)
     kernel.run("%load_ext lab_hardware.magics")
-    connected = kernel.run(f"%kit connect {kit.path}")
-    assert "Yolo:Bit v4" in connected["stdout"], connected
-    yield kernel, kit
+    connected = kernel.run(f"%kit connect {target.url}")
+    expected = "Yolo:Bit v4" if target.sim else "MicroPython"
+    assert expected in connected["stdout"], connected
+    yield kernel, target
     kernel.close()
-    kit.stop()
 
 
 def test_a_cell_runs_on_the_kit_with_live_output(kernel_and_kit):
@@ -83,14 +81,16 @@ def test_a_cell_runs_on_the_kit_with_live_output(kernel_and_kit):
 
 
 def test_the_stop_button_stops_the_program_on_the_kit(kernel_and_kit):
-    kernel, _ = kernel_and_kit
+    kernel, target = kernel_and_kit
+    target.needs("interrupt")
     stopped = kernel.run("%%kit --timeout 120\nwhile True:\n    pass\n", interrupt_after=1.5, timeout=30)
     assert stopped["error"] == "KeyboardInterrupt"
     assert kernel.run("%%kit\nprint('vẫn chạy / still alive')\n")["stdout"] == "vẫn chạy / still alive\n"
 
 
 def test_the_static_check_names_the_misused_api_and_sends_nothing(kernel_and_kit):
-    kernel, _ = kernel_and_kit
+    kernel, target = kernel_and_kit
+    target.needs("yolobit")
     kernel.run("%%kit\nsent = 0\n")
     checked = kernel.run("%%kit\nfrom yolobit import *\nsent = 1\ndisplay.shwo(Image.HEART)\n")
     assert "did you mean `show`" in checked["stderr"] and "line 3" in checked["stderr"]
@@ -98,23 +98,27 @@ def test_the_static_check_names_the_misused_api_and_sends_nothing(kernel_and_kit
 
 
 def test_upload_and_list_files(kernel_and_kit, tmp_path):
-    kernel, _ = kernel_and_kit
+    kernel, target = kernel_and_kit
+    target.needs("filesystem")
     (tmp_path / "cam_bien.py").write_text("def doc():\n    return 42\n", encoding="utf-8")
     uploaded = kernel.run("%kit upload cam_bien.py")
     assert "cam_bien.py → /cam_bien.py" in uploaded["stdout"]
     assert "unchanged" in kernel.run("%kit upload cam_bien.py")["stdout"]
     assert "cam_bien.py" in kernel.run("%kit files")["stdout"]
     assert kernel.run("%%kit\nimport cam_bien\nprint(cam_bien.doc())\n")["stdout"] == "42\n"
+    assert kernel.run("%%kit\nimport os\nos.remove('cam_bien.py')\n")["error"] is None  # as found
 
 
 def test_completion_comes_from_the_boards_stubs(kernel_and_kit):
-    kernel, _ = kernel_and_kit
+    kernel, target = kernel_and_kit
+    target.needs("yolobit")
     assert {"Pin", "PWM"} <= set(kernel.complete("from machine import P"))
     assert "light_level" in kernel.complete("from yolobit import light_")
 
 
 def test_a_live_plot_of_a_sensor(kernel_and_kit):
-    kernel, _ = kernel_and_kit
+    kernel, target = kernel_and_kit
+    target.needs("yolobit")
     result = kernel.run("%kit plot light_level() --every 100 --seconds 1")
     updates = [c for c in result["comms"] if c.get("data", {}).get("state", {}).get("value", "").startswith("<svg")]
     assert len(updates) >= 5, "the plot redraws as readings arrive"
@@ -123,7 +127,8 @@ def test_a_live_plot_of_a_sensor(kernel_and_kit):
 
 
 def test_the_timeline_of_a_simulated_kit_is_plotted(kernel_and_kit):
-    kernel, _ = kernel_and_kit
+    kernel, target = kernel_and_kit
+    target.needs("controls")
     kernel.run("%%kit\nimport _sim\n_sim.restart()\nfrom machine import Pin\nimport time\nled = Pin(2, Pin.OUT)\n"
                "for i in range(3):\n    led.on()\n    time.sleep_ms(100)\n    led.off()\n    time.sleep_ms(100)\n")
     msg_id = kernel.kc.execute("%kit timeline")
