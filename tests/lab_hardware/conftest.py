@@ -31,6 +31,7 @@ WHY_NOT = {
     "interrupt": "cannot interrupt running code (its UART is polled only at the prompt)",
     "yolobit": "has no yolobit module (not a Yolo:Bit)",
     "controls": "has no simulator controls (unplug, faults, sensors)",
+    "boot-files": "runs no boot.py or main.py when it starts (the QEMU port runs only its frozen _boot.py)",
 }
 
 
@@ -74,12 +75,12 @@ def target(request: pytest.FixtureRequest, sim_kit) -> Iterator[BoardTarget]:
         with KitConnection.open(url) as link:
             has_files = _has_filesystem(link)
             has_yolobit = _imports(link, "yolobit")
-        has = {"interrupt"} | ({"filesystem"} if has_files else set()) | ({"yolobit"} if has_yolobit else set())
+        has = {"interrupt"} | ({"filesystem", "boot-files"} if has_files else set()) | ({"yolobit"} if has_yolobit else set())
         yield BoardTarget(name, url, frozenset(has))
         return
     if name == "sim":
         kit = sim_kit(model="yolobit")
-        yield BoardTarget(name, kit.path, frozenset({"filesystem", "interrupt", "yolobit", "controls"}), sim=kit)
+        yield BoardTarget(name, kit.path, frozenset({"filesystem", "interrupt", "yolobit", "controls", "boot-files"}), sim=kit)
         return
     why = qemu_missing()
     if why:

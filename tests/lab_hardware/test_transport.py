@@ -221,7 +221,17 @@ def test_unplugging_mid_exec_reports_a_disconnect(sim_kit):
         assert "Cắm lại" in caught.value.vi
 
 
-def test_a_main_py_that_never_returns_is_interrupted_on_connect(sim_kit):
+def test_a_main_py_that_never_returns_after_a_soft_reboot_is_interrupted_on_connect(board, target):
+    target.needs("filesystem", "interrupt", "boot-files")
+    board.exec("f = open('main.py', 'w')\nf.write('ran = True\\nwhile True:\\n    pass\\n')\nf.close()")
+    board.close()  # leaves the board at its friendly prompt, where Ctrl-D reboots and runs main.py
+    target.inject(b"\x04")
+    time.sleep(0.3)
+    with KitConnection.open(target.url) as link:
+        assert link.eval("ran")  # main.py's own variable: it was running when the link took over
+
+
+def test_a_main_py_that_never_returns_after_power_on_is_interrupted_on_connect(sim_kit):
     kit = sim_kit(model="esp32")
     with KitConnection.open(kit.path) as link:
         link.exec("f = open('main.py', 'w')\nf.write('while True:\\n    pass\\n')\nf.close()")
