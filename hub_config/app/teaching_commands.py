@@ -18,6 +18,8 @@ from hub_config.site.errors import StemlabError
 
 if TYPE_CHECKING:
     from autograders.runner import SubmissionResult
+    from hub_config.teaching.coverage import Coverage
+    from hub_config.teaching.offerings import Offering
 
 console = Console(highlight=False)
 
@@ -55,6 +57,46 @@ def cmd_courses_check(args: argparse.Namespace, site: PlatformSite) -> int:
     for problem in problems:
         console.print(f"  - {escape(problem)}", soft_wrap=True)
     return 1 if problems else 0
+
+
+def cmd_courses_coverage(args: argparse.Namespace, site: PlatformSite) -> int:
+    from hub_config.teaching.catalog import load_catalog
+    from hub_config.teaching.coverage import COUNTED, coverage
+    from hub_config.teaching.offerings import list_offerings, released_to_students
+
+    catalog = load_catalog()
+    for err in catalog.broken:
+        console.print(f"[bold red]Khóa học lỗi / Broken course:[/] {escape(str(err))}")
+    if args.class_name is None:
+        courses = [catalog.course(args.course)] if args.course else list(catalog.courses.values())
+        reports: list[tuple[Coverage, Offering | None]] = [(coverage(c, catalog.frameworks), None) for c in courses]
+    else:
+        offerings = [o for o in list_offerings(site.data) if o.class_name == args.class_name
+                     and (args.course is None or o.course_id == args.course)]
+        if not offerings:
+            what_vi, what_en = (f" khóa học {args.course}", f" course {args.course}") if args.course else ("", "")
+            raise StemlabError(f"Lớp {args.class_name} chưa được giao{what_vi}: tạo khóa học cho lớp trước "
+                               "(stemlab courses offer KHÓA-HỌC --class LỚP) rồi giao bài",
+                               f"Class {args.class_name} has no offering of{what_en or ' any course'}: offer one first "
+                               "(stemlab courses offer COURSE --class CLASS), then release assignments")
+        reports = [(coverage(catalog.course(o.course_id), catalog.frameworks, released_to_students(site.data, o)), o)
+                   for o in offerings]
+    for report, offering in reports:
+        scope = (f"{offering.class_name} · {offering.year}: {len(report.released_ids)}/{len(report.course.assignments)} "
+                 "bài đã giao / assignments released") if offering else \
+            f"{len(report.course.assignments)} bài / assignments"
+        table = Table(title=f"{report.course.title} ({scope})", title_justify="left")
+        for column in ("Khung / Framework", "Mạch, miền / Strand, domain", "Bài trong khóa / In the course",
+                       "Đã giao / Released" if offering else "Có / Covered"):
+            table.add_column(column)
+        for kind in COUNTED:
+            for row in report.of(kind):
+                table.add_row(kind.heading.vi, str(row.tag.name), ", ".join(a.id for a in row.in_course) or "—",
+                              ", ".join(a.id for a in row.released) if row.released else "[yellow]chưa / not yet[/]")
+        console.print(table)
+        console.print("  " + "; ".join(f"{kind.heading}: {report.covered(kind)}/{len(report.of(kind))}" for kind in COUNTED))
+        console.print("  Cấp học / Level: " + ", ".join(str(t.name) for t in report.levels))
+    return 1 if catalog.broken else 0
 
 
 def cmd_courses_offer(args: argparse.Namespace, site: PlatformSite) -> int:
@@ -199,6 +241,11 @@ class TeachingCommands:
                     "check source notebooks (markers, IDs, points) and build their student versions")
         check.add_argument("course", nargs="?", help="one course ID (default: all)")
 
+        cov = add(courses_sub, "coverage", cmd_courses_coverage,
+                  "which QĐ 3439 AI strands and TT 02/2025 digital domains a course builds; with --class, "
+                  "which of them the class's released work has built")
+        cov.add_argument("course", nargs="?", help="one course ID (default: all)")
+        cov.add_argument("--class", dest="class_name", metavar="CLASS", help="a class: only what was released to it")
         offer_p = add(courses_sub, "offer", cmd_courses_offer, "offer a course to a class: its own nbgrader course and gradebook")
         offer_p.add_argument("course", metavar="COURSE")
         offer_p.add_argument("--class", dest="class_name", metavar="CLASS", required=True)

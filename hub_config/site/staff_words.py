@@ -100,6 +100,18 @@ WORDS: dict[str, dict[str, str]] = {
     "role.admin": {"vi": "quản trị", "en": "admin"},
     "hub_reloading": {"vi": "Đã tạo. Hub đang nạp lại; mục chấm tay sẵn sàng sau ít giây.",
                       "en": "Created. The hub is reloading; grading by hand is ready in a few seconds."},
+    "coverage": {"vi": "Khung năng lực đã xây dựng", "en": "Competence frameworks covered"},
+    "coverage_help": {"vi": "Mỗi dòng: một mạch kiến thức AI (QĐ 3439/QĐ-BGDĐT) hoặc một miền năng lực số (TT 02/2025/TT-BGDĐT); "
+                            "các bài của khóa học xây dựng nó, và những bài đã giao cho lớp.",
+                      "en": "Each row: an AI strand (QĐ 3439/QĐ-BGDĐT) or a digital competence domain (TT 02/2025/TT-BGDĐT); "
+                            "the course's assignments that build it, and those released to the class."},
+    "coverage_count": {"vi": "{covered}/{total} đã có trong bài đã giao", "en": "{covered}/{total} covered by released work"},
+    "coverage_tag": {"vi": "Mạch, miền", "en": "Strand, domain"},
+    "coverage_in_course": {"vi": "Bài trong khóa học", "en": "In the course"},
+    "coverage_released": {"vi": "Đã giao cho lớp", "en": "Released to the class"},
+    "coverage_none": {"vi": "khóa học không có bài nào", "en": "no assignment of the course"},
+    "coverage_not_yet": {"vi": "chưa giao", "en": "not yet"},
+    "coverage_level": {"vi": "Cấp học", "en": "Level"},
     "preview.title": {"vi": "Xem trước: {path}", "en": "Preview: {path}"},
     "preview.folder_empty": {"vi": "Thư mục này trống.", "en": "This folder is empty."},
     "preview.up": {"vi": "Lên thư mục trên", "en": "Up one folder"},

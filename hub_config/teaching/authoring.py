@@ -62,9 +62,22 @@ def unexplained_asserts(source: str) -> list[str]:
         text = lines[node.lineno - 1].strip() if node.lineno <= len(lines) else "assert …"
         if node.msg is None:
             found.append(f"line {node.lineno}: `{text}` has no message")
-        elif isinstance(node.msg, ast.Constant) and " / " not in str(node.msg.value):
+        elif _literal_text(node.msg) is not None and " / " not in (_literal_text(node.msg) or ""):
             found.append(f"line {node.lineno}: the message of `{text}` is not in both languages (\"tiếng Việt / English\")")
     return found
+
+
+def _literal_text(message: ast.expr) -> str | None:
+    """The written text of an assert's message: a string, an f-string's fixed parts, or parts
+    joined with `+`; None when it is computed some other way (a variable, a call)."""
+    if isinstance(message, ast.Constant) and isinstance(message.value, str):
+        return message.value
+    if isinstance(message, ast.JoinedStr):
+        return "".join(v.value for v in message.values if isinstance(v, ast.Constant) and isinstance(v.value, str))
+    if isinstance(message, ast.BinOp) and isinstance(message.op, ast.Add):
+        left, right = _literal_text(message.left), _literal_text(message.right)
+        return None if left is None and right is None else (left or "") + (right or "")
+    return None
 
 
 def lint_notebook(path: Path) -> list[str]:

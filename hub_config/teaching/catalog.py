@@ -7,37 +7,18 @@ file and says how to fix it, and one broken course never hides the others.
 from __future__ import annotations
 
 import re
-import tomllib
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from courses import COURSES_ROOT
 
 from hub_config.site.errors import StemlabError
+from hub_config.teaching.course_files import Bilingual, CourseError, read_bilingual, read_toml
+from hub_config.teaching.frameworks import FRAMEWORKS_FILE, FrameworkTags, Frameworks, load_frameworks, read_tags
 
 COURSE_ID = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
 ASSIGNMENT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,60}$")
 TRACKS = ("school", "stem-club", "workforce", "civil-service")
-
-
-class CourseError(StemlabError):
-    """A course folder is not usable as it is."""
-
-    def __init__(self, path: Path, problems: list[str]):
-        self.path = path
-        self.problems = problems
-        super().__init__(f"{path}:\n" + "\n".join(f"  - {p}" for p in problems))
-
-
-@dataclass(frozen=True)
-class Bilingual:
-    vi: str
-    en: str
-
-    def __str__(self) -> str:
-        return f"{self.vi} / {self.en}"
 
 
 @dataclass(frozen=True)
@@ -46,6 +27,7 @@ class Assignment:
     title: Bilingual
     points: float
     source_dir: Path
+    tags: FrameworkTags
 
     @property
     def notebooks(self) -> list[Path]:
@@ -76,6 +58,7 @@ class Course:
 class Catalog:
     courses: dict[str, Course] = field(default_factory=dict)
     broken: list[CourseError] = field(default_factory=list)
+    frameworks: Frameworks = field(default_factory=lambda: Frameworks(()))
 
     def course(self, course_id: str) -> Course:
         if course_id in self.courses:
@@ -88,23 +71,12 @@ class Catalog:
                            f"No course {course_id!r}; courses: {', '.join(sorted(self.courses)) or '(none)'}")
 
 
-def _bilingual(value: Any, key: str, problems: list[str]) -> Bilingual:
-    if isinstance(value, dict) and isinstance(value.get("vi"), str) and isinstance(value.get("en"), str):
-        vi, en = (unicodedata.normalize("NFC", value[k]).strip() for k in ("vi", "en"))
-        if vi and en:
-            return Bilingual(vi, en)
-    problems.append(f"{key} needs both languages: {key}.vi = \"...\" and {key}.en = \"...\"")
-    return Bilingual("", "")
-
-
-def load_course(folder: Path) -> Course:
+def load_course(folder: Path, frameworks: Frameworks | None = None) -> Course:
+    """The course in `folder`, its assignments' tags checked against `frameworks` (by default the
+    catalogue's courses/frameworks.toml)."""
     path = folder / "course.toml"
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
-        raise CourseError(path, ["missing: every course folder needs a course.toml"]) from err
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise CourseError(path, [f"not valid TOML in UTF-8: {err}"]) from err
+    frameworks = frameworks or load_frameworks()
+    data = read_toml(path, "every course folder needs a course.toml")
     problems: list[str] = []
     known = {"id", "title", "track", "audience", "grade_level", "kits", "assignments"}
     for key in sorted(set(data) - known):
@@ -114,8 +86,8 @@ def load_course(folder: Path) -> Course:
         problems.append("id must be lower-case letters, digits and '-', e.g. id = \"python-co-ban\"")
     elif course_id != folder.name:
         problems.append(f"id {course_id!r} must equal the folder name {folder.name!r}")
-    title = _bilingual(data.get("title"), "title", problems)
-    audience = _bilingual(data.get("audience"), "audience", problems)
+    title = read_bilingual(data.get("title"), "title", problems)
+    audience = read_bilingual(data.get("audience"), "audience", problems)
     track = data.get("track")
     if track not in TRACKS:
         problems.append(f"track must be one of {', '.join(TRACKS)} (found {track!r})")
@@ -144,7 +116,7 @@ def load_course(folder: Path) -> Course:
         if a_id in seen:
             problems.append(f"{where}: id {a_id!r} is used twice")
         seen.add(a_id)
-        a_title = _bilingual(raw.get("title"), f"{a_id}: title", problems)
+        a_title = read_bilingual(raw.get("title"), f"{a_id}: title", problems)
         points = raw.get("points")
         if not isinstance(points, (int, float)) or points <= 0:
             problems.append(f"{a_id}: points must be a positive number (the total of its graded cells)")
@@ -152,7 +124,8 @@ def load_course(folder: Path) -> Course:
         source = folder / "source" / a_id
         if _has_notebooks(source) is False:
             problems.append(f"{a_id}: no notebook in {source}; put the source notebook(s) there")
-        assignments.append(Assignment(a_id, a_title, float(points), source))
+        tags = read_tags(raw, a_id, frameworks, problems)
+        assignments.append(Assignment(a_id, a_title, float(points), source, tags))
     if problems:
         raise CourseError(path, problems)
     assert isinstance(course_id, str) and isinstance(track, str)  # checked above
@@ -171,9 +144,13 @@ def _has_notebooks(source: Path) -> bool | None:
 
 def load_catalog(root: Path = COURSES_ROOT) -> Catalog:
     catalog = Catalog()
+    try:
+        catalog.frameworks = load_frameworks(root / FRAMEWORKS_FILE.name)
+    except CourseError as err:
+        catalog.broken.append(err)  # every course's tags are then unknown: each course says so too
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))):
         try:
-            course = load_course(folder)
+            course = load_course(folder, catalog.frameworks)
         except CourseError as err:
             catalog.broken.append(err)
         else:

@@ -328,3 +328,9 @@ def list_offerings(data: DataDir) -> list[Offering]:
     if not root.exists():
         return []
     return [load_offering(p) for p in sorted(root.iterdir()) if (p / "offering.toml").exists()]
+
+
+def released_to_students(data: DataDir, offering: Offering) -> set[str]:
+    """The assignments the class can fetch now: those in the offering's exchange outbound."""
+    outbound = data.exchange_dir / offering.id / "outbound"
+    return {p.name for p in outbound.glob("*") if p.is_dir()} if outbound.is_dir() else set()

@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any
 from jupyterhub.utils import url_path_join
 from tornado import httpclient, web
 
-from hub_config.teaching.offerings import Offering, current_school_year, list_offerings, offer
+from hub_config.teaching.coverage import coverage
+from hub_config.teaching.frameworks import TagKind
+from hub_config.teaching.offerings import Offering, current_school_year, list_offerings, offer, released_to_students
 from hub_config.site.clock import parse_local, shown
 from hub_config.site.staff_pages import StaffHandler
 from hub_config.teaching import loop
@@ -87,7 +89,7 @@ class OfferingHandler(TeachingHandler):
     def get(self, offering_id: str) -> None:
         offering = self.my_offering(offering_id)
         course = self.catalog.course(offering.course_id)
-        released = {p.name for p in (self.site.data.exchange_dir / offering.id / "outbound").glob("*") if p.is_dir()}
+        released = released_to_students(self.site.data, offering)
         chosen = self.get_argument("assignment", None) or next(
             (a.id for a in course.assignments if a.id in released), course.assignments[0].id)
         assignment = course.assignment(chosen)
@@ -96,6 +98,7 @@ class OfferingHandler(TeachingHandler):
         jobs = sorted(self.site.jobs.of_offering(offering.id), key=lambda j: -j.started)
         self.render_page("offering.html", offering=offering, course=course, released=released, assignment=assignment,
                          progress=progress, Stage=Stage, jobs=jobs, shown=lambda t: shown(t, self.site.zone),
+                         coverage=coverage(course, self.catalog.frameworks, released), TagKind=TagKind,
                          job_text=self.job_text, created=self.get_argument("created", ""))
 
 

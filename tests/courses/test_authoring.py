@@ -52,6 +52,10 @@ def cell(nb, grade_id):
     (lambda nb: setattr(cell(nb, "cau1-kiem-tra"), "source", cell(nb, "cau1-kiem-tra").source
                         + "\n### BEGIN HIDDEN TESTS\nassert chu_vi_hinh_chu_nhat(3, 1) == 8, 'phải bằng 8'\n### END HIDDEN TESTS"),
      "the message of `assert chu_vi_hinh_chu_nhat(3, 1) == 8, 'phải bằng 8'` is not in both languages"),
+    (lambda nb: setattr(cell(nb, "cau1-kiem-tra"), "source", cell(nb, "cau1-kiem-tra").source
+                        + "\n### BEGIN HIDDEN TESTS\nkq = chu_vi_hinh_chu_nhat(3, 1)\n"
+                          "assert kq == 8, f'phải bằng 8, nhận được {kq}'\n### END HIDDEN TESTS"),
+     "the message of `assert kq == 8, f'phải bằng 8, nhận được {kq}'` is not in both languages"),
 ])
 def test_each_broken_marker_is_named_with_its_fix(tmp_path, change, expected):
     problems = lint_notebook(edited(tmp_path, change))

@@ -175,3 +175,27 @@ def page_config(html: str) -> dict:
     found = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', html, re.S)
     assert found, "JupyterLab page config"
     return json.loads(found.group(1))
+
+
+def test_coverage_of_a_class_counts_only_its_released_work(offered):
+    import subprocess
+
+    from hub_config.teaching.catalog import load_catalog
+    from hub_config.teaching.frameworks import TagKind
+
+    from ..conftest import STEMLAB
+
+    course = load_catalog().course("python-co-ban")
+    bai01 = course.assignment(ASSIGNMENT)
+    whole = stemlab_on(offered, "courses", "coverage", "python-co-ban")
+    for_class = stemlab_on(offered, "courses", "coverage", "python-co-ban", "--class", "10A1")
+    assert f"10A1 · 2025-2026: 1/{len(course.assignments)}" in for_class
+    for kind in (TagKind.AI_STRAND, TagKind.DIGITAL_DOMAIN):
+        total = len(load_catalog().frameworks.of(kind))
+        built = {code for a in course.assignments for code in a.tags.codes(kind)}
+        assert f"{kind.heading}: {len(built)}/{total}" in whole
+        assert f"{kind.heading}: {len(set(bai01.tags.codes(kind)))}/{total}" in for_class, for_class
+    assert "chưa / not yet" in for_class
+    other = subprocess.run([STEMLAB, "courses", "coverage", "--class", "10A2", "--data", str(offered.data_dir)],
+                           capture_output=True, text=True, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+    assert other.returncode != 0 and "Lớp 10A2 chưa được giao" in other.stdout + other.stderr

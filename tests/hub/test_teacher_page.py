@@ -13,6 +13,9 @@ import openpyxl
 import pytest
 import requests
 
+from hub_config.teaching.catalog import load_catalog
+from hub_config.teaching.frameworks import TagKind
+
 from ..conftest import launch_school, leftovers_after_stop
 from .helpers import PAGE, answer_and_submit, form_xsrf, open_page, open_server, page_text, post_form, wait_job
 
@@ -48,11 +51,16 @@ def test_the_whole_loop_by_buttons(hub, teacher):
     offering = created.url.split("/offerings/")[1].split("?")[0]
 
     page = open_page(teacher, f"{hub.url}{PAGE}offerings/{offering}?assignment={ASSIGNMENT}")
+    assert covered_rows(page) == set(), "nothing released yet: no strand or domain covered"
     released = post_form(teacher, hub, page, f"offerings/{offering}/{ASSIGNMENT}/release", due="2099-06-01T07:00")
     job = wait_job(teacher, hub, released)
     assert job["state"] == "done", job
     page = open_page(teacher, f"{hub.url}{PAGE}offerings/{offering}?assignment={ASSIGNMENT}")
     assert "07:00 01/06/2099" in page_text(page), "the due date in the school's time, as typed"
+    tags = load_catalog().course("python-co-ban").assignment(ASSIGNMENT).tags
+    assert covered_rows(page) == {(kind.value, code) for kind in (TagKind.AI_STRAND, TagKind.DIGITAL_DOMAIN)
+                                  for code in tags.codes(kind)}, "the released assignment's strands and domains"
+    assert "Khung năng lực đã xây dựng" in page_text(page)
 
     # one student submits, one only fetches, nobody else has started
     anh = hub.account("student", 0, classes="10A1")
@@ -81,6 +89,14 @@ def test_the_whole_loop_by_buttons(hub, teacher):
     rows = {r[2]: r for r in ws.iter_rows(min_row=3, values_only=True)}
     assert rows["Lê Hoàng Anh"][1] == "HS0101" and rows["Lê Hoàng Anh"][3] == 2.0, "question 1 only: 2 points"
     assert rows["Phạm Minh Châu"][3] == "chưa nộp"
+
+
+def covered_rows(page) -> set[tuple[str, str]]:
+    """(framework, tag) of every row the offering page marks as covered by released work."""
+    found = set()
+    for kind, table in re.findall(r'<table class="coverage" data-kind="([^"]+)">(.*?)</table>', page_text(page), re.S):
+        found |= {(kind, tag) for tag in re.findall(r'<tr data-tag="([^"]+)" data-covered="yes">', table)}
+    return found
 
 
 def test_english_is_selectable(hub, teacher):
