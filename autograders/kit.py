@@ -9,6 +9,10 @@ check says what was observed against what was expected, in Vietnamese, then Engl
     run = run_on_kit(seconds=6, scenario={"buttons": {"a": [[1000, 2500]]}})
     run.expect_follows("matrix", run.pressed("a"), image="HEART",
                        vi="khi giữ nút A", en="while button A is held")
+    run.expect_melody(["C4:4", "D4:4", "E4:8"])          # the buzzer played these notes, in order
+    run.expect_sent("3", at=run.pressed("a"), peer="ff:ff:ff:ff:ff:ff")   # one message per press
+    run = run_on_kit(seconds=6, scenario={"radio": [[1000, "aa:bb:cc:dd:ee:01", "3"]]})
+    run.expect_reacts("matrix", run.received("3"), image="3", vi="khi nhận tin", en="on a message")
 
 The program reaches the kit through the same serial transport as a real board (a pseudo-terminal
 with the simulated MCU behind it); in virtual time a 5-second program takes milliseconds.
@@ -24,24 +28,17 @@ from lab_hardware import board_side
 from lab_hardware.boardcheck import check_cell
 from lab_hardware.errors import BoardError, ProgramTimeout
 from lab_hardware.sim.kit import SimKit
+from lab_hardware.sim.radio import check_radio_scenario
 from lab_hardware.boards import port_of
 from lab_hardware.transport import KitConnection
 
-REACTION_MS = 150.0   # how soon after a change (a press, the light) the board must follow it
+from .kit_feedback import REACTION_MS, KitCheckFailed, seconds_en, seconds_vi, state_text
+from .kit_radio import RadioChecks
+from .kit_sound import SoundChecks
+
 SAMPLE_MS = 50.0
 # the simulated board restarted and run for the check's time, before the student's program
 _PREAMBLE = board_side.source("sim_run") + "\nstart({ms})\ndel start\n"
-
-
-class KitCheckFailed(AssertionError):
-    """A kit-behaviour check failed; the message is the student's feedback."""
-
-    def __init__(self, vi: str, en: str):
-        super().__init__(f"{vi}\n{en}")
-
-
-def _seconds(ms: float) -> str:
-    return f"{ms / 1000:.2f}".replace(".", ",") + " s"
 
 
 def last_program() -> str:
@@ -54,7 +51,7 @@ def last_program() -> str:
 
 
 @dataclass
-class KitRun:
+class KitRun(SoundChecks, RadioChecks):
     """What the board did in one graded run: timeline events (times in ms from the start)."""
 
     events: list[dict[str, Any]]
@@ -78,6 +75,8 @@ class KitRun:
             if e["target"] != target:
                 continue
             value = e["value"]
+            if e["kind"] == "radio":  # messages are not states: see sent()
+                continue
             if e["kind"] == "sound":  # a tone of `ms` (or until stopped, when ms <= 0)
                 states.append((e["t"], value["freq"] or None))
                 if value["freq"] and value["ms"] > 0:
@@ -130,11 +129,11 @@ class KitRun:
         last = onsets[-1] if onsets else 0.0
         period = 1000 / hz
         if abs(observed - hz) > tolerance * hz or last < span - 2 * period:
-            until = f", lần cuối lúc {_seconds(last)}" if onsets else ""
-            until_en = f", the last at {_seconds(last).replace(',', '.')}" if onsets else ""
+            until = f", lần cuối lúc {seconds_vi(last)}" if onsets else ""
+            until_en = f", the last at {seconds_vi(last).replace(',', '.')}" if onsets else ""
             raise KitCheckFailed(
-                f"{target}: quan sát {len(onsets)} lần sáng trong {_seconds(span)} ({observed:.2f} Hz{until}); "
-                f"cần nháy {hz:g} Hz (±{tolerance:.0%}) suốt {_seconds(span)}.".replace(".", ",", 1),
+                f"{target}: quan sát {len(onsets)} lần sáng trong {seconds_vi(span)} ({observed:.2f} Hz{until}); "
+                f"cần nháy {hz:g} Hz (±{tolerance:.0%}) suốt {seconds_vi(span)}.".replace(".", ",", 1),
                 f"{target}: observed {len(onsets)} flashes in {span / 1000:g} s ({observed:.2f} Hz{until_en}); "
                 f"expected {hz:g} Hz (±{tolerance:.0%}) for the whole {span / 1000:g} s.")
 
@@ -179,9 +178,47 @@ class KitRun:
                 where_vi = vi if inside else f"ngoài lúc đó ({vi})"
                 where_en = en if inside else f"outside those times ({en})"
                 raise KitCheckFailed(
-                    f"{target} lúc {_seconds(t)}: quan sát {seen}; cần {want_vi} {where_vi}.",
+                    f"{target} lúc {seconds_vi(t)}: quan sát {seen}; cần {want_vi} {where_vi}.",
                     f"{target} at {t / 1000:g} s: observed {seen}; expected {want_en} {where_en}.")
             t += SAMPLE_MS
+
+    def expect_off(self, target: str, during: list[tuple[float, float]], vi: str = "trong các khoảng đó",
+                   en: str = "during those times") -> None:
+        """The target is off (dark, silent) throughout each interval."""
+        for a, b in during:
+            for t in [a] + [t for t, _ in self._states(target) if a < t < b]:
+                state = self.state_at(target, t)
+                if state is not None:
+                    seen_vi, seen_en = state_text(state)
+                    raise KitCheckFailed(f"{target} lúc {seconds_vi(t)}: quan sát {seen_vi}; cần tắt {vi}.",
+                                         f"{target} at {seconds_en(t)}: observed {seen_en}; expected off {en}.")
+
+    def expect_reacts(self, target: str, at: list[float], image: str | None = None,
+                      vi: str = "sau mỗi lúc đó", en: str = "after each of those times",
+                      reaction_ms: float = REACTION_MS) -> None:
+        """Within `reaction_ms` of each time, the target turns on (to `image`, if given) from a state
+        that was not that: a display kept on all along, or a tone already sounding, is no reaction."""
+        def wanted(state: Any) -> bool:
+            return state is not None and (image is None or state == image)
+
+        changes: list[tuple[float, Any]] = []
+        for t, state in self._states(target):
+            if changes and changes[-1][0] == t:
+                changes.pop()  # several frames at one instant: the last is what was seen
+            if not changes or changes[-1][1] != state:
+                changes.append((t, state))
+        for t0 in at:
+            if not any(t0 <= t <= t0 + reaction_ms and wanted(s) and not wanted(before)
+                       for (_, before), (t, s) in zip(changes, changes[1:])):
+                seen_vi, seen_en = state_text(self.state_at(target, t0 + reaction_ms))
+                already = wanted(self.state_at(target, t0 - 0.001))
+                want_vi, want_en = (f"hiện {image}", f"showing {image}") if image else ("bật", "on")
+                raise KitCheckFailed(
+                    f"{target}: {seconds_vi(reaction_ms)} sau lúc {seconds_vi(t0)} quan sát {seen_vi}"
+                    f"{' (đã như vậy từ trước, không đổi)' if already else ''}; cần chuyển sang {want_vi} {vi}.",
+                    f"{target}: {seconds_en(reaction_ms)} after {seconds_en(t0)} observed {seen_en}"
+                    f"{' (already so before, no change)' if already else ''}; expected a change to {want_en} {en}.")
+
 
 
 def run_on_kit(program: str | None = None, seconds: float = 5.0, scenario: dict[str, Any] | None = None,
@@ -207,6 +244,7 @@ def kit_run_data(program: str | None = None, seconds: float = 5.0, scenario: dic
         raise KitCheckFailed("Chương trình có lỗi, chưa chạy được: " + "; ".join(f"dòng {p.line}: {p.message_vi}" for p in problems),
                              "The program has errors and cannot run: " + "; ".join(f"line {p.line}: {p.message_en}" for p in problems))
     scenario = scenario or {}
+    check_radio_scenario(scenario.get("radio", []))  # a scenario's mistake is the teacher's, said before the run
     preamble = _PREAMBLE.format(ms=seconds * 1000)
     output: list[str] = []
     with SimKit(model=model, realtime=False, scenario=scenario) as kit:

@@ -144,8 +144,10 @@ def _has_notebooks(source: Path) -> bool | None:
 
 def load_catalog(root: Path = COURSES_ROOT) -> Catalog:
     catalog = Catalog()
+    own = root / FRAMEWORKS_FILE.name
     try:
-        catalog.frameworks = load_frameworks(root / FRAMEWORKS_FILE.name)
+        # A school's own catalogue is tagged against the national frameworks unless it brings its own.
+        catalog.frameworks = load_frameworks(own if own.exists() else FRAMEWORKS_FILE)
     except CourseError as err:
         catalog.broken.append(err)  # every course's tags are then unknown: each course says so too
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))):

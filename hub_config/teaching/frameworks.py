@@ -101,7 +101,8 @@ def read_tags(raw: dict[str, Any], where: str, frameworks: Frameworks, problems:
     that names the codes to choose from."""
 
     def known(kind: TagKind) -> str:
-        return ", ".join(repr(t.code) for t in frameworks.of(kind))
+        codes = ", ".join(repr(t.code) for t in frameworks.of(kind))
+        return codes or "the tags of frameworks.toml, which did not load (see its error)"
 
     def checked(kind: TagKind, codes: list[Any]) -> tuple[str, ...]:
         for code in codes:

@@ -81,6 +81,7 @@ class Scenario:
     acceleration: list[tuple[float, tuple[int, int, int]]] = field(default_factory=lambda: [(0, (0, 0, -1000))])  # mg
     pins: dict[str, list[tuple[float, int]]] = field(default_factory=dict)  # "pin2": [(from, level)]
     analog: dict[str, list[tuple[float, int]]] = field(default_factory=dict)  # "pin0": [(from, 0..4095)]
+    radio: list[tuple[float, str, str]] = field(default_factory=list)  # (at, sender's MAC, message): other kits
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Scenario":
@@ -93,6 +94,8 @@ class Scenario:
                 setattr(s, key, [tuple(x) for x in data[key]])
         if "acceleration" in data:
             s.acceleration = [(t, tuple(v)) for t, v in data["acceleration"]]
+        if "radio" in data:  # in time order: the board hears them one after another
+            s.radio = sorted(((float(t), str(mac), str(msg)) for t, mac, msg in data["radio"]), key=lambda m: m[0])
         return s
 
     @staticmethod

@@ -208,26 +208,3 @@ def build_machine(rt: Runtime) -> types.ModuleType:
         reset_cause=lambda: 1, PWRON_RESET=1, HARD_RESET=2, WDT_RESET=3, DEEPSLEEP_RESET=4, SOFT_RESET=5,
     )
 
-
-def build_network(rt: Runtime) -> types.ModuleType:
-    class WLAN:
-        def __init__(self, interface: int = 0):
-            self._active = False
-
-        def active(self, on: bool | None = None) -> bool | None:
-            if on is None:
-                return self._active
-            self._active = bool(on)
-            return None
-
-        def scan(self) -> list[tuple]:
-            if not self._active:
-                raise OSError("Wifi Not Started")
-            # (ssid, bssid, channel, RSSI, security, hidden): a school's usual air
-            return [(b"STEM-Lab", b"\x02\x00\x00\x00\x00\x01", 6, -48, 3, False),
-                    (b"Truong-THPT", b"\x02\x00\x00\x00\x00\x02", 11, -71, 3, False)]
-
-        def isconnected(self) -> bool:
-            return False
-
-    return _module("network", WLAN=WLAN, STA_IF=0, AP_IF=1)

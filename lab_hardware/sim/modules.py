@@ -1,4 +1,4 @@
-"""MicroPython's modules on the simulated board: machine, time, os, micropython, sys, yolobit, ...
+"""MicroPython's modules on the simulated board: machine, time, os, micropython, sys, network, espnow, yolobit, ...
 
 Each boot builds fresh module objects bound to the board's hardware and flash, and code on the
 board imports them instead of CPython's. Standard modules MicroPython also has (math, struct,
@@ -104,12 +104,14 @@ def build(rt: Runtime) -> dict[str, types.ModuleType]:
     binascii_mod = _module("binascii", hexlify=binascii.hexlify, unhexlify=binascii.unhexlify,
                            a2b_base64=binascii.a2b_base64, b2a_base64=binascii.b2a_base64, crc32=binascii.crc32)
 
-    from .machine import build_machine, build_network
+    from .machine import build_machine
+    from .radio import build_radio
 
     machine_mod = build_machine(rt)
     modules = {"time": time_mod, "os": os_mod, "sys": sys_mod, "micropython": micropython_mod,
-               "hashlib": hashlib_mod, "binascii": binascii_mod, "machine": machine_mod,
-               "network": build_network(rt), "_sim": _sim_module(rt)}
+               "hashlib": hashlib_mod, "binascii": binascii_mod, "machine": machine_mod, "_sim": _sim_module(rt)}
+    # after machine: it resets the clock's hooks, and the radio adds its own (deliveries in time)
+    modules.update(build_radio(rt))  # network, and espnow on an ESP32
     if hw.model.has_yolobit:
         from .yolobit import build_yolobit
 

@@ -149,6 +149,9 @@ def graded(tmp_path_factory):
         title.vi = "Tin cậy"
         title.en = "Trust"
         points = 10
+        ai_strands = []
+        ai_level = "upper-secondary"
+        digital_domains = ["problem-solving"]
         """), encoding="utf-8")
     nbformat.write(source_notebook(), str(course / "source" / A / "bai01.ipynb"))
     data, url = grading_site(root)

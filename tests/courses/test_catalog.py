@@ -98,3 +98,10 @@ def test_a_broken_frameworks_file_is_named_and_every_course_says_its_tags_are_un
     messages = [str(e) for e in catalog.broken]
     assert str(tmp_path / "frameworks.toml") in messages[0] and "ai_strands.ethics.name needs both languages" in messages[0]
     assert "which courses/frameworks.toml does not define" in messages[1]
+
+
+def test_a_catalogue_without_its_own_frameworks_file_is_tagged_against_the_national_ones(tmp_path):
+    shutil.copytree(GOOD, tmp_path / "python-co-ban")
+    catalog = load_catalog(tmp_path)
+    assert not catalog.broken and list(catalog.courses) == ["python-co-ban"]
+    assert catalog.frameworks.tag(TagKind.AI_STRAND, "ethics") is not None
