@@ -27,6 +27,7 @@ from typing import Any
 from lab_hardware import board_side
 from lab_hardware.boardcheck import check_cell
 from lab_hardware.errors import BoardError, ProgramTimeout
+from lab_hardware.sim.hardware import Scenario
 from lab_hardware.sim.kit import SimKit
 from lab_hardware.sim.radio import check_radio_scenario
 from lab_hardware.boards import port_of
@@ -244,7 +245,9 @@ def kit_run_data(program: str | None = None, seconds: float = 5.0, scenario: dic
         raise KitCheckFailed("Chương trình có lỗi, chưa chạy được: " + "; ".join(f"dòng {p.line}: {p.message_vi}" for p in problems),
                              "The program has errors and cannot run: " + "; ".join(f"line {p.line}: {p.message_en}" for p in problems))
     scenario = scenario or {}
-    check_radio_scenario(scenario.get("radio", []))  # a scenario's mistake is the teacher's, said before the run
+    # a scenario's mistake is the teacher's: said here, before the run, not as the student's error
+    check_radio_scenario(scenario.get("radio", []))
+    Scenario.from_dict(scenario)
     preamble = _PREAMBLE.format(ms=seconds * 1000)
     output: list[str] = []
     with SimKit(model=model, realtime=False, scenario=scenario) as kit:

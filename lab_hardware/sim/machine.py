@@ -1,4 +1,4 @@
-"""`machine` (Pin, ADC, PWM, I2C, SoftI2C, Timer, ...) and `network` on the simulated board."""
+"""`machine` (Pin, ADC, DAC, PWM, I2C, SoftI2C, Timer, ...) on the simulated board."""
 
 from __future__ import annotations
 
@@ -78,26 +78,49 @@ def build_machine(rt: Runtime) -> types.ModuleType:
 
     class ADC:
         ATTN_0DB, ATTN_2_5DB, ATTN_6DB, ATTN_11DB = 0, 1, 2, 3
-        WIDTH_9BIT, WIDTH_10BIT, WIDTH_11BIT, WIDTH_12BIT = 0, 1, 2, 3
+        WIDTH_9BIT, WIDTH_10BIT, WIDTH_11BIT, WIDTH_12BIT = 9, 10, 11, 12
+        # the input range of each attenuation (the ESP32's nominal full scale)
+        FULL_SCALE = {0: 1.1, 1: 1.5, 2: 2.2, 3: 3.3}
+
+        def __init__(self, pin: Any, *, atten: int = 3, **kw: Any):
+            self.name = _pin_name(pin)
+            self._atten, self._bits = atten, 12
+
+        def init(self, *, atten: int | None = None, **kw: Any) -> None:
+            if atten is not None:
+                self.atten(atten)
+
+        def read(self) -> int:
+            return hw.adc_read(self.name, self.FULL_SCALE[self._atten], self._bits)
+
+        def read_u16(self) -> int:
+            return hw.adc_read(self.name, self.FULL_SCALE[self._atten], 12) * 65535 // 4095
+
+        def read_uv(self) -> int:
+            code = hw.adc_read(self.name, self.FULL_SCALE[self._atten], 12)
+            return round(code * self.FULL_SCALE[self._atten] / 4095 * 1_000_000)
+
+        def atten(self, a: int) -> None:
+            if a not in self.FULL_SCALE:
+                raise ValueError("invalid attenuation")
+            self._atten = a
+
+        def width(self, w: int) -> None:
+            if w not in (9, 10, 11, 12):
+                raise ValueError("invalid bit-width")
+            self._bits = w
+
+    class DAC:
+        """The ESP32's 8-bit DACs, on GPIO25 and GPIO26: write(0..255) puts 0..3.3 V on the pin."""
 
         def __init__(self, pin: Any, **kw: Any):
             self.name = _pin_name(pin)
+            hw.set_dac(self.name, 0)
 
-        def read(self) -> int:
-            series = hw.scenario.analog.get(self.name)
-            return int(hw.scenario.at(series, hw.t(), 0)) if series else 0
-
-        def read_u16(self) -> int:
-            return self.read() * 65535 // 4095
-
-        def read_uv(self) -> int:
-            return self.read() * 3_300_000 // 4095
-
-        def atten(self, a: int) -> None:
-            pass
-
-        def width(self, w: int) -> None:
-            pass
+        def write(self, value: int) -> None:
+            if not isinstance(value, int) or not 0 <= value <= 255:
+                raise ValueError("value out of range")
+            hw.set_dac(self.name, value)
 
     class PWM:
         def __init__(self, pin: Any, freq: int = 5000, duty: int | None = None, duty_u16: int | None = None, **kw: Any):
@@ -200,8 +223,9 @@ def build_machine(rt: Runtime) -> types.ModuleType:
         rt.soft_reset_requested = True
         raise SystemExit
 
+    extra = {"DAC": DAC} if hw.model.platform == "esp32" else {}
     return _module(
-        "machine", Pin=Pin, ADC=ADC, PWM=PWM, I2C=I2C, SoftI2C=I2C, Timer=Timer,
+        "machine", Pin=Pin, ADC=ADC, PWM=PWM, **extra, I2C=I2C, SoftI2C=I2C, Timer=Timer,
         unique_id=lambda: rt.board_id, freq=lambda *a: 240_000_000, reset=soft_reset, soft_reset=soft_reset,
         idle=lambda: clock.sleep_ms(1), lightsleep=lambda ms=0: clock.sleep_ms(ms),
         deepsleep=lambda ms=0: clock.sleep_ms(ms), disable_irq=lambda: 0, enable_irq=lambda s=0: None,

@@ -272,3 +272,16 @@ def test_a_reaction_to_a_received_message_and_two_kits_talking():
     heard.expect_reacts("matrix", [1000, 3000], image="3")
     with pytest.raises(ValueError, match="not a MAC address"):
         run_on_kit(RECEIVER, seconds=1, scenario={"radio": [[0, "teacher", "3"]]})
+
+
+def test_a_measured_circuit_is_graded_and_a_scenarios_mistake_is_the_teachers():
+    from autograders.kit import KitCheckFailed, run_on_kit
+
+    meter = ("from machine import ADC, Pin\nimport time\nadc = ADC(Pin(0), atten=ADC.ATTN_11DB)\n"
+             "print('%.3f' % (sum(adc.read_uv() for _ in range(32)) / 32e6))")
+    divider = {"circuits": {"pin0": {"kind": "divider", "source": 3.3, "r_top": 10000, "r_bottom": 4700}}}
+    run_on_kit(meter, seconds=1, scenario=divider).expect_printed([3.3 * 4700 / 14700], tolerance=0.005)
+    with pytest.raises(KitCheckFailed):
+        run_on_kit(meter, seconds=1, scenario=divider).expect_printed([1.65], tolerance=0.005)
+    with pytest.raises(ValueError, match="scenario 'circuits' at pin0: kind 'resistor' is not one of"):
+        run_on_kit(meter, seconds=1, scenario={"circuits": {"pin0": {"kind": "resistor"}}})
