@@ -19,6 +19,12 @@ from hub_config.teaching.exchange import FACTORY as EXCHANGE_FACTORY
 COURSE_CONFIG = "nbgrader_config.json"
 PYTHON_CONFIG = "nbgrader_config.py"  # earlier releases wrote the offering's as Python: removed
 SITE_RULE = Path(__file__).with_name("site_nbgrader_rule.py")
+# What a student finds in an answer cell of a released notebook: nbgrader's own stubs are English
+# only ("# YOUR CODE HERE"), and a Vietnamese screen must not greet a student in English.
+CODE_STUB = ("# Viết câu trả lời của em vào đây / Write your answer here\n"
+             "raise NotImplementedError(\"Em chưa trả lời câu này / not answered yet\")")
+TEXT_STUB = "Viết câu trả lời của em vào đây. / Write your answer here."
+STUBS = {"ClearSolutions": {"code_stub": {"python": CODE_STUB}, "text_stub": TEXT_STUB}}
 
 
 def course_config(course_id: str, root: Path, db_url: str, exchange_root: Path, confined: bool,
@@ -28,7 +34,7 @@ def course_config(course_id: str, root: Path, db_url: str, exchange_root: Path, 
     user). Autograding runs each notebook in the grading sandbox, and what it flags reaches the
     gradebook."""
     config: dict[str, dict[str, Any]] = {
-        **autograde_config(), **feedback_config(),
+        **autograde_config(), **feedback_config(), **STUBS,
         "SandboxedExecute": {"unconfined_ok": not confined,
                              "limiter_class": "hub_config.system.limits.CgroupLimiter",
                              "timeout": int(limits.cell_seconds), "wall_seconds": float(limits.wall_seconds)},

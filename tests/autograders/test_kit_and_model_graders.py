@@ -129,6 +129,19 @@ def autograded_text(offering, assignment: str, notebook: str, student: str, grad
                      + str(o.get("data", {}).get("text/plain", "")) for o in cell.outputs)
 
 
+def test_a_released_answer_cell_greets_the_student_in_vietnamese_first(graded):
+    from hub_config.teaching.nbgrader_config import CODE_STUB, TEXT_STUB
+
+    _, model_offering = graded
+    nb = nbformat.read(model_offering.root / "release" / MODEL_A / "bai04.ipynb", as_version=4)
+    answers = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
+    code = [c.source for c in answers if c.cell_type == "code"]
+    stub = [line.strip() for line in CODE_STUB.splitlines()]
+    assert code and all(all(line in [x.strip() for x in source.splitlines()] for line in stub) for source in code), code
+    assert [c.source for c in answers if c.cell_type == "markdown"] == [TEXT_STUB]
+    assert CODE_STUB.startswith("# Viết câu trả lời của em vào đây") and "YOUR CODE HERE" not in nbformat.writes(nb)
+
+
 @pytest.mark.parametrize("student", list(KIT_CASES))
 def test_kit_behaviour_is_graded_on_a_simulated_kit_with_observed_and_expected(graded, student):
     kit_offering, _ = graded

@@ -20,6 +20,7 @@ from traitlets.config import Config
 
 from courses import COURSES_ROOT
 from hub_config.teaching.catalog import load_catalog
+from hub_config.teaching.nbgrader_config import CODE_STUB, STUBS
 from lab_hardware.magics import DEFAULT_KIT_ENV
 from lab_hardware.sim.kit import SimKit
 
@@ -28,6 +29,7 @@ ASSIGNMENTS = [(c, a) for c in CATALOG.courses.values() for a in c.assignments]
 IDS = [f"{c.id}/{a.id}" for c, a in ASSIGNMENTS]
 LESSON_SHAPE = ("Mục tiêu", "Khởi động", "Hình thành kiến thức", "Luyện tập", "Vận dụng")
 LEAKS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "MARK SCHEME")
+NBGRADER_STUBS = ("YOUR CODE HERE", "YOUR ANSWER HERE")  # English only: ours replace them, and no text may name them
 
 
 def generate_assignment(root: Path, assignment_id: str) -> None:
@@ -40,6 +42,9 @@ def generate_assignment(root: Path, assignment_id: str) -> None:
     config.GenerateAssignment.force = True
     config.GenerateAssignment.no_database = True  # these two are what --no-db sets
     config.SaveCells.enabled = False
+    for section, values in STUBS.items():  # the offering's stubs, as a release writes them
+        for key, value in values.items():
+            setattr(config[section], key, value)
     try:
         GenerateAssignment(coursedir=CourseDirectory(config=config), config=config).start()
     except NbGraderException as err:
@@ -117,6 +122,9 @@ def test_release_has_no_solutions_or_hidden_tests(released):
         for cell in release.cells:
             for leak in LEAKS:
                 assert leak not in cell.source, f"{source_path.name}: '{leak}' reached the student version"
+            for stub in NBGRADER_STUBS:
+                assert stub not in cell.source, (f"{source_path.name}: '{stub}' is nbgrader's English stub; the "
+                                                 f"student's cell says '{CODE_STUB.splitlines()[0]}'")
         # Each answer cell of the student version has none of its solution's lines (other cells
         # may quote code on purpose, e.g. a buggy program to explain).
         released_by_id = {nbgrader_meta(c).get("grade_id"): c for c in release.cells}
