@@ -66,6 +66,7 @@ class KitConnection(SerialLine):
         super().__init__(port, name, timeout)
         self.in_raw = False
         self.use_raw_paste = True
+        self.raw_paste_answered = False  # once it has, a reprinted raw banner means a restart
         self.confirmed = False  # the board has shown its raw prompt on this link: it is MicroPython
 
     @classmethod
@@ -203,6 +204,8 @@ class KitConnection(SerialLine):
         pending = self._take_waiting()
         if not pending or not self.in_raw:
             return
+        # the board may be mid-sentence ("so" of "soft reboot"): hear it out before judging
+        pending += self.drain(quiet=0.1, limit=2.0)
         if find_first(pending, RESTART_SIGNS) >= 0:
             self._recover_from_restart(pending)
             raise KitRestarted(self.name, "giữa hai ô / between two cells")
@@ -232,10 +235,13 @@ class KitConnection(SerialLine):
             self._write(b"\x05A\x01")
             header = self._read_exact(2, "the raw-paste answer")
             if header == b"R\x01":
+                self.raw_paste_answered = True
                 self._raw_paste(source)
                 return
             if header == b"ra":  # firmware older than raw-paste reprints the raw banner
                 self.read_until(RAW_BANNER[2:], self.timeout, "the raw REPL prompt")
+                if self.raw_paste_answered:  # this board has raw-paste: the banner is a restart's
+                    raise KitRestarted(self.name, "khi nhận mã / while receiving code")
                 self.use_raw_paste = False
             elif header != b"R\x00":
                 self._out_of_step(header, source, retry)

@@ -183,7 +183,8 @@ def _explain(raw_error: str) -> str:
     last = lines[-1] if lines else ""
     bare = last.rstrip(":")
     for phrase, said in UNANSWERED.items():
-        if bare == phrase or bare.endswith(phrase):
+        # the answer stub raises NotImplementedError with a message of its own (nbgrader_config.CODE_STUB)
+        if bare == phrase or bare.endswith(phrase) or bare.startswith(f"{phrase}:"):
             return said
     return last.removeprefix("AssertionError: ")
 

@@ -52,7 +52,7 @@ def test_class_sees_and_fetches_the_released_assignment(offered):
     assert [a["status"] for a in fetched["value"]] == ["fetched"], fetched
     notebook = offered.data_dir / "homes" / login / OFFERING / ASSIGNMENT / "bai01.ipynb"
     text = notebook.read_text(encoding="utf-8")
-    assert "YOUR CODE HERE" in text and "BEGIN SOLUTION" not in text and "2 * (dai + rong)" not in text
+    assert "Viết câu trả lời của em vào đây" in text and "BEGIN SOLUTION" not in text and "2 * (dai + rong)" not in text
     assert json.loads(text)["cells"], "a real notebook"
 
 
@@ -122,7 +122,7 @@ def test_the_formgrader_service_is_the_formgrader_alone(offered):
     folder = t.get(f"{base}/stemlab/preview/source/{ASSIGNMENT}")
     assert folder.status_code == 200 and "Xem trước" in folder.text and "bai01.ipynb" in folder.text, folder.text
     released = t.get(f"{base}/stemlab/preview/release/{ASSIGNMENT}/bai01.ipynb")
-    assert released.status_code == 200 and "YOUR CODE HERE" in released.text
+    assert released.status_code == 200 and "Viết câu trả lời của em vào đây" in released.text
     assert released.headers["Content-Security-Policy"].startswith("sandbox"), "an opaque origin: no script of the hub's"
     assert t.get(f"{base}/stemlab/preview/../../etc/passwd").status_code == 404
     english = t.get(f"{base}/stemlab/preview/source", params={"lang": "en"})

@@ -321,3 +321,45 @@ def test_a_device_that_answers_but_not_as_micropython_is_named_so():
         assert "ERROR" in caught.value.en and "flash MicroPython" in caught.value.en
     finally:
         close()
+
+
+def test_a_reboot_heard_in_pieces_between_cells_is_still_a_reboot():
+    """The board's 'soft reboot' can reach the host in two reads (a USB packet, a busy QEMU): the
+    first piece alone is no sign, and taking it for noise would swallow the rest while getting back
+    to the prompt, then run the next cell on a board that has forgotten the last."""
+    banner = b"raw REPL; CTRL-B to exit\r\n>"
+
+    def micropython(master: int, stop: threading.Event) -> None:  # the raw REPL, no raw-paste
+        heard, cells = b"", 0
+        while not stop.is_set():
+            try:
+                if not select.select([master], [], [], 0.02)[0]:
+                    continue
+                heard += os.read(master, 1024).replace(b"\x03", b"")
+                if heard.endswith(b"\r\x01"):
+                    os.write(master, banner)
+                    heard = b""
+                elif heard == b"\x05A\x01":
+                    os.write(master, b"R\x00")
+                    heard = b""
+                elif heard.endswith(b"\x04"):
+                    cells, heard = cells + 1, b""
+                    os.write(master, b"OKout\r\n\x04\x04>")
+                    if cells == 1:  # then a reboot, in two pieces 30 ms apart
+                        time.sleep(0.05)
+                        os.write(master, b"so")
+                        time.sleep(0.03)
+                        os.write(master, b"ft reboot\r\n" + banner)
+            except OSError:
+                return
+
+    path, close = _fake_device(micropython)
+    try:
+        with KitConnection.open(path, timeout=1.0) as link:
+            assert link.exec("print(1)") == "out\n"
+            time.sleep(0.06)  # the first piece has arrived, the rest not yet
+            with pytest.raises(KitRestarted):
+                link.exec("print(2)")
+            assert link.exec("print(3)") == "out\n", "back in step after the reboot"
+    finally:
+        close()
