@@ -167,8 +167,8 @@ def leftovers_after_stop(data_dir: Path, grace: float = 15) -> list[str]:
     return alive
 
 
-def import_roster(data_dir: Path, roster: Path) -> None:
-    result = subprocess.run([STEMLAB, "accounts", "import", str(roster), "--data", str(data_dir)],
+def import_roster(data_dir: Path, roster: Path, *options: str) -> None:
+    result = subprocess.run([STEMLAB, "accounts", "import", str(roster), "--data", str(data_dir), *options],
                             capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -11,7 +11,7 @@ import requests
 
 from hub_config.site.errors import StemlabError
 from hub_config.app.launcher import running_launcher
-from hub_config.people.logins import class_group
+from hub_config.people.schools import ClassRef
 from hub_config.site.paths import DataDir
 
 
@@ -37,11 +37,11 @@ class HubClient:
                                f"The hub refused {method} {path}: {r.status_code} {r.text[:200]}")
         return r
 
-    def class_members(self, class_name: str) -> list[str]:
-        group = class_group(class_name)
+    def class_members(self, klass: ClassRef) -> list[str]:
+        group = klass.group
         r = self._call("GET", f"/groups/{group}")
         if r.status_code == 404:
-            raise StemlabError(f"Không có lớp {class_name}.", f"No class {class_name} ({group}): import its roster first.")
+            raise StemlabError(f"Không có lớp {klass}.", f"No class {klass} ({group}): import its roster first.")
         return sorted(r.json()["users"])
 
     def start_server(self, user: str) -> None:

@@ -29,8 +29,14 @@ def cmd_accounts_import(args: argparse.Namespace, site: PlatformSite) -> int:
     from hub_config.people.accounts import apply_roster
     from hub_config.people.roster import parse_roster
 
-    entries = parse_roster(args.file)
-    report = apply_roster(site.data, site.settings.hub_database_url(), entries)
+    from hub_config.people.schools import school_code
+
+    try:
+        school = None if args.school is None else school_code(args.school)
+    except ValueError as err:
+        raise StemlabError(f"--school {args.school!r}: không phải mã trường (ví dụ thpt-quy-nhon).", str(err)) from None
+    entries = parse_roster(args.file, school)
+    report = apply_roster(site.data, site.settings.hub_database_url(), entries, str(args.file), args.move_school)
     console.print(
         f"Nhập xong {args.file}: {len(report.created)} tạo mới, {len(report.updated)} cập nhật, "
         f"{len(report.unchanged)} không đổi. / Imported: {len(report.created)} created, "
@@ -73,8 +79,10 @@ def cmd_class_start(args: argparse.Namespace, site: PlatformSite) -> int:
 
     from hub_config.app.hub_api import HubClient
 
+    from hub_config.app.teaching_commands import class_of
+
     hub = HubClient.for_data_dir(site.data)
-    members = hub.class_members(args.class_name)
+    members = hub.class_members(class_of(args))
     for user in members:
         hub.start_server(user)
     console.print(f"Đã yêu cầu khởi động {len(members)} máy chủ của lớp {args.class_name}. / "
@@ -107,6 +115,11 @@ class PeopleCommands:
         imp = add(acc_sub, "import", cmd_accounts_import, "import a roster (CSV UTF-8 or XLSX): ID, full name, class, role")
         imp.add_argument("file")
         imp.add_argument("--show-passwords", action="store_true", help="also print new first passwords")
+        imp.add_argument("--school", metavar="CODE",
+                         help="the school the whole roster is for (a code, e.g. thpt-quy-nhon); without it, a School "
+                              "column names each person's, and a roster with neither is the site's own school")
+        imp.add_argument("--move-school", action="store_true",
+                         help="let the roster move people already on the platform to the school it names")
         add(acc_sub, "list", cmd_accounts_list, "list accounts")
         reset = add(acc_sub, "reset-password", cmd_accounts_reset_password, "give an account a new generated password")
         reset.add_argument("login")
@@ -115,6 +128,7 @@ class PeopleCommands:
         class_sub = klass.add_subparsers(dest="action", metavar="ACTION", required=True)
         start = add(class_sub, "start", cmd_class_start, "start every student's server of a class (e.g. 10A1)")
         start.add_argument("class_name", metavar="CLASS")
+        start.add_argument("--school", metavar="CODE", help="the class's school, by its code (default: the site's own)")
         start.add_argument("--wait", action="store_true", help="wait, with progress, until every server is ready")
         start.add_argument("--timeout", type=float, default=600, help="seconds to wait with --wait (default 600)")
 

@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from hub_config.app.plugins import PlatformSite, command_adder
+from hub_config.people.schools import SITE_SCHOOL, ClassRef, school_code
 from hub_config.site.errors import StemlabError
 
 if TYPE_CHECKING:
@@ -59,6 +60,15 @@ def cmd_courses_check(args: argparse.Namespace, site: PlatformSite) -> int:
     return 1 if problems else 0
 
 
+def class_of(args: argparse.Namespace) -> ClassRef:
+    """The class `--class` and `--school` name (the site's own school without --school)."""
+    try:
+        school = SITE_SCHOOL if getattr(args, "school", None) is None else school_code(args.school)
+    except ValueError as err:
+        raise StemlabError(f"--school {args.school!r}: không phải mã trường (ví dụ thpt-quy-nhon).", str(err)) from None
+    return ClassRef(school, args.class_name)
+
+
 def cmd_courses_coverage(args: argparse.Namespace, site: PlatformSite) -> int:
     from hub_config.teaching.catalog import load_catalog
     from hub_config.teaching.coverage import COUNTED, coverage
@@ -71,7 +81,8 @@ def cmd_courses_coverage(args: argparse.Namespace, site: PlatformSite) -> int:
         courses = [catalog.course(args.course)] if args.course else list(catalog.courses.values())
         reports: list[tuple[Coverage, Offering | None]] = [(coverage(c, catalog.frameworks), None) for c in courses]
     else:
-        offerings = [o for o in list_offerings(site.data) if o.class_name == args.class_name
+        klass = class_of(args)
+        offerings = [o for o in list_offerings(site.data) if o.class_ref == klass
                      and (args.course is None or o.course_id == args.course)]
         if not offerings:
             what_vi, what_en = (f" khóa học {args.course}", f" course {args.course}") if args.course else ("", "")
@@ -108,8 +119,10 @@ def cmd_courses_offer(args: argparse.Namespace, site: PlatformSite) -> int:
     data = site.data
     course = load_catalog().course(args.course)
     year = args.year or current_school_year()
-    offering = offer(data, settings.hub_database_url(), course, args.class_name, args.school or settings.school_name, year,
-                     production=settings.production, limits=settings.grading_limits())
+    klass = class_of(args)
+    name = settings.school_name if klass.school == SITE_SCHOOL else klass.school
+    offering = offer(data, settings.hub_database_url(), course, klass.name, name, year,
+                     production=settings.production, limits=settings.grading_limits(), school_code=klass.school)
     counts = offering.counts()
     console.print(f"Khóa học / Offering [bold]{offering.id}[/]: {course.title} · {args.class_name} · {year} · "
                   f"{counts['students']} học sinh / students.\n  {offering.root}")
@@ -246,10 +259,11 @@ class TeachingCommands:
                   "which of them the class's released work has built")
         cov.add_argument("course", nargs="?", help="one course ID (default: all)")
         cov.add_argument("--class", dest="class_name", metavar="CLASS", help="a class: only what was released to it")
+        cov.add_argument("--school", metavar="CODE", help="the class's school, by its code (default: the site's own)")
         offer_p = add(courses_sub, "offer", cmd_courses_offer, "offer a course to a class: its own nbgrader course and gradebook")
         offer_p.add_argument("course", metavar="COURSE")
         offer_p.add_argument("--class", dest="class_name", metavar="CLASS", required=True)
-        offer_p.add_argument("--school", help="school name (default: school.name from the settings)")
+        offer_p.add_argument("--school", metavar="CODE", help="the class's school, by its code (default: the site's own)")
         offer_p.add_argument("--year", help="school year like 2025-2026 (default: the current one)")
         rel = add(courses_sub, "release", cmd_courses_release, "release an assignment of an offering to its students")
         rel.add_argument("offering", metavar="OFFERING")

@@ -22,10 +22,11 @@ from sqlalchemy import DateTime, Engine, String, make_url, select
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from hub_config.site.errors import DatabaseError
-from hub_config.people.logins import class_group, derive_login, generate_password, grade_code, id_fingerprint
+from hub_config.site.errors import DatabaseError, RosterError
+from hub_config.people.logins import derive_login, generate_password, grade_code, id_fingerprint
 from hub_config.site.paths import DataDir
 from hub_config.people.roster import RosterEntry
+from hub_config.people.schools import SITE_SCHOOL, ClassRef
 from hub_config.people.roles import Role
 
 BCRYPT_ROUNDS = 10  # ~60 ms per hash: a roster of 1,000 imports in about a minute
@@ -45,12 +46,22 @@ class Account(Base):
     classes: Mapped[str] = mapped_column(String(1024), default="")
     # What the grade sheet shows as "Mã học sinh" (logins.grade_code: never a citizen ID in clear)
     grade_code: Mapped[str | None] = mapped_column(String(64))
+    # The school's code; NULL (or '') is the site's own school, as every account before schools
+    school: Mapped[str | None] = mapped_column(String(64))
     created: Mapped[dt.datetime] = mapped_column(DateTime)
     updated: Mapped[dt.datetime] = mapped_column(DateTime)
 
     @property
     def class_list(self) -> list[str]:
         return [c for c in self.classes.split(";") if c]
+
+    @property
+    def school_code(self) -> str:
+        return self.school or SITE_SCHOOL
+
+    @property
+    def class_refs(self) -> list[ClassRef]:
+        return [ClassRef(self.school_code, c) for c in self.class_list]
 
 
 @dataclass
@@ -60,6 +71,7 @@ class NewAccount:
     role: str
     classes: list[str]
     password: str
+    school: str = SITE_SCHOOL
 
 
 @dataclass
@@ -154,18 +166,45 @@ def _sync_class_groups(session: Session, user: hub_orm.User, groups: Iterable[st
         user.groups.append(group)
 
 
-def apply_roster(data: DataDir, database_url: str, entries: list[RosterEntry]) -> ImportReport:
-    """Create or update an account per roster entry, all in one transaction."""
+def _school_changes(session: Session, key: str, entries: list[RosterEntry], move: bool) -> list[str]:
+    """A person ID is the education database's, unique province-wide: a roster giving an existing
+    person another school is a transfer, made only when asked for (else two schools' local codes
+    that happen to match would merge two people into one account)."""
+    if move:
+        return []
+    problems = []
+    for entry in entries:
+        account = session.get(Account, id_fingerprint(key, entry.person_id))
+        if account is not None and account.school_code != entry.school:
+            was, now = account.school_code or "trường của hệ thống", entry.school or "trường của hệ thống"
+            was_en, now_en = account.school_code or "the site school", entry.school or "the site school"
+            problems.append(
+                f"dòng {entry.line}: mã {entry.person_id} là của một người ở {was}, không phải {now}. Mã phải là mã "
+                "định danh trên cơ sở dữ liệu ngành (không trùng giữa các trường); nếu người này chuyển trường, "
+                f"nhập lại với --move-school / line {entry.line}: ID {entry.person_id} belongs to a person of "
+                f"{was_en}, not {now_en}. IDs must be the education database's (unique across schools); if the "
+                "person moved school, import again with --move-school")
+    return problems
+
+
+def apply_roster(data: DataDir, database_url: str, entries: list[RosterEntry], source: str = "roster",
+                 move_school: bool = False) -> ImportReport:
+    """Create or update an account per roster entry, all in one transaction; `move_school` lets
+    the roster move existing people to the school it names."""
     key = data.secret("login_key")
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     report = ImportReport()
     session = open_session(database_url)
     try:
+        problems = _school_changes(session, key, entries, move_school)
+        if problems:
+            raise RosterError(source, problems)
         for entry in entries:
             fingerprint = id_fingerprint(key, entry.person_id)
             account = session.get(Account, fingerprint)
             classes = ";".join(entry.classes)
             code = grade_code(entry.person_id, entry.grade_code)
+            school = entry.school or None
             if account is None:
                 login = _unique_login(session, key, entry)
                 password = generate_password()
@@ -176,22 +215,20 @@ def apply_roster(data: DataDir, database_url: str, entries: list[RosterEntry]) -
                     role=entry.role,
                     classes=classes,
                     grade_code=code,
+                    school=school,
                     created=now,
                     updated=now,
                 )
                 session.add(account)
                 session.flush()
                 _set_password(session, login, password)
-                report.created.append(NewAccount(login, entry.full_name, entry.role, list(entry.classes), password))
-            elif (account.full_name, account.role, account.classes, account.grade_code) != (
-                    entry.full_name, entry.role, classes, code):
-                account.full_name, account.role, account.classes, account.grade_code, account.updated = (
-                    entry.full_name,
-                    entry.role,
-                    classes,
-                    code,
-                    now,
-                )
+                report.created.append(NewAccount(login, entry.full_name, entry.role, list(entry.classes), password,
+                                                 entry.school))
+            elif (account.full_name, account.role, account.classes, account.grade_code, account.school_code) != (
+                    entry.full_name, entry.role, classes, code, entry.school):
+                account.full_name, account.role, account.classes, account.grade_code = (
+                    entry.full_name, entry.role, classes, code)
+                account.school, account.updated = school, now
                 report.updated.append(account.login)
             else:
                 report.unchanged.append(account.login)
@@ -229,11 +266,21 @@ def list_accounts(database_url: str) -> list[Account]:
         session.close()
 
 
+def sheet_school(name: str) -> str:
+    """The school whose people a password sheet holds, from its name (see write_password_sheets)."""
+    prefix = name.rsplit("-", 2)[0]  # the stamp is YYYYmmdd-HHMMSS
+    return prefix.partition(".")[2] or SITE_SCHOOL
+
+
 def write_password_sheets(data: DataDir, created: list[NewAccount], when: dt.datetime) -> list[Path]:
-    """One CSV per class (UTF-8 with BOM so Excel shows Vietnamese names) with first passwords."""
+    """One CSV per class (UTF-8 with BOM so Excel shows Vietnamese names) with first passwords,
+    named by the class's group (another school's carry its code: class-10a1.thpt-an-nhon-...)."""
     by_sheet: dict[str, list[NewAccount]] = {}
     for account in created:
-        sheet = class_group(account.classes[0]) if account.classes and account.role == Role.STUDENT else "staff"
+        if account.classes and account.role == Role.STUDENT:
+            sheet = ClassRef(account.school, account.classes[0]).group
+        else:
+            sheet = f"staff.{account.school}" if account.school else "staff"
         by_sheet.setdefault(sheet, []).append(account)
     written = []
     stamp = when.strftime("%Y%m%d-%H%M%S")
@@ -277,10 +324,14 @@ def hub_view(database_url: str) -> HubView:
     accounts = list_accounts(database_url)
     teachers_of: dict[str, list[str]] = {}
     technicians = []
+    school_admins: dict[str, list[str]] = {}
+    for a in accounts:
+        if a.role == Role.ADMIN and a.school_code != SITE_SCHOOL:
+            school_admins.setdefault(a.school_code, []).append(a.login)
     for a in accounts:
         if a.role == Role.TEACHER:
-            for c in a.class_list:
-                teachers_of.setdefault(class_group(c), []).append(a.login)
+            for ref in a.class_refs:
+                teachers_of.setdefault(ref.group, []).append(a.login)
         elif a.role == Role.TECHNICIAN:
             technicians.append(a.login)
     roles: list[dict] = [
@@ -292,6 +343,14 @@ def hub_view(database_url: str) -> HubView:
         }
         for group, logins in sorted(teachers_of.items())
     ]
+    for school, logins in sorted(school_admins.items()):
+        groups = sorted({ref.group for a in accounts if a.school_code == school for ref in a.class_refs})
+        roles.append({
+            "name": f"school-admin-{school}",
+            "description": f"Admins of the school {school}: its classes' students and servers, no other school's",
+            "scopes": [s.format(g=g) for g in groups for s in TEACHER_SCOPES if s != KITS_MANAGE_SCOPE] + ["admin-ui"],
+            "users": sorted(logins),
+        })
     roles.append(
         {
             "name": "technician",
@@ -302,7 +361,7 @@ def hub_view(database_url: str) -> HubView:
     )
     return HubView(
         users={a.login for a in accounts},
-        admins={a.login for a in accounts if a.role == Role.ADMIN},
+        admins={a.login for a in accounts if a.role == Role.ADMIN and a.school_code == SITE_SCHOOL},
         students={a.login for a in accounts if a.role == Role.STUDENT},
         roles=roles,
         display_names={a.login: a.full_name for a in accounts},

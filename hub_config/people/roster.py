@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from hub_config.site.errors import RosterError
-from hub_config.people.logins import CITIZEN_ID, ascii_fold, class_group, normalize_name
+from hub_config.people.logins import CITIZEN_ID, ascii_fold, normalize_name
+from hub_config.people.schools import SITE_SCHOOL, ClassRef, school_code
 from hub_config.people.roles import ROLE_ALIASES, Role
 
 ROLES = tuple(Role)
@@ -30,7 +31,9 @@ HEADER_ALIASES = {
     "classes": ["class", "classes", "lop", "cac lop", "lop day"],
     "role": ["role", "vai tro", "chuc vu"],
     # the student's code in the school's grade system, when the ID column holds something else
-    "grade_code": ["grade code", "school code", "ma nhap diem", "ma smas", "ma vnedu", "ma so diem"],
+    "grade_code": ["grade code", "ma nhap diem", "ma smas", "ma vnedu", "ma so diem"],
+    # the person's school, on a roster that holds several (or the import's --school)
+    "school": ["school", "truong", "ma truong", "ten truong", "don vi", "co so"],
 }
 PERSON_ID = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
 CLASS_NAME = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._/-]{0,15}$")
@@ -45,10 +48,15 @@ class RosterEntry:
     role: Role
     classes: tuple[str, ...]
     grade_code: str = ""  # as the roster gave it; empty: the ID is the grade-system code
+    school: str = SITE_SCHOOL  # its code
+
+    @property
+    def class_refs(self) -> tuple[ClassRef, ...]:
+        return tuple(ClassRef(self.school, c) for c in self.classes)
 
     @property
     def groups(self) -> tuple[str, ...]:
-        return tuple(class_group(c) for c in self.classes)
+        return tuple(ref.group for ref in self.class_refs)
 
 
 def _key(text: str) -> str:
@@ -121,7 +129,9 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def parse_roster(path: str | Path) -> list[RosterEntry]:
+def parse_roster(path: str | Path, school: str | None = None) -> list[RosterEntry]:
+    """The roster's people. `school` (a code) is the school the whole file is for; without it, a
+    School column names each person's, and a roster with neither is the site's own school."""
     path = Path(path)
     rows = [(n, [f.strip() for f in fields]) for n, fields in _read_rows(path)]
     rows = [(n, fields) for n, fields in rows if any(fields)]
@@ -149,7 +159,7 @@ def parse_roster(path: str | Path) -> list[RosterEntry]:
     entries: list[RosterEntry] = []
     first_seen: dict[str, int] = {}
     for line, fields in rows[1:]:
-        entry, row_problems = _parse_row(line, fields, columns)
+        entry, row_problems = _parse_row(line, fields, columns, school)
         problems.extend(row_problems)
         if entry is None:
             continue
@@ -174,8 +184,26 @@ def _field(fields: list[str], columns: dict[str, int], name: str) -> str:
     return unicodedata.normalize("NFC", fields[index])
 
 
-def _parse_row(line: int, fields: list[str], columns: dict[str, int]) -> tuple[RosterEntry | None, list[str]]:
-    problems = []
+def _school_of(line: int, written: str, school: str | None, problems: list[str]) -> str:
+    if not written:
+        return SITE_SCHOOL if school is None else school
+    try:
+        code = school_code(written)
+    except ValueError:
+        problems.append(f"dòng {line}: {written!r} không phải mã trường (chữ và số, ví dụ thpt-quy-nhon) / "
+                        f"line {line}: {written!r} is not a school code (letters and digits, e.g. thpt-quy-nhon)")
+        return SITE_SCHOOL
+    if school is not None and code != school:
+        problems.append(f"dòng {line}: trường {code} khác trường của lần nhập này ({school or 'trường của hệ thống'}) / "
+                        f"line {line}: school {code} is not the school this import is for "
+                        f"({school or 'the site school'}); split the file by school, or import without --school")
+    return code
+
+
+def _parse_row(line: int, fields: list[str], columns: dict[str, int],
+               school: str | None = None) -> tuple[RosterEntry | None, list[str]]:
+    problems: list[str] = []
+    school_of_row = _school_of(line, _field(fields, columns, "school").strip(), school, problems)
     person_id = _field(fields, columns, "person_id").strip()
     if not PERSON_ID.match(person_id):
         problems.append(
@@ -216,4 +244,4 @@ def _parse_row(line: int, fields: list[str], columns: dict[str, int]) -> tuple[R
     if problems:
         return None, problems
     assert role is not None
-    return RosterEntry(line, person_id, full_name, role, classes, code), []
+    return RosterEntry(line, person_id, full_name, role, classes, code, school_of_row), []

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tornado import web
 
-from hub_config.people.accounts import apply_roster
+from hub_config.people.accounts import apply_roster, sheet_school
 from hub_config.site.errors import RosterError
 from hub_config.people.logins import id_fingerprint
 from hub_config.people.roster import parse_roster
@@ -25,8 +25,14 @@ MAX_BYTES = 20 * 1024 * 1024
 
 class AdminHandler(StaffHandler):
     def admin_only(self) -> None:
-        if not self.is_admin:
+        if not self.manages_people:
             raise web.HTTPError(403, self.w("admins_only"))
+
+    @property
+    def roster_school(self) -> str | None:
+        """The school every roster this admin imports is for: a school's admin imports only their
+        own school's people (rows naming another are refused); the province's admin any."""
+        return self.school_admin_of
 
     @property
     def uploads(self) -> Path:
@@ -60,7 +66,7 @@ class RosterPage(AdminHandler):
         path.write_bytes(upload["body"])
         path.chmod(0o600)
         try:
-            entries = parse_roster(path)
+            entries = parse_roster(path, self.roster_school)
         except RosterError as err:
             path.unlink(missing_ok=True)
             self.render_page("roster.html", problems=err.problems, preview=None, token="", report=None, name=name)
@@ -70,7 +76,7 @@ class RosterPage(AdminHandler):
         new = [e for e in entries if id_fingerprint(key, e.person_id) not in known]
         by_class: dict[str, int] = {}
         for e in entries:
-            for c in e.classes or ("—",):
+            for c in [str(ref) for ref in e.class_refs] or ["—"]:  # two schools' 10A1 are two classes
                 by_class[c] = by_class.get(c, 0) + 1
         preview = {"total": len(entries), "new": len(new), "existing": len(entries) - len(new),
                    "by_class": sorted(by_class.items()), "rows": entries[:200]}
@@ -86,7 +92,7 @@ class RosterConfirm(AdminHandler):
         if not path.is_file() or not path.name[:32].isalnum():
             raise web.HTTPError(400, self.w("roster_expired"))
         try:
-            report = apply_roster(self.site.data, self.site.database_url, parse_roster(path))
+            report = apply_roster(self.site.data, self.site.database_url, parse_roster(path, self.roster_school), "roster")
         except RosterError as err:
             self.render_page("roster.html", problems=err.problems, preview=None, token="", report=None, name="")
             return
@@ -106,6 +112,8 @@ class PasswordSheet(AdminHandler):
         path = self.site.data.sheets_dir / Path(name).name
         if not path.is_file() or path.suffix != ".csv":
             raise web.HTTPError(404)
+        if not self.is_admin and sheet_school(path.name) != self.school_admin_of:
+            raise web.HTTPError(403, self.w("admins_only"))
         self.set_header("Content-Type", "text/csv; charset=utf-8")
         self.set_header("Content-Disposition", f'attachment; filename="{path.name}"')
         self.finish(path.read_bytes())

@@ -26,6 +26,7 @@ from hub_config.site.paths import DataDir
 from hub_config.teaching.jobs import Jobs
 from hub_config.site.staff_words import LANGUAGES, word
 from hub_config.people.roles import Role
+from hub_config.people.schools import SITE_SCHOOL, ClassRef
 
 TEMPLATES = Path(__file__).parent / "staff_templates"
 LANG_COOKIE = "stemlab_lang"
@@ -90,24 +91,44 @@ class StaffHandler(HubOAuthenticated, web.RequestHandler):
 
     @property
     def is_admin(self) -> bool:
-        return self.account is not None and self.account.role == Role.ADMIN
+        """The province's admin (an admin of the site's own school): every school."""
+        return self.account is not None and self.account.role == Role.ADMIN and self.account.school_code == SITE_SCHOOL
 
-    def students_of(self, class_name: str) -> list[Account]:
-        return [a for a in self.people if a.role == Role.STUDENT and class_name in a.class_list]
+    @property
+    def school_admin_of(self) -> str | None:
+        """The school an admin of one school manages (their roster's), else None."""
+        a = self.account
+        return a.school_code if a is not None and a.role == Role.ADMIN and a.school_code != SITE_SCHOOL else None
+
+    @property
+    def manages_people(self) -> bool:
+        return self.is_admin or self.school_admin_of is not None
+
+    def students_of(self, klass: ClassRef) -> list[Account]:
+        return [a for a in self.people if a.role == Role.STUDENT and klass in a.class_refs]
 
     @functools.cached_property
-    def my_classes(self) -> list[str]:
-        """The classes a teacher teaches (every class for an admin); 403 for anyone else."""
+    def my_classes(self) -> list[ClassRef]:
+        """The classes a teacher teaches, in their own school (every class for an admin); 403 for
+        anyone else."""
         if self.account is None or self.account.role not in (Role.TEACHER, Role.ADMIN):
             raise web.HTTPError(403, self.w("forbidden"))
-        if self.is_admin:
-            return sorted({c for a in self.people if a.role == Role.STUDENT for c in a.class_list})
-        return self.account.class_list
+        if self.is_admin or self.school_admin_of is not None:
+            return sorted({ref for a in self.people if a.role == Role.STUDENT for ref in a.class_refs
+                           if self.is_admin or ref.school == self.school_admin_of})
+        return self.account.class_refs
+
+    def my_class(self, key: str) -> ClassRef:
+        """The class a page or form names (ClassRef.key), if it is one of mine; else 403."""
+        klass = ClassRef.from_key(key)
+        if klass not in self.my_classes:
+            raise web.HTTPError(403, self.w("not_your_class"))
+        return klass
 
     def render_page(self, template: str, **values: Any) -> None:
         other = "en" if self.lang == "vi" else "vi"
         self.render(template, w=self.w, lang=self.lang, other_lang=other, prefix=self.settings["prefix"],
-                    me=self.current_user["name"], school=self.site.school, is_admin=self.is_admin, **values)
+                    me=self.current_user["name"], school=self.site.school, is_admin=self.manages_people, **values)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None))[1]

@@ -26,6 +26,7 @@ from hub_config.teaching.jobs import Action, Busy, Job, JobState
 from hub_config.teaching.page import TeachingHandler, grading_report
 from hub_config.teaching.scopes import TEACH_GRADE_API
 from hub_config.people.roles import Role
+from hub_config.people.schools import SITE_SCHOOL
 
 WAIT_SECONDS = 900.0
 
@@ -49,10 +50,11 @@ class FormgraderAutograde(TeachingHandler):
         if offering is None:
             raise web.HTTPError(404, offering_id)
         account = next((a for a in self.people if a.login == teacher), None)
-        if account is None or not (account.role == Role.ADMIN or (account.role == Role.TEACHER
-                                                                and offering.class_name in account.class_list)):
+        admin_of = account.school_code if account is not None and account.role == Role.ADMIN else None
+        if account is None or not (admin_of == SITE_SCHOOL or admin_of == offering.school_code
+                                   or (account.role == Role.TEACHER and offering.class_ref in account.class_refs)):
             raise web.HTTPError(403, self.w("not_your_class"))
-        if student not in {a.login for a in self.students_of(offering.class_name)}:
+        if student not in {a.login for a in self.students_of(offering.class_ref)}:
             raise web.HTTPError(404, student)
         self.catalog.course(offering.course_id).assignment(assignment_id)  # a StemlabError if unknown
 

@@ -31,7 +31,7 @@ from hub_config.site.errors import StemlabError
 from hub_config.teaching import nbgrader_config
 from hub_config.teaching.nbgrader_config import course_config, site_config, write_site_config
 from hub_config.people.logins import grader_login
-from hub_config.people.logins import class_group
+from hub_config.people.schools import SITE_SCHOOL, ClassRef
 from hub_config.site.paths import DataDir
 from hub_config.system.linux_accounts import ensure_grader_account, restrict_to_graders
 from hub_config.people.roles import Role
@@ -46,8 +46,8 @@ def current_school_year(today: dt.date | None = None) -> str:
     return f"{start}-{start + 1}"
 
 
-def offering_id(course_id: str, class_name: str, year: str) -> str:
-    return f"{course_id}-{class_group(class_name).removeprefix('class-')}-{year}"
+def offering_id(course_id: str, class_name: str, year: str, school_code: str = SITE_SCHOOL) -> str:
+    return f"{course_id}-{ClassRef(school_code, class_name).slug}-{year}"
 
 
 def split_name(full_name: str) -> tuple[str, str]:
@@ -66,6 +66,11 @@ class Offering:
     year: str
     root: Path
     grader: str | None = None  # production mode: the Linux account its nbgrader runs as
+    school_code: str = SITE_SCHOOL  # whose class: `school` is that school's name, as sheets print it
+
+    @property
+    def class_ref(self) -> ClassRef:
+        return ClassRef(self.school_code, self.class_name)
 
     @property
     def gradebook_url(self) -> str:
@@ -230,9 +235,9 @@ def write_course_config(offering: Offering, exchange_root: Path, limits: Limits)
     nbgrader_config.write_course_config(offering.root, config, offering.grader)
 
 
-def _class_accounts(accounts: list[Account], class_name: str) -> tuple[list[Account], list[Account]]:
-    students = [a for a in accounts if a.role == Role.STUDENT and class_name in a.class_list]
-    teachers = [a for a in accounts if a.role == Role.TEACHER and class_name in a.class_list]
+def _class_accounts(accounts: list[Account], klass: ClassRef) -> tuple[list[Account], list[Account]]:
+    students = [a for a in accounts if a.role == Role.STUDENT and klass in a.class_refs]
+    teachers = [a for a in accounts if a.role == Role.TEACHER and klass in a.class_refs]
     return students, teachers
 
 
@@ -245,7 +250,7 @@ def _set_group(session: Session, name: str, logins: list[str]) -> None:
 
 
 def offer(data: DataDir, database_url: str, course: Course, class_name: str, school: str, year: str,
-          production: bool = False, limits: Limits | None = None) -> Offering:
+          production: bool = False, limits: Limits | None = None, school_code: str = SITE_SCHOOL) -> Offering:
     """Create (or bring up to date) the offering of a course to a class; idempotent.
 
     In production mode the offering gets its own unprivileged grader account, which owns the
@@ -255,26 +260,28 @@ def offer(data: DataDir, database_url: str, course: Course, class_name: str, sch
     if not SCHOOL_YEAR.match(year) or int(year[5:]) != int(year[:4]) + 1:
         raise StemlabError(f"Năm học {year!r} không hợp lệ.", f"School year {year!r} must look like 2025-2026.")
     accounts = list_accounts(database_url)
-    students, teachers = _class_accounts(accounts, class_name)
+    klass = ClassRef(school_code, class_name)
+    students, teachers = _class_accounts(accounts, klass)
     if not students:
-        known = sorted({c for a in accounts for c in a.class_list})
+        known = sorted({str(ref) for a in accounts for ref in a.class_refs})
         raise StemlabError(
-            f"Không có lớp {class_name} (chưa có học sinh).", f"No class {class_name} with students; "
+            f"Không có lớp {klass} (chưa có học sinh).", f"No class {klass} with students; "
             f"import its roster first. Classes: {', '.join(known) or '(none)'}"
         )
     tools_on_path()  # nbgrader creates the gradebook by running `alembic`
-    oid = offering_id(course.id, class_name, year)
+    oid = offering_id(course.id, class_name, year, school_code)
     folder = data.offerings_dir
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o711)  # grader accounts reach their own offering, and list none
     offering = Offering(oid, course.id, class_name, school, year, folder / oid,
-                        grader_login(oid) if production else None)
+                        grader_login(oid) if production else None, school_code)
     offering.root.mkdir(exist_ok=True)
     source_link = offering.root / "source"
     if not source_link.exists():
         source_link.symlink_to(course.root / "source", target_is_directory=True)
     exchange = ensure_exchange_root(data)
-    meta = {"id": oid, "course": course.id, "class": class_name, "school": school, "year": year}
+    meta = {"id": oid, "course": course.id, "class": class_name, "school": school, "year": year,
+            "school_code": school_code}
     if offering.grader:
         meta["grader"] = offering.grader
     (offering.root / "offering.toml").write_text(tomli_w.dumps(meta), encoding="utf-8")
@@ -320,7 +327,7 @@ def _prepare_exchange_folders(course_exchange: Path, owner: tuple[int, int]) -> 
 def load_offering(folder: Path) -> Offering:
     meta = tomllib.loads((folder / "offering.toml").read_text(encoding="utf-8"))
     return Offering(meta["id"], meta["course"], meta["class"], meta["school"], meta["year"], folder,
-                    meta.get("grader"))
+                    meta.get("grader"), meta.get("school_code", SITE_SCHOOL))
 
 
 def list_offerings(data: DataDir) -> list[Offering]:

@@ -22,6 +22,7 @@ from tornado import httpclient, web
 from hub_config.teaching.coverage import coverage
 from hub_config.teaching.frameworks import TagKind
 from hub_config.teaching.offerings import Offering, current_school_year, list_offerings, offer, released_to_students
+from hub_config.people.schools import ClassRef
 from hub_config.site.clock import parse_local, shown
 from hub_config.site.staff_pages import StaffHandler
 from hub_config.teaching import loop
@@ -56,7 +57,7 @@ class TeachingHandler(StaffHandler):
         offering = next((o for o in list_offerings(self.site.data) if o.id == offering_id), None)
         if offering is None:
             raise web.HTTPError(404, f"{offering_id}")
-        if offering.class_name not in self.my_classes:
+        if offering.class_ref not in self.my_classes:
             raise web.HTTPError(403, self.w("not_your_class"))
         return offering
 
@@ -64,7 +65,7 @@ class TeachingHandler(StaffHandler):
 class HomeHandler(TeachingHandler):
     @web.authenticated
     def get(self) -> None:
-        offerings = [o for o in list_offerings(self.site.data) if o.class_name in self.my_classes]
+        offerings = [o for o in list_offerings(self.site.data) if o.class_ref in self.my_classes]
         classes = [(c, len(self.students_of(c))) for c in self.my_classes]
         self.render_page("home.html", classes=classes, offerings=offerings, catalog=self.catalog,
                          year=current_school_year(), message=self.get_argument("message", ""))
@@ -73,13 +74,11 @@ class HomeHandler(TeachingHandler):
 class OfferingsHandler(TeachingHandler):
     @web.authenticated
     def post(self) -> None:
-        class_name = self.get_body_argument("class")
-        if class_name not in self.my_classes:
-            raise web.HTTPError(403, self.w("not_your_class"))
+        klass = self.my_class(self.get_body_argument("class"))
         course = self.catalog.course(self.get_body_argument("course"))
         year = self.get_body_argument("year", current_school_year())
-        offering = offer(self.site.data, self.site.database_url, course, class_name, self.site.school, year,
-                         production=self.site.production, limits=self.site.grading)
+        offering = offer(self.site.data, self.site.database_url, course, klass.name, self.site.school, year,
+                         production=self.site.production, limits=self.site.grading, school_code=klass.school)
         self.site.reload_hub()
         self.redirect(url_path_join(self.settings["prefix"], "offerings", offering.id) + "?created=1")
 
@@ -184,9 +183,9 @@ class ClassHandler(TeachingHandler):
             url_path_join(self.site.hub_api_url, path), method=method, raise_error=False,
             headers={"Authorization": f"token {token}"}, body=b"{}" if method == "POST" else None)
 
-    async def states(self, class_name: str) -> list[dict[str, str]]:
+    async def states(self, klass: ClassRef) -> list[dict[str, str]]:
         out = []
-        for student in self.students_of(class_name):
+        for student in self.students_of(klass):
             r = await self.hub("GET", f"users/{student.login}")
             state = "unknown"
             if r.code == 200:
@@ -196,24 +195,20 @@ class ClassHandler(TeachingHandler):
                         "text": self.w("server." + state)})
         return out
 
-    def my_class(self, class_name: str) -> str:
-        if class_name not in self.my_classes:
-            raise web.HTTPError(403, self.w("not_your_class"))
-        return class_name
-
     @web.authenticated
-    async def get(self, class_name: str) -> None:
-        states = await self.states(self.my_class(class_name))
+    async def get(self, key: str) -> None:
+        klass = self.my_class(key)
+        states = await self.states(klass)
         if self.get_argument("format", "") == "json":
-            self.finish({"class": class_name, "servers": states})
+            self.finish({"class": klass.key, "servers": states})
             return
-        self.render_page("class.html", class_name=class_name, servers=states)
+        self.render_page("class.html", class_name=str(klass), servers=states)
 
     @web.authenticated
-    async def post(self, class_name: str) -> None:
-        for student in self.students_of(self.my_class(class_name)):
+    async def post(self, key: str) -> None:
+        for student in self.students_of(self.my_class(key)):
             await self.hub("POST", f"users/{student.login}/server")  # 201/202, or 400 when already running
-        self.redirect(url_path_join(self.settings["prefix"], "classes", urllib.parse.quote(class_name)))
+        self.redirect(url_path_join(self.settings["prefix"], "classes", urllib.parse.quote(key)))
 
 
 HANDLERS = [

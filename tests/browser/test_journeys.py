@@ -21,6 +21,7 @@ import pytest
 import requests
 
 from ..conftest import ARTIFACTS, launch_school, leftovers_after_stop
+from ..hub.helpers import launcher_state, wait_for_new_hub
 from .test_student_in_chromium import browser  # noqa: F401  (the shared Chromium fixture)
 
 pytestmark = [pytest.mark.hub, pytest.mark.browser]
@@ -123,22 +124,6 @@ def links_that_fail(page, start: str, limit: int = 40) -> list[str]:
             elif href.startswith(service + "/formgrader/") and "/api/" not in href and "/static/" not in href:
                 to_visit.append(href)
     return failed
-
-
-def launcher_state(hub) -> dict:
-    return json.loads((hub.data_dir / "run" / "launcher.json").read_text())
-
-
-def wait_for_new_hub(hub, old_pid: int, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if launcher_state(hub)["hub_pid"] != old_pid and requests.get(f"{hub.url}/hub/login", timeout=5).ok:
-                return
-        except (OSError, ValueError, requests.RequestException):
-            pass
-        time.sleep(0.5)
-    raise AssertionError("the hub did not come back after the roster import")
 
 
 def test_an_admin_imports_a_roster_in_chromium(hub, browser, write_roster):  # noqa: F811

@@ -189,3 +189,38 @@ def wait_job(session, hub, response: requests.Response) -> dict:
             return job
         time.sleep(0.5)
     raise AssertionError(f"job {job_id} did not end")
+
+
+def launcher_state(hub) -> dict:
+    return json.loads((hub.data_dir / "run" / "launcher.json").read_text())
+
+
+def wait_for_new_hub(hub, old_pid: int, timeout: float = 120) -> None:
+    """Until the launcher has restarted its hub (a roster import asks it to) and it answers."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if launcher_state(hub)["hub_pid"] != old_pid and requests.get(f"{hub.url}/hub/login", timeout=5).ok:
+                return
+        except (OSError, ValueError, requests.RequestException):
+            pass
+        time.sleep(0.5)
+    raise AssertionError("the hub did not come back after the roster import")
+
+
+def settled_hub_pid(hub, quiet: float = 3.0, timeout: float = 120) -> int:
+    """The hub's pid once no reload is under way (the same hub answering for `quiet` seconds): a
+    reload asked for by an earlier step must not be taken for the next one's."""
+    deadline = time.monotonic() + timeout
+    pid, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        try:
+            now = launcher_state(hub)["hub_pid"] if requests.get(f"{hub.url}/hub/login", timeout=5).ok else None
+        except (OSError, ValueError, requests.RequestException):
+            now = None
+        if now is None or now != pid:
+            pid, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return pid
+        time.sleep(0.5)
+    raise AssertionError("the hub kept restarting")

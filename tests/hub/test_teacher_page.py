@@ -16,8 +16,9 @@ import requests
 from hub_config.teaching.catalog import load_catalog
 from hub_config.teaching.frameworks import TagKind
 
-from ..conftest import launch_school, leftovers_after_stop
-from .helpers import PAGE, answer_and_submit, form_xsrf, open_page, open_server, page_text, post_form, wait_job
+from ..conftest import import_roster, launch_school, leftovers_after_stop
+from .helpers import (PAGE, answer_and_submit, form_xsrf, open_page, open_server, page_text, post_form, settled_hub_pid,
+                      wait_for_new_hub, wait_job)
 
 pytestmark = pytest.mark.hub
 ASSIGNMENT = "bai01-bien-va-kieu-du-lieu"
@@ -199,3 +200,56 @@ def test_an_admin_imports_a_roster_in_the_browser(hub, write_roster):
     teacher = hub.account("teacher", classes="10A1")
     t = hub.login(teacher["login"], teacher["password"])
     assert t.get(f"{hub.url}{PAGE}roster", timeout=60).status_code == 403
+
+
+def test_another_schools_10a1_is_its_own_class_behind_its_own_teacher(hub, teacher, write_roster):
+    """Two schools on one hub: the other school's teacher of 10A1 sees and offers only that
+    school's 10A1, and neither 10A1's teacher reaches the other's class or offerings."""
+    roster = write_roster("an-nhon", [["AN0001", "Lê Minh Châu", "10A1", ""], ["AN0002", "Phạm Văn Dũng", "10A1", "giáo viên"],
+                                      ["AN0003", "Võ Thị Hiệu", "", "quản trị"]])
+    hub_before = settled_hub_pid(hub)
+    import_roster(hub.data_dir, roster, "--school", "THPT An Nhơn")
+    wait_for_new_hub(hub, hub_before)  # the import reloads the hub: the new people and roles are known after
+    sheets = {p.name.rsplit("-", 2)[0]: p for p in (hub.data_dir / "accounts" / "sheets").glob("*.csv")}
+    staff_rows = [r.split(",") for r in sheets["staff.thpt-an-nhon"].read_text(encoding="utf-8-sig").splitlines()[1:]]
+    staff = next(r for r in staff_rows if r[2] == "teacher")
+    student = sheets["class-10a1.thpt-an-nhon"].read_text(encoding="utf-8-sig").splitlines()[1].split(",")
+    other = hub.login(staff[3], staff[4])
+    home = page_text(open_page(other, f"{hub.url}{PAGE}"))
+    assert "10A1 (thpt-an-nhon)" in home and "classes/10A1%40thpt-an-nhon" in home
+    assert other.get(f"{hub.url}{PAGE}classes/10A1", timeout=60).status_code == 403, "the site school's 10A1"
+    servers = other.get(f"{hub.url}{PAGE}classes/10A1@thpt-an-nhon?format=json", timeout=60).json()["servers"]
+    assert [s["login"] for s in servers] == [student[3]], "only that school's 10A1"
+    page = open_page(other, f"{hub.url}{PAGE}")
+    assert post_form(other, hub, page, "offerings", course="python-co-ban", **{"class": "10A1"}).status_code == 403
+    hub_before = settled_hub_pid(hub)
+    created = post_form(other, hub, page, "offerings", course="python-co-ban", **{"class": "10A1@thpt-an-nhon"})
+    wait_for_new_hub(hub, hub_before)  # a new offering reloads the hub (its formgrader service)
+    assert "/offerings/python-co-ban-10a1.thpt-an-nhon-" in created.url, created.url
+    theirs = created.url.split("/offerings/")[1].split("?")[0]
+    assert teacher.get(f"{hub.url}{PAGE}classes/10A1@thpt-an-nhon", timeout=60).status_code == 403
+    assert teacher.get(f"{hub.url}{PAGE}offerings/{theirs}", timeout=60).status_code == 403
+    for ours in (o.name for o in (hub.data_dir / "offerings").iterdir() if o.name.startswith(OFFERING)):
+        assert other.get(f"{hub.url}{PAGE}offerings/{ours}", timeout=60).status_code == 403
+
+    # the school's admin manages that school only: its classes, its rosters, its password sheets
+    principal = next(r for r in staff_rows if r[2] == "admin")
+    admin = hub.login(principal[3], principal[4])
+    home = page_text(open_page(admin, f"{hub.url}{PAGE}"))
+    assert "10A1 (thpt-an-nhon)" in home and "10A2" not in home and 'id="nav-roster"' in home
+    assert admin.get(f"{hub.url}{PAGE}classes/10A1", timeout=60).status_code == 403
+    assert admin.get(f"{hub.url}{PAGE}classes/10A1@thpt-an-nhon", timeout=60).status_code == 200
+    page = open_page(admin, f"{hub.url}{PAGE}roster")
+    site_student = hub.account("student", 0, classes="10A1")
+    theirs_roster = write_roster("steal", [["HS0101", "Tên Khác", "10A1", ""]])  # the site school's student's ID
+    r = admin.post(f"{hub.url}{PAGE}roster", data={"_xsrf": form_xsrf(page_text(page))},
+                   files={"roster": ("steal.csv", theirs_roster.read_bytes(), "text/csv")}, timeout=60)
+    token = re.search(r'name="token" value="([^"]+)"', html.unescape(page_text(r)))
+    assert token, "the file itself is valid: it is previewed"
+    done = admin.post(f"{hub.url}{PAGE}roster/confirm", timeout=60,
+                      data={"_xsrf": form_xsrf(page_text(r)), "token": token.group(1)})
+    assert "belongs to a person of the site school, not thpt-an-nhon" in html.unescape(page_text(done))
+    assert any(a["login"] == site_student["login"] for a in hub.accounts()), "nobody was moved"
+    for sheet, allowed in ((sheets["class-10a1.thpt-an-nhon"].name, 200), (next(
+            p.name for p in sheets.values() if p.name.startswith("class-10a1-")), 403)):
+        assert admin.get(f"{hub.url}{PAGE}roster/sheets/{sheet}", timeout=60).status_code == allowed, sheet
