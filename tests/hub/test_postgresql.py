@@ -50,3 +50,37 @@ def test_unreachable_database_is_a_clear_error(tmp_path):
     assert "Cannot use the hub database postgresql://stemlab:***@127.0.0.1" in result.stdout
     assert "secret" not in result.stdout
     assert "storage.database_url" in result.stdout
+
+
+def test_schools_on_postgresql_each_keep_their_class_and_a_transfer_is_all_or_nothing(postgres_url, tmp_path,
+                                                                                      write_roster):
+    from hub_config.people.accounts import apply_roster, hub_view, list_accounts
+    from hub_config.people.roster import parse_roster
+    from hub_config.site.errors import RosterError
+    from hub_config.site.paths import DataDir
+    from hub_config.teaching.catalog import load_catalog
+    from hub_config.teaching.offerings import offer
+
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("CREATE DATABASE schools")
+    url = postgres_url.rsplit("/", 1)[0] + "/schools"
+    data = DataDir(tmp_path / "var").ensure()
+    header = ("Mã học sinh", "Họ và tên", "Lớp", "Vai trò", "Trường")
+    rows = [["QN001", "Nguyễn Văn An", "10A1", "", "thpt-quy-nhon"], ["AN001", "Lê Minh Châu", "10A1", "", "thpt-an-nhon"],
+            ["ANGV1", "Phạm Văn Dũng", "10A1", "giáo viên", "thpt-an-nhon"]]
+    apply_roster(data, url, parse_roster(write_roster("province", rows, header=header)))
+    assert count(url, "stemlab_accounts") == 3
+    assert {r["name"] for r in hub_view(url).roles if r["name"].startswith("teacher-")} == {"teacher-class-10a1.thpt-an-nhon"}
+    before = {(a.login, a.school_code) for a in list_accounts(url)}
+    moved = [["AN001", "Lê Minh Châu", "10A1", "", "thpt-quy-nhon"], ["QN002", "Võ Thị Mới", "10A1", "", "thpt-quy-nhon"]]
+    with pytest.raises(RosterError, match="belongs to a person of thpt-an-nhon"):
+        apply_roster(data, url, parse_roster(write_roster("moved", moved, header=header)))
+    assert {(a.login, a.school_code) for a in list_accounts(url)} == before and count(url, "users") == 3
+    course = load_catalog().course("python-co-ban")
+    an = offer(data, url, course, "10A1", "THPT An Nhơn", "2025-2026", school_code="thpt-an-nhon")
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT u.name FROM users u JOIN user_group_map m ON m.user_id = u.id JOIN groups g "
+                    "ON g.id = m.group_id WHERE g.name = %s", (an.student_group,))
+        members = {r[0] for r in cur.fetchall()}
+    chau = next(a.login for a in list_accounts(url) if a.full_name == "Lê Minh Châu")
+    assert members == {chau}, "only An Nhơn's 10A1"
