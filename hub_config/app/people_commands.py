@@ -8,7 +8,7 @@ import argparse
 from rich.console import Console
 from rich.table import Table
 
-from hub_config.app.plugins import PlatformSite, command_adder
+from hub_config.app.plugins import PlatformSite, class_of, command_adder
 from hub_config.people.accounts import NewAccount
 from hub_config.site.errors import StemlabError
 
@@ -29,12 +29,9 @@ def cmd_accounts_import(args: argparse.Namespace, site: PlatformSite) -> int:
     from hub_config.people.accounts import apply_roster
     from hub_config.people.roster import parse_roster
 
-    from hub_config.people.schools import school_code
+    from hub_config.people.schools import school_option
 
-    try:
-        school = None if args.school is None else school_code(args.school)
-    except ValueError as err:
-        raise StemlabError(f"--school {args.school!r}: không phải mã trường (ví dụ thpt-quy-nhon).", str(err)) from None
+    school = None if args.school is None else school_option(args.school)
     entries = parse_roster(args.file, school)
     report = apply_roster(site.data, site.settings.hub_database_url(), entries, str(args.file), args.move_school)
     console.print(
@@ -78,8 +75,6 @@ def cmd_class_start(args: argparse.Namespace, site: PlatformSite) -> int:
     from rich.progress import Progress
 
     from hub_config.app.hub_api import HubClient
-
-    from hub_config.app.teaching_commands import class_of
 
     hub = HubClient.for_data_dir(site.data)
     members = hub.class_members(class_of(args))

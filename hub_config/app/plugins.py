@@ -18,6 +18,7 @@ from typing import Protocol
 from autograders.limits import Limits
 from lab_hardware.folders import KitFolders
 
+from hub_config.people.schools import SITE_SCHOOL, ClassRef, school_option
 from hub_config.site.errors import StemlabError
 from hub_config.site.paths import DataDir
 from hub_config.site.settings import LoadedSettings, SiteSettings, load_settings
@@ -100,3 +101,9 @@ class PlatformSite:
     def limiter(self) -> type[CgroupLimiter]:
         """What gives each grading sandbox its memory and CPU limits on this machine."""
         return CgroupLimiter
+
+
+def class_of(args: argparse.Namespace) -> ClassRef:
+    """The class `--class` and `--school` name (the site's own school without --school)."""
+    school = getattr(args, "school", None)
+    return ClassRef(SITE_SCHOOL if school is None else school_option(school), args.class_name)

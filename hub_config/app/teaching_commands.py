@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from hub_config.app.plugins import PlatformSite, command_adder
-from hub_config.people.schools import SITE_SCHOOL, ClassRef, school_code
+from hub_config.app.plugins import PlatformSite, class_of, command_adder
+from hub_config.people.schools import SITE_SCHOOL
 from hub_config.site.errors import StemlabError
 
 if TYPE_CHECKING:
@@ -58,15 +58,6 @@ def cmd_courses_check(args: argparse.Namespace, site: PlatformSite) -> int:
     for problem in problems:
         console.print(f"  - {escape(problem)}", soft_wrap=True)
     return 1 if problems else 0
-
-
-def class_of(args: argparse.Namespace) -> ClassRef:
-    """The class `--class` and `--school` name (the site's own school without --school)."""
-    try:
-        school = SITE_SCHOOL if getattr(args, "school", None) is None else school_code(args.school)
-    except ValueError as err:
-        raise StemlabError(f"--school {args.school!r}: không phải mã trường (ví dụ thpt-quy-nhon).", str(err)) from None
-    return ClassRef(school, args.class_name)
 
 
 def cmd_courses_coverage(args: argparse.Namespace, site: PlatformSite) -> int:

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from hub_config.people.logins import ascii_fold, class_group
+from hub_config.site.errors import StemlabError
 
 SITE_SCHOOL = ""
 SCHOOL_CODE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
@@ -27,6 +28,15 @@ def school_code(text: str) -> str:
         raise ValueError(f"{text!r} is not a school code: use letters and digits, e.g. 'thpt-quy-nhon' "
                          "(at most 40 characters)")
     return code
+
+
+def school_option(text: str) -> str:
+    """A `--school` given on the command line, as a code; a StemlabError says how to write one."""
+    try:
+        return school_code(text)
+    except ValueError as err:
+        raise StemlabError(f"--school {text!r}: không phải mã trường (chữ và số, ví dụ thpt-quy-nhon).",
+                           str(err)) from None
 
 
 @dataclass(frozen=True, order=True)

@@ -3,6 +3,8 @@ and two schools' 10A1 never meet: not in a class group, a teacher's role, a pass
 offering. The site's own school keeps the names it always had."""
 
 import csv
+import os
+import subprocess
 
 import pytest
 from jupyterhub import orm as hub_orm
@@ -14,6 +16,8 @@ from hub_config.site.errors import RosterError, StemlabError
 from hub_config.site.paths import DataDir
 from hub_config.teaching.catalog import load_catalog
 from hub_config.teaching.offerings import list_offerings, offer
+
+from ..conftest import STEMLAB
 
 HEADER = ("Mã học sinh", "Họ và tên", "Lớp", "Vai trò", "Trường")
 ROWS = [
@@ -137,3 +141,21 @@ def test_a_schools_admin_holds_its_classes_scopes_and_is_no_hub_admin(site, writ
     assert role["users"] == [who["Hồ Văn Hiệu"]]
     filtered = [s for s in role["scopes"] if s != "admin-ui"]
     assert filtered and all(s.endswith("!group=class-10a1.thpt-quy-nhon") for s in filtered), filtered
+
+
+def test_the_commands_take_a_school_by_its_code(tmp_path, write_roster):
+    data = tmp_path / "var"
+
+    def stemlab(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([STEMLAB, *args, "--data", str(data)], capture_output=True, text=True,
+                              env={**os.environ, "COLUMNS": "200"})
+
+    roster = write_roster("an-nhon", [["AN001", "Lê Minh Châu", "10A1", ""], ["ANGV1", "Phạm Văn Dũng", "10A1", "giáo viên"]])
+    assert stemlab("accounts", "import", str(roster), "--school", "THPT An Nhơn").returncode == 0
+    offered = stemlab("courses", "offer", "python-co-ban", "--class", "10A1", "--school", "thpt-an-nhon", "--year",
+                      "2025-2026")
+    assert offered.returncode == 0 and "python-co-ban-10a1.thpt-an-nhon-2025-2026" in offered.stdout, offered.stdout
+    plain = stemlab("courses", "offer", "python-co-ban", "--class", "10A1", "--year", "2025-2026")
+    assert plain.returncode == 2 and "No class 10A1 with students" in plain.stdout, "the site school has no 10A1"
+    bad = stemlab("courses", "offer", "python-co-ban", "--class", "10A1", "--school", "...")
+    assert bad.returncode == 2 and "không phải mã trường" in bad.stdout and "is not a school code" in bad.stdout
