@@ -4,6 +4,7 @@ started before the lesson. Plugged into `stemlab` like every command group (app/
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 from rich.console import Console
 from rich.table import Table
@@ -33,6 +34,8 @@ def cmd_accounts_import(args: argparse.Namespace, site: PlatformSite) -> int:
 
     school = None if args.school is None else school_option(args.school)
     entries = parse_roster(args.file, school)
+    if school and args.school.strip() != school:  # --school "THPT An Nhơn" names the school too
+        entries = [dataclasses.replace(e, school_name=e.school_name or args.school.strip()) for e in entries]
     report = apply_roster(site.data, site.settings.hub_database_url(), entries, str(args.file), args.move_school)
     console.print(
         f"Nhập xong {args.file}: {len(report.created)} tạo mới, {len(report.updated)} cập nhật, "

@@ -14,7 +14,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from hub_config.app.plugins import PlatformSite, class_of, command_adder
-from hub_config.people.schools import SITE_SCHOOL
 from hub_config.site.errors import StemlabError
 
 if TYPE_CHECKING:
@@ -103,6 +102,7 @@ def cmd_courses_coverage(args: argparse.Namespace, site: PlatformSite) -> int:
 
 def cmd_courses_offer(args: argparse.Namespace, site: PlatformSite) -> int:
     from hub_config.app.launcher import reload_running_hub
+    from hub_config.people.accounts import school_display_name
     from hub_config.teaching.catalog import load_catalog
     from hub_config.teaching.offerings import current_school_year, offer
 
@@ -111,7 +111,7 @@ def cmd_courses_offer(args: argparse.Namespace, site: PlatformSite) -> int:
     course = load_catalog().course(args.course)
     year = args.year or current_school_year()
     klass = class_of(args)
-    name = settings.school_name if klass.school == SITE_SCHOOL else klass.school
+    name = school_display_name(settings.hub_database_url(), klass.school, settings.school_name)
     offering = offer(data, settings.hub_database_url(), course, klass.name, name, year,
                      production=settings.production, limits=settings.grading_limits(), school_code=klass.school)
     counts = offering.counts()

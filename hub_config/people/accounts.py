@@ -20,20 +20,17 @@ from jupyterhub import orm as hub_orm
 from nativeauthenticator.orm import UserInfo
 from sqlalchemy import DateTime, Engine, String, make_url, select
 from sqlalchemy.exc import ArgumentError, OperationalError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from hub_config.site.errors import DatabaseError, RosterError
 from hub_config.people.logins import derive_login, generate_password, grade_code, id_fingerprint
 from hub_config.site.paths import DataDir
 from hub_config.people.roster import RosterEntry
 from hub_config.people.schools import SITE_SCHOOL, ClassRef
+from hub_config.people.tables import Base, remember_school_names, school_names
 from hub_config.people.roles import Role
 
 BCRYPT_ROUNDS = 10  # ~60 ms per hash: a roster of 1,000 imports in about a minute
-
-
-class Base(DeclarativeBase):
-    pass
 
 
 class Account(Base):
@@ -199,6 +196,7 @@ def apply_roster(data: DataDir, database_url: str, entries: list[RosterEntry], s
         problems = _school_changes(session, key, entries, move_school)
         if problems:
             raise RosterError(source, problems)
+        remember_school_names(session, {e.school: e.school_name for e in entries})
         for entry in entries:
             fingerprint = id_fingerprint(key, entry.person_id)
             account = session.get(Account, fingerprint)
@@ -254,6 +252,18 @@ def reset_password(database_url: str, login: str) -> str:
         _set_password(session, login, password)
         session.commit()
         return password
+    finally:
+        session.close()
+
+
+def school_display_name(database_url: str, code: str, site_school: str) -> str:
+    """What grade sheets and offerings call a school: the site's own by the settings' name,
+    another by the name its roster gave (its code if the roster gave only that)."""
+    if code == SITE_SCHOOL:
+        return site_school
+    session = open_session(database_url)
+    try:
+        return school_names(session).get(code, code)
     finally:
         session.close()
 

@@ -49,6 +49,7 @@ class RosterEntry:
     classes: tuple[str, ...]
     grade_code: str = ""  # as the roster gave it; empty: the ID is the grade-system code
     school: str = SITE_SCHOOL  # its code
+    school_name: str = ""  # the school as the roster wrote it, when that was more than its code
 
     @property
     def class_refs(self) -> tuple[ClassRef, ...]:
@@ -244,4 +245,6 @@ def _parse_row(line: int, fields: list[str], columns: dict[str, int],
     if problems:
         return None, problems
     assert role is not None
-    return RosterEntry(line, person_id, full_name, role, classes, code, school_of_row), []
+    written = _field(fields, columns, "school").strip()
+    name = written if written and written != school_of_row else ""
+    return RosterEntry(line, person_id, full_name, role, classes, code, school_of_row, name), []

@@ -22,6 +22,7 @@ from tornado import httpclient, web
 from hub_config.teaching.coverage import coverage
 from hub_config.teaching.frameworks import TagKind
 from hub_config.teaching.offerings import Offering, current_school_year, list_offerings, offer, released_to_students
+from hub_config.people.accounts import school_display_name
 from hub_config.people.schools import ClassRef
 from hub_config.site.clock import parse_local, shown
 from hub_config.site.staff_pages import StaffHandler
@@ -77,7 +78,8 @@ class OfferingsHandler(TeachingHandler):
         klass = self.my_class(self.get_body_argument("class"))
         course = self.catalog.course(self.get_body_argument("course"))
         year = self.get_body_argument("year", current_school_year())
-        offering = offer(self.site.data, self.site.database_url, course, klass.name, self.site.school, year,
+        school = school_display_name(self.site.database_url, klass.school, self.site.school)
+        offering = offer(self.site.data, self.site.database_url, course, klass.name, school, year,
                          production=self.site.production, limits=self.site.grading, school_code=klass.school)
         self.site.reload_hub()
         self.redirect(url_path_join(self.settings["prefix"], "offerings", offering.id) + "?created=1")

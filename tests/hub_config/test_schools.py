@@ -155,7 +155,22 @@ def test_the_commands_take_a_school_by_its_code(tmp_path, write_roster):
     offered = stemlab("courses", "offer", "python-co-ban", "--class", "10A1", "--school", "thpt-an-nhon", "--year",
                       "2025-2026")
     assert offered.returncode == 0 and "python-co-ban-10a1.thpt-an-nhon-2025-2026" in offered.stdout, offered.stdout
+    meta = (data / "offerings" / "python-co-ban-10a1.thpt-an-nhon-2025-2026" / "offering.toml").read_text(encoding="utf-8")
+    assert 'school = "THPT An Nhơn"' in meta, "the school's name as the import named it, for the grade sheets"
     plain = stemlab("courses", "offer", "python-co-ban", "--class", "10A1", "--year", "2025-2026")
     assert plain.returncode == 2 and "No class 10A1 with students" in plain.stdout, "the site school has no 10A1"
     bad = stemlab("courses", "offer", "python-co-ban", "--class", "10A1", "--school", "...")
     assert bad.returncode == 2 and "không phải mã trường" in bad.stdout and "is not a school code" in bad.stdout
+
+
+def test_a_school_is_called_by_the_name_its_first_roster_gave(site, write_roster):
+    from hub_config.people.accounts import school_display_name
+
+    data, url = site
+    apply_roster(data, url, parse_roster(write_roster("province", ROWS, header=HEADER)))
+    assert school_display_name(url, "thpt-quy-nhon", "Sở GD&ĐT") == "THPT Quy Nhơn"
+    assert school_display_name(url, "thpt-an-nhon", "Sở GD&ĐT") == "thpt-an-nhon", "its roster gave only the code"
+    assert school_display_name(url, "", "Sở GD&ĐT") == "Sở GD&ĐT", "the site school: the settings' name"
+    renamed = [["QN003", "Mai Văn Sơn", "10A2", "", "Thpt Quy Nhon"]]
+    apply_roster(data, url, parse_roster(write_roster("later", renamed, header=HEADER)))
+    assert school_display_name(url, "thpt-quy-nhon", "Sở GD&ĐT") == "THPT Quy Nhơn", "a later spelling renames nothing"
