@@ -76,7 +76,7 @@ class Wire:
 
     source: Source
 
-    def volts(self, drive: Drive, t_ms: float) -> float:
+    def volts(self, drive: Drive, t_ms: float, rng: random.Random) -> float:
         return _volts(self.source, drive)
 
 
@@ -88,7 +88,7 @@ class Divider:
     r_top: float
     r_bottom: float
 
-    def volts(self, drive: Drive, t_ms: float) -> float:
+    def volts(self, drive: Drive, t_ms: float, rng: random.Random) -> float:
         return _volts(self.source, drive) * self.r_bottom / (self.r_top + self.r_bottom)
 
 
@@ -100,7 +100,7 @@ class Diode:
     r: float
     part: str
 
-    def volts(self, drive: Drive, t_ms: float) -> float:
+    def volts(self, drive: Drive, t_ms: float, rng: random.Random) -> float:
         supply, diode = _volts(self.source, drive), PARTS[self.part]
         if supply <= 0:
             return 0.0
@@ -129,7 +129,7 @@ class NpnSwitch:
         vbe = _solve(lambda v: junction.amps(v) - (vin - v) / self.r_base, 0.0, vin)
         return (vin - vbe) / self.r_base
 
-    def volts(self, drive: Drive, t_ms: float) -> float:
+    def volts(self, drive: Drive, t_ms: float, rng: random.Random) -> float:
         active = self.supply - self.beta * self.base_amps(drive) * self.r_load
         return max(self.saturation_volts, active)
 
@@ -143,13 +143,13 @@ class Sensor:
     noise_mv: float = 0.0
     hum_mv: float = 0.0
 
-    def volts(self, drive: Drive, t_ms: float, rng: random.Random | None = None) -> float:
+    def volts(self, drive: Drive, t_ms: float, rng: random.Random) -> float:
         level = 0.0
         for start, v in self.series:
             if start <= t_ms:
                 level = v
         hum = self.hum_mv / 1000 * math.sin(2 * math.pi * MAINS_HZ * t_ms / 1000)
-        noise = rng.gauss(0.0, self.noise_mv / 1000) if rng and self.noise_mv else 0.0
+        noise = rng.gauss(0.0, self.noise_mv / 1000) if self.noise_mv else 0.0
         return level + hum + noise
 
 
@@ -204,13 +204,6 @@ def parse_circuits(data: Any) -> dict[str, Circuit]:
     if not isinstance(data, dict):
         raise ValueError("scenario 'circuits' maps an ADC pin (\"pin0\") to the circuit wired there")
     return {pin: parse_circuit(pin, spec) for pin, spec in data.items()}
-
-
-def circuit_volts(circuit: Circuit, drive: Drive, t_ms: float, rng: random.Random) -> float:
-    """What the circuit puts on its ADC pin now, before the ADC's own noise."""
-    if isinstance(circuit, Sensor):
-        return circuit.volts(drive, t_ms, rng)
-    return circuit.volts(drive, t_ms)
 
 
 def adc_code(volts: float, full_scale: float, bits: int, noise_mv: float, rng: random.Random) -> int:

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .circuits import DAC_PINS, SUPPLY_VOLTS, Circuit, adc_code, circuit_volts, parse_circuits
+from .circuits import DAC_PINS, SUPPLY_VOLTS, Circuit, adc_code, parse_circuits
 
 
 class TimeUp(BaseException):
@@ -289,7 +289,7 @@ class Hardware:
         series (given as 12-bit codes), else 0 (an unconnected pin reads near ground)."""
         circuit = self.scenario.circuits.get(pin)
         if circuit is not None:
-            volts = circuit_volts(circuit, self.drive_volts, self.t(), self.noise)
+            volts = circuit.volts(self.drive_volts, self.t(), self.noise)
             return adc_code(volts, full_scale, bits, self.scenario.adc_noise_mv, self.noise)
         series = self.scenario.analog.get(pin)
         code = int(self.scenario.at(series, self.t(), 0)) if series else 0
