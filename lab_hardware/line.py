@@ -143,6 +143,15 @@ class SerialLine:
                 return False
             seen += self._read_some()
 
+    def answers_within(self, seconds: float) -> bool:
+        """Whether the board sends anything within `seconds`; what it sends is kept for the next read."""
+        deadline = time.monotonic() + seconds
+        while not self._pushback:
+            if time.monotonic() >= deadline:
+                return False
+            self._pushback += self._read_some()
+        return True
+
     def drain(self, quiet: float = 0.05, limit: float = 2.0) -> bytes:
         """Read whatever the board is still sending, until it has been quiet for `quiet` seconds."""
         end = time.monotonic() + limit

@@ -40,6 +40,12 @@ RESTART_SIGNS = (SOFT_REBOOT, b'Type "help()" for more information.')
 MICROPYTHON_SIGNS = (b"MicroPython", b">>>", b"Traceback", b"raw REPL", b"soft reboot")
 # After a program's limit, how long stopping it may take: its error comes within a second
 STOP_SECONDS = 0.8
+# Every cell we send sets this name on the board; only a restart clears it. It tells a raw prompt
+# the board reprinted late (an earlier Ctrl-A's answer) from a restart's, when the bytes alike do not
+LINK_MARK = b"_stemlab_link = 1\n"
+MARK_PROBE = b"print('_stemlab_link' in globals())"
+# How long firmware older than raw-paste may take to add anything to the raw banner it reprints
+OLD_FIRMWARE_QUIET = 0.3
 
 
 class _TextStream:
@@ -68,6 +74,7 @@ class KitConnection(SerialLine):
         self.use_raw_paste = True
         self.raw_paste_answered = False  # once it has, a reprinted raw banner means a restart
         self.confirmed = False  # the board has shown its raw prompt on this link: it is MicroPython
+        self.marked = False  # a cell of this link ran: the board holds LINK_MARK until it restarts
 
     @classmethod
     def open(cls, url: str, baudrate: int = 115200, timeout: float = 5.0) -> "KitConnection":
@@ -165,7 +172,8 @@ class KitConnection(SerialLine):
         `timeout` is stopped (ProgramTimeout) or said to run on (ProgramStillRunning) within
         STOP_SECONDS of it; a board that restarts raises KitRestarted; the host's
         KeyboardInterrupt (Jupyter's stop button) interrupts the board too, then is re-raised."""
-        source = code.encode("utf-8") if isinstance(code, str) else code
+        source = LINK_MARK + (code.encode("utf-8") if isinstance(code, str) else code)
+        line_offset += 1
         self._notice_what_the_board_did_alone()
         if not self.in_raw:
             self.enter_raw()
@@ -193,6 +201,7 @@ class KitConnection(SerialLine):
             if not prompt.endswith(RAW_BANNER):
                 self.read_until(RAW_BANNER, self.timeout, "the raw REPL prompt after the soft reboot")
             raise KitRestarted(self.name, "chương trình gọi soft reset / the program asked for a soft reset")
+        self.marked = True
         if report[:-1].strip():
             raise BoardError(report[:-1].decode("utf-8", "replace").replace("\r\n", "\n"), line_offset)
         return out[:-1][-keep_output:].decode("utf-8", "replace").replace("\r\n", "\n")
@@ -215,7 +224,7 @@ class KitConnection(SerialLine):
     def _recover_from_restart(self, seen: bytes) -> None:
         """After a restart's sign: let the reboot finish, then back to the raw prompt."""
         seen += self.drain(quiet=0.1, limit=2.0)
-        self.in_raw = False
+        self.in_raw = self.marked = False
         if SOFT_REBOOT in seen and seen.rstrip().endswith(RAW_BANNER.rstrip()):
             self.in_raw = True  # a soft reboot keeps the raw REPL: it is at the prompt
         else:
@@ -233,16 +242,21 @@ class KitConnection(SerialLine):
     def _send_code(self, source: bytes, retry: bool = True) -> None:
         if self.use_raw_paste:
             self._write(b"\x05A\x01")
-            header = self._read_exact(2, "the raw-paste answer")
+            header, late_banner = self._raw_paste_header()
             if header == b"R\x01":
                 self.raw_paste_answered = True
+                if late_banner and self.marked and not self._board_kept_its_memory():
+                    raise KitRestarted(self.name, "khi nhận mã / while receiving code")
+                if late_banner and self.marked:
+                    self._write(b"\x05A\x01")  # the probe used the board's answer: ask again
+                    header, _ = self._raw_paste_header()
+                    if header != b"R\x01":
+                        self._out_of_step(header, source, retry)
+                        return
                 self._raw_paste(source)
                 return
-            if header == b"ra":  # firmware older than raw-paste reprints the raw banner
-                self.read_until(RAW_BANNER[2:], self.timeout, "the raw REPL prompt")
-                if self.raw_paste_answered:  # this board has raw-paste: the banner is a restart's
-                    raise KitRestarted(self.name, "khi nhận mã / while receiving code")
-                self.use_raw_paste = False
+            if header == b"ra":
+                self.use_raw_paste = False  # firmware older than raw-paste: the banner was its answer
             elif header != b"R\x00":
                 self._out_of_step(header, source, retry)
                 return
@@ -255,13 +269,45 @@ class KitConnection(SerialLine):
         if ok != b"OK":
             self._out_of_step(ok, source, retry)
 
+    def _raw_paste_header(self) -> tuple[bytes, bool]:
+        """The board's answer to the raw-paste request, past raw banners it reprinted late (its
+        answers to earlier Ctrl-A's), and whether there were any. Firmware older than raw-paste
+        answers with the banner alone: then b"ra"."""
+        header = self._read_exact(2, "the raw-paste answer")
+        late_banner = False
+        while header == b"ra":
+            self.read_until(RAW_BANNER[2:], self.timeout, "the raw REPL prompt")
+            if not self.raw_paste_answered and not self.answers_within(OLD_FIRMWARE_QUIET):
+                return b"ra", late_banner
+            header = self._read_exact(2, "the raw-paste answer")
+            late_banner = True
+        return header, late_banner
+
+    def _board_kept_its_memory(self) -> bool:
+        """After an ambiguous raw banner: did the board keep what this link's cells set up? Asked
+        with the raw-paste the board has just granted; the board is at its raw prompt after."""
+        self._raw_paste(MARK_PROBE)
+        out = self.read_until(b"\x04", self.timeout, "the board's answer")
+        self.read_until(b"\x04", self.timeout, "the board's answer")
+        self.read_until(b">", self.timeout, "the raw REPL prompt")
+        if b"True" in out:
+            return True
+        self.marked = False
+        return False
+
     def _out_of_step(self, answer: bytes, source: bytes, retry: bool) -> None:
         """The board answered something other than the protocol's next step: a restart, or a link
-        out of step. Back to the prompt and send once more; a second miss is not MicroPython."""
+        out of step. Back to the prompt and send once more, unless the board took the code after
+        all (its "OK" among what came): a cell must never run twice. A second miss is not
+        MicroPython."""
         seen = answer + self.drain(quiet=0.1, limit=1.0)
         if find_first(seen, RESTART_SIGNS) >= 0:
             self._recover_from_restart(seen)
             raise KitRestarted(self.name, "khi nhận mã / while receiving code")
+        accepted = seen.find(b"OK")
+        if not self.use_raw_paste and accepted >= 0:
+            self._pushback[:0] = seen[accepted + 2:]  # the program's output follows
+            return
         if not retry:
             raise NotMicroPython(self.name, seen)
         self.in_raw = False

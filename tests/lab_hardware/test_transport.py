@@ -140,6 +140,19 @@ def test_a_soft_reboot_between_cells_is_said_and_the_link_stays_in_step(board, t
     assert board.use_raw_paste
 
 
+def test_a_late_raw_banner_is_neither_old_firmware_nor_a_restart_and_no_cell_runs_twice(board, target):
+    """A raw prompt the board reprints late (its answer to a Ctrl-A of an earlier round, or of
+    another program on the line) may arrive just as a cell is sent: the cell runs once, the link
+    keeps raw-paste, and nothing is said to have restarted. Running a cell twice would, for one,
+    write an upload's chunk twice."""
+    board.exec("runs = 0")
+    for expected in range(1, 21):
+        target.inject(b"\x01")  # a Ctrl-A: the raw REPL reprints its banner
+        board.exec("runs += 1")
+        assert board.eval("runs") == expected
+    assert board.use_raw_paste
+
+
 def test_a_soft_reboot_asked_for_by_the_program_is_said_mid_stream(board, target):
     streamed: list[str] = []
     with pytest.raises(KitRestarted):
@@ -361,5 +374,56 @@ def test_a_reboot_heard_in_pieces_between_cells_is_still_a_reboot():
             with pytest.raises(KitRestarted):
                 link.exec("print(2)")
             assert link.exec("print(3)") == "out\n", "back in step after the reboot"
+    finally:
+        close()
+
+
+@pytest.mark.parametrize("forgot", [False, True], ids=["late-banner", "restarted"])
+def test_a_bare_raw_banner_is_judged_by_what_the_board_remembers(forgot):
+    """A raw banner with no restart's words before it (the words lost on the line) is either an
+    earlier Ctrl-A's late answer or a restart: the board is asked whether it still holds what this
+    link's cells set, and the cell is sent once, or the restart is said."""
+    banner = b"raw REPL; CTRL-B to exit\r\n>"
+    ran: list[bytes] = []
+
+    def micropython(master: int, stop: threading.Event) -> None:  # the raw REPL with raw-paste
+        heard, marked, pasting = b"", False, False
+        while not stop.is_set():
+            try:
+                if not select.select([master], [], [], 0.02)[0]:
+                    continue
+                heard += os.read(master, 4096)
+                if not pasting and heard.endswith(b"\r\x01"):
+                    os.write(master, banner)
+                    heard = b""
+                elif not pasting and heard.endswith(b"\x05A\x01"):
+                    if len(ran) == 1:  # between the first cell and the second: the banner alone
+                        marked = marked and not forgot
+                        os.write(master, banner)
+                    os.write(master, b"R\x01\x00\x01")
+                    heard, pasting = b"", True
+                elif pasting and heard.endswith(b"\x04"):
+                    code, heard, pasting = heard[:-1], b"", False
+                    if b"in globals()" in code:
+                        os.write(master, b"\x04" + (b"True" if marked else b"False") + b"\r\n\x04\x04>")
+                        continue
+                    marked = marked or b"_stemlab_link = 1" in code
+                    ran.append(code)
+                    os.write(master, b"\x04out\r\n\x04\x04>")
+            except OSError:
+                return
+
+    path, close = _fake_device(micropython)
+    try:
+        with KitConnection.open(path, timeout=1.0) as link:
+            assert link.exec("x = 1") == "out\n"
+            if forgot:
+                with pytest.raises(KitRestarted):
+                    link.exec("print(x)")
+                assert len(ran) == 1, "not sent to a board that forgot x"
+            else:
+                assert link.exec("print(x)") == "out\n"
+                assert len(ran) == 2, "sent once"
+            assert link.exec("print(3)") == "out\n"
     finally:
         close()
