@@ -9,7 +9,8 @@ import sys
 from typing import Any
 from pathlib import Path
 
-from hub_config.people.accounts import KITS_MANAGE_SCOPE, hub_view
+from hub_config.people import first_codes
+from hub_config.people.hub_view import KITS_MANAGE_SCOPE, hub_view
 from hub_config.auth import TEMPLATES
 from hub_config.site.paths import DataDir
 from hub_config.runtime import RUNTIME_ENV, Runtime
@@ -39,7 +40,8 @@ data.secret("jupyterhub_cookie_secret")
 # ---- accounts, groups and roles (from imported rosters)
 accounts = hub_view(runtime.database_url)
 c.JupyterHub.authenticator_class = "stemlab"
-c.Authenticator.allowed_users = accounts.users
+c.StemlabAuthenticator.first_code_key = data.secret(first_codes.KEY_NAME)
+# who may log in: the accounts table, asked per login (auth.py); no allowed_users list of everyone
 c.Authenticator.admin_users = accounts.admins
 c.Authenticator.allow_all = bool(site.open_signup)
 c.NativeAuthenticator.enable_signup = bool(site.open_signup)

@@ -47,7 +47,8 @@ def grouped_help(sections: list[tuple[int, str, tuple[str, ...]]]) -> type[argpa
 def cmd_up(args: argparse.Namespace, site: PlatformSite) -> int:
     from hub_config.app.launcher import Launcher
     from hub_config.app.people_commands import print_new_accounts
-    from hub_config.people.accounts import apply_roster, list_accounts
+    from hub_config.people.accounts import has_accounts
+    from hub_config.people.roster_import import apply_roster
     from hub_config.people.roster import parse_roster
 
     loaded = site.loaded
@@ -56,7 +57,7 @@ def cmd_up(args: argparse.Namespace, site: PlatformSite) -> int:
     # Signals during start-up must not leave a half-started proxy behind.
     launcher.install_signal_handlers()
     launcher.claim()
-    if not settings.production and not list_accounts(settings.hub_database_url()):
+    if not settings.production and not has_accounts(settings.hub_database_url()):
         report = apply_roster(launcher.data, settings.hub_database_url(), parse_roster(DEMO_ROSTER))
         print_new_accounts(report.created, "Tài khoản demo (chỉ in một lần) / Demo accounts (printed once)")
         console.print(f"Đã lưu vào / Saved to: {', '.join(str(p) for p in report.sheets)}")

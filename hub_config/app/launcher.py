@@ -122,7 +122,7 @@ class Launcher:
         env = dict(os.environ, **{RUNTIME_ENV: str(self.data.run_dir / "runtime.json")})
         log = (self.data.logs_dir / "hub.log").open("ab")
         self.hub = subprocess.Popen(
-            [sys.executable, "-m", "jupyterhub", "-f", str(HUB_CONFIG)],
+            [sys.executable, "-m", "hub_config.app.hub_app", "-f", str(HUB_CONFIG)],
             cwd=self.data.root,
             env=env,
             stdout=log,

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from tornado import web
 
-from hub_config.people.accounts import apply_roster, sheet_school
+from hub_config.people.accounts import sheet_school
+from hub_config.people.roster_import import apply_roster
 from hub_config.site.errors import RosterError
 from hub_config.people.logins import id_fingerprint
 from hub_config.people.roster import parse_roster

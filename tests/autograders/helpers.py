@@ -11,7 +11,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from autograders.preprocessors import FLAG_PREFIX
-from hub_config.people.accounts import apply_roster
+from hub_config.people.roster_import import apply_roster
 from hub_config.site.paths import DataDir
 from hub_config.people.roster import parse_roster
 

@@ -25,7 +25,8 @@ def test_platform_runs_on_postgresql_and_keeps_its_data(start_hub, postgres_url,
     imported = subprocess.run([STEMLAB, "accounts", "import", str(FILES / "two_classes.csv"), "--config", str(config),
                                "--data", str(data)], capture_output=True, text=True)
     assert imported.returncode == 0, imported.stdout + imported.stderr
-    assert count(postgres_url, "stemlab_accounts") == 7 and count(postgres_url, "users_info") == 7
+    assert count(postgres_url, "stemlab_accounts") == 7 and count(postgres_url, "stemlab_first_codes") == 7
+    assert count(postgres_url, "users") == 7 and count(postgres_url, "users_info") == 0, "bcrypt at the first login"
     assert not (data / "jupyterhub.sqlite").exists(), "no SQLite file when a URL is given"
 
     hub = start_hub(data, extra_args=("--config", str(config)))
@@ -37,6 +38,7 @@ def test_platform_runs_on_postgresql_and_keeps_its_data(start_hub, postgres_url,
 
     again = start_hub(data, extra_args=("--config", str(config)))
     assert count(postgres_url, "users") == 7, "nothing re-created"
+    assert count(postgres_url, "users_info") == 1 and count(postgres_url, "stemlab_first_codes") == 6
     s = again.login(student["login"], student["password"])
     open_server(s, again.url, student["login"])
 
@@ -54,7 +56,9 @@ def test_unreachable_database_is_a_clear_error(tmp_path):
 
 def test_schools_on_postgresql_each_keep_their_class_and_a_transfer_is_all_or_nothing(postgres_url, tmp_path,
                                                                                       write_roster):
-    from hub_config.people.accounts import apply_roster, hub_view, list_accounts
+    from hub_config.people.accounts import list_accounts
+    from hub_config.people.hub_view import hub_view
+    from hub_config.people.roster_import import apply_roster
     from hub_config.people.roster import parse_roster
     from hub_config.site.errors import RosterError
     from hub_config.site.paths import DataDir

@@ -9,9 +9,14 @@ import io
 import re
 import time
 
+import bcrypt
 import openpyxl
 import pytest
 import requests
+from nativeauthenticator.orm import UserInfo
+
+from hub_config.people import first_codes
+from hub_config.people.accounts import open_session
 
 from hub_config.teaching.catalog import load_catalog
 from hub_config.teaching.frameworks import TagKind
@@ -253,3 +258,29 @@ def test_another_schools_10a1_is_its_own_class_behind_its_own_teacher(hub, teach
     for sheet, allowed in ((sheets["class-10a1.thpt-an-nhon"].name, 200), (next(
             p.name for p in sheets.values() if p.name.startswith("class-10a1-")), 403)):
         assert admin.get(f"{hub.url}{PAGE}roster/sheets/{sheet}", timeout=60).status_code == allowed, sheet
+
+
+def test_a_first_code_becomes_the_password_at_the_first_login(hub, write_roster):
+    """The sheet's one-time code logs in; the first login keeps it as a bcrypt password (the code's
+    own row is gone), so it logs in again until the student changes it; a wrong code does not."""
+    hub_before = settled_hub_pid(hub)
+    import_roster(hub.data_dir, write_roster("lop10a9", [["HS0901", "Đinh Thị Mai", "10A9", ""]]))
+    wait_for_new_hub(hub, hub_before)
+    student = hub.account("student", 0, classes="10A9")
+    url = f"sqlite:///{hub.data_dir / 'jupyterhub.sqlite'}"
+    session = open_session(url)
+    try:
+        assert session.get(first_codes.FirstCode, student["login"]) is not None
+    finally:
+        session.close()
+    with pytest.raises(AssertionError):
+        hub.login(student["login"], student["password"][:-1] + ("a" if student["password"][-1] != "a" else "b"))
+    hub.login(student["login"], student["password"])
+    session = open_session(url)
+    try:
+        assert session.get(first_codes.FirstCode, student["login"]) is None
+        info = UserInfo.find(session, student["login"])
+        assert info.is_authorized and bcrypt.checkpw(student["password"].encode(), info.password)
+    finally:
+        session.close()
+    hub.login(student["login"], student["password"])

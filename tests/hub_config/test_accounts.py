@@ -7,7 +7,10 @@ import pytest
 from jupyterhub import orm as hub_orm
 from nativeauthenticator.orm import UserInfo
 
-from hub_config.people.accounts import KITS_MANAGE_SCOPE, apply_roster, hub_view, list_accounts, open_session, reset_password
+from hub_config.people.accounts import list_accounts, open_session
+from hub_config.people.hub_view import KITS_MANAGE_SCOPE, hub_view
+from hub_config.people import first_codes
+from hub_config.people.roster_import import apply_roster, reset_password
 from hub_config.site.paths import DataDir
 from hub_config.people.roster import parse_roster
 
@@ -42,8 +45,14 @@ def test_import_creates_accounts_passwords_groups_and_sheets(site, write_roster)
     by_name = {a.full_name: a for a in report.created}
     an = by_name["Nguyễn Văn An"]
     session = open_session(url)
-    info = UserInfo.find(session, an.login)
-    assert info.is_authorized and bcrypt.checkpw(an.password.encode(), info.password)
+    key = data.secret(first_codes.KEY_NAME)
+    assert first_codes.matches(session, key, an.login, an.password), "the sheet's code is the account's"
+    assert not first_codes.matches(session, key, by_name["Đỗ Thị Bích"].login, an.password), "and no one else's"
+    assert len(an.password) == first_codes.FIRST_CODE_LENGTH and first_codes.FIRST_CODE_BITS >= 64
+    stored = session.get(first_codes.FirstCode, an.login)
+    assert an.password not in (stored.digest, stored.salt), "the code is never kept in clear"
+    assert UserInfo.find(session, an.login) is None, "no bcrypt hash until the first login"
+    assert {r.name for r in hub_orm.User.find(session, an.login).roles} == {"user"}, "as JupyterHub grants it"
     session.close()
     assert groups_of(url, an.login) == ["class-10a1"]
     assert groups_of(url, by_name["Trần Thị Hạnh"].login) == [], "teachers are not members of the class group"
@@ -91,12 +100,18 @@ def test_hub_view_scopes_teachers_to_their_classes(site, write_roster):
 def test_reset_password(site, write_roster):
     data, url = site
     created = apply_roster(data, url, parse_roster(write_roster("r", ROWS))).created[0]
-    new = reset_password(url, created.login)
     session = open_session(url)
-    assert bcrypt.checkpw(new.encode(), UserInfo.find(session, created.login).password)
+    session.add(UserInfo(username=created.login, password=bcrypt.hashpw(b"chosen-by-student", bcrypt.gensalt(4)),
+                         is_authorized=True))
+    session.commit()
+    new = reset_password(data, url, created.login)
+    key = data.secret(first_codes.KEY_NAME)
+    assert first_codes.matches(session, key, created.login, new) and new != created.password
+    assert not first_codes.matches(session, key, created.login, created.password), "the old code is void"
+    assert UserInfo.find(session, created.login) is None, "the forgotten password no longer logs in"
     session.close()
     with pytest.raises(KeyError):
-        reset_password(url, "hsnobody")
+        reset_password(data, url, "hsnobody")
 
 
 def test_grade_codes_are_kept_and_citizen_ids_never_in_clear(site, write_roster):
@@ -138,3 +153,36 @@ def test_a_site_from_before_grade_codes_is_upgraded_in_place(site):
     db.close()
     [account] = list_accounts(url)
     assert (account.login, account.full_name, account.grade_code) == ("hsabc", "Nguyễn Văn An", None)
+
+
+def test_many_rosters_in_one_run_each_land_alone_and_a_bad_one_stops_none(tmp_path, write_roster):
+    """`stemlab accounts import a.csv b.csv c.csv`: each file is its own transaction; a bad file is
+    told, changes nothing, and the files after it still land; re-running the good ones changes nothing."""
+    import subprocess
+
+    from tests.conftest import STEMLAB
+
+    data = tmp_path / "var"
+    first = write_roster("truong-a", [["A001", "Nguyễn Văn An", "6A1", ""], ["A002", "Lê Thị Bảy", "6A1", ""]])
+    bad = write_roster("truong-b", [["B001", "Phan Văn Cường", "7A1", ""], ["B002", "Tên 123", "7A1", ""]])
+    last = write_roster("truong-c", [["C001", "Võ Thị Dung", "8A1", ""], ["A001", "Nguyễn Văn An", "6A1", ""]])
+
+    def run(*files):
+        return subprocess.run([STEMLAB, "accounts", "import", *map(str, files), "--data", str(data)],
+                              capture_output=True, text=True, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+
+    result = run(first, bad, last)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "truong-b.csv" in result.stdout and "Tên 123" in result.stdout and "no account was changed" in result.stdout
+    url = f"sqlite:///{DataDir(data).hub_db}"
+    names = sorted(a.full_name for a in list_accounts(url))
+    assert names == ["Lê Thị Bảy", "Nguyễn Văn An", "Võ Thị Dung"], "the bad file's good row is not in either"
+    again = run(first, last)
+    assert again.returncode == 0 and again.stdout.count("0 tạo mới") == 2, again.stdout
+    session = open_session(url)
+    try:
+        an = next(a for a in list_accounts(url) if a.full_name == "Nguyễn Văn An")
+        assert groups_of(url, an.login) == ["class-6a1"]
+        assert {r.name for r in hub_orm.User.find(session, an.login).roles} == {"user"}
+    finally:
+        session.close()

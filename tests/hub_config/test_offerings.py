@@ -7,7 +7,8 @@ import pytest
 from jupyterhub import orm as hub_orm
 from nbgrader.api import Gradebook
 
-from hub_config.people.accounts import apply_roster, open_session
+from hub_config.people.accounts import open_session
+from hub_config.people.roster_import import apply_roster
 from hub_config.teaching.catalog import load_catalog
 from hub_config.site.errors import StemlabError
 from hub_config.teaching.offerings import current_school_year, list_offerings, offer, split_name

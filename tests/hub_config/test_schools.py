@@ -9,7 +9,9 @@ import subprocess
 import pytest
 from jupyterhub import orm as hub_orm
 
-from hub_config.people.accounts import apply_roster, hub_view, list_accounts, open_session
+from hub_config.people.accounts import list_accounts, open_session
+from hub_config.people.hub_view import hub_view
+from hub_config.people.roster_import import apply_roster
 from hub_config.people.roster import parse_roster
 from hub_config.people.schools import ClassRef, school_code
 from hub_config.site.errors import RosterError, StemlabError
