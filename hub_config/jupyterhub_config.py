@@ -151,7 +151,6 @@ write_site_nbgrader_config(data, site.production, site.grading_limits())
 config_path = str(data.jupyter_config_dir)
 c.Spawner.environment["JUPYTER_CONFIG_PATH"] = config_path
 write_student_config(data)
-c.StemlabSpawner.students = accounts.students
 c.StemlabSpawner.student_config_path = str(data.student_config_dir)
 # nbgrader's assignment list asks the hub for the student's courses with the server's token.
 c.JupyterHub.load_roles.append({"name": "server", "scopes": ["inherit"]})

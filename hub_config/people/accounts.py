@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from jupyterhub import orm as hub_orm
 from nativeauthenticator.orm import UserInfo
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from hub_config.site.errors import DatabaseError
 from hub_config.site.paths import DataDir
 from hub_config.people.schools import SITE_SCHOOL, ClassRef
-from hub_config.people import first_codes  # noqa: F401  (its table is created with ours)
+from hub_config.people import first_codes  # its table is created with ours
 from hub_config.people.tables import Base, school_names
 from hub_config.people.roles import Role
 
@@ -132,6 +133,56 @@ def has_accounts(database_url: str) -> bool:
     session = open_session(database_url)
     try:
         return session.scalar(select(Account.login).limit(1)) is not None
+    finally:
+        session.close()
+
+
+def account_of(database_url: str, login: str) -> Account | None:
+    session = open_session(database_url)
+    try:
+        return session.scalar(select(Account).where(Account.login == login))
+    finally:
+        session.close()
+
+
+def _of_school(school: str) -> Any:
+    return Account.school.is_(None) | (Account.school == "") if school == SITE_SCHOOL else Account.school == school
+
+
+def members_of(database_url: str, klass: ClassRef, role: Role | None = None) -> list[Account]:
+    """A class's people (its students, its teachers), found by the database, not by reading everyone."""
+    name = klass.name
+    in_class = ((Account.classes == name) | Account.classes.startswith(f"{name};", autoescape=True)
+                | Account.classes.endswith(f";{name}", autoescape=True)
+                | Account.classes.contains(f";{name};", autoescape=True))
+    query = select(Account).where(in_class & _of_school(klass.school))
+    if role is not None:
+        query = query.where(Account.role == role)
+    session = open_session(database_url)
+    try:
+        return [a for a in session.scalars(query) if klass in a.class_refs]
+    finally:
+        session.close()
+
+
+def classes_with_students(database_url: str, school: str | None = None) -> set[ClassRef]:
+    """Every class that has students (of one school, or of all when `school` is None)."""
+    query = select(Account.classes, Account.school).where(Account.role == Role.STUDENT).distinct()
+    if school is not None:
+        query = query.where(_of_school(school))
+    session = open_session(database_url)
+    try:
+        return {ClassRef(s or SITE_SCHOOL, c) for classes, s in session.execute(query) for c in classes.split(";") if c}
+    finally:
+        session.close()
+
+
+def known_people(database_url: str, fingerprints: list[str]) -> set[str]:
+    """Which of these people (by fingerprint) have an account already."""
+    session = open_session(database_url)
+    try:
+        return {f for part in first_codes.in_chunks(fingerprints)
+                for f in session.scalars(select(Account.fingerprint).where(Account.fingerprint.in_(part)))}
     finally:
         session.close()
 

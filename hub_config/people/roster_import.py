@@ -19,6 +19,7 @@ from jupyterhub import orm as hub_orm
 from jupyterhub.roles import get_default_roles
 from nativeauthenticator.orm import UserInfo
 from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
+from sqlalchemy.orm import Session
 
 from hub_config.people import first_codes
 from hub_config.people.accounts import Account, ImportReport, NewAccount, open_session, write_password_sheets
@@ -105,14 +106,23 @@ class RosterImport:
         self.data = data
         self.key = data.secret("login_key")
         self.code_key = data.secret(first_codes.KEY_NAME)
-        self.session = open_session(database_url)
+        self.database_url = database_url
+        self._session: Session | None = None
         self._known: _Known | None = None
+
+    @property
+    def session(self) -> Session:
+        """Opened by the first roster that parsed: a run of bad files leaves no database behind."""
+        if self._session is None:
+            self._session = open_session(self.database_url)
+        return self._session
 
     def __enter__(self) -> "RosterImport":
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.session.close()
+        if self._session is not None:
+            self._session.close()
 
     def apply(self, entries: list[RosterEntry], source: str = "roster", move_school: bool = False) -> ImportReport:
         """Create or update an account per roster entry, all in one transaction; `move_school`

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tornado import web
 
-from hub_config.people.accounts import sheet_school
+from hub_config.people.accounts import known_people, sheet_school
 from hub_config.people.roster_import import apply_roster
 from hub_config.site.errors import RosterError
 from hub_config.people.logins import id_fingerprint
@@ -73,8 +73,9 @@ class RosterPage(AdminHandler):
             self.render_page("roster.html", problems=err.problems, preview=None, token="", report=None, name=name)
             return
         key = self.site.data.secret("login_key")
-        known = {a.fingerprint for a in self.people}
-        new = [e for e in entries if id_fingerprint(key, e.person_id) not in known]
+        fingerprints = [id_fingerprint(key, e.person_id) for e in entries]
+        known = known_people(self.site.database_url, fingerprints)
+        new = [e for e, f in zip(entries, fingerprints) if f not in known]
         by_class: dict[str, int] = {}
         for e in entries:
             for c in [str(ref) for ref in e.class_refs] or ["—"]:  # two schools' 10A1 are two classes

@@ -18,7 +18,7 @@ from autograders.limits import Limits
 from jupyterhub.services.auth import HubOAuthenticated
 from tornado import web
 
-from hub_config.people.accounts import Account, list_accounts
+from hub_config.people.accounts import Account, account_of, classes_with_students, members_of
 from hub_config.teaching.catalog import Catalog
 from hub_config.site.errors import StemlabError
 from hub_config.app.launcher import reload_running_hub
@@ -81,13 +81,10 @@ class StaffHandler(HubOAuthenticated, web.RequestHandler):
         return word(key, self.lang, **values)
 
     @functools.cached_property
-    def people(self) -> list[Account]:
-        """Everyone, read once per request (rosters change while the service runs)."""
-        return list_accounts(self.site.database_url)
-
-    @functools.cached_property
     def account(self) -> Account | None:
-        return next((a for a in self.people if a.login == self.current_user["name"]), None)
+        """The caller's account, read once per request (rosters change while the service runs);
+        pages ask the database for what they show, never read a province's 100,000 people."""
+        return account_of(self.site.database_url, self.current_user["name"])
 
     @property
     def is_admin(self) -> bool:
@@ -105,7 +102,7 @@ class StaffHandler(HubOAuthenticated, web.RequestHandler):
         return self.is_admin or self.school_admin_of is not None
 
     def students_of(self, klass: ClassRef) -> list[Account]:
-        return [a for a in self.people if a.role == Role.STUDENT and klass in a.class_refs]
+        return members_of(self.site.database_url, klass, Role.STUDENT)
 
     @functools.cached_property
     def my_classes(self) -> list[ClassRef]:
@@ -114,8 +111,7 @@ class StaffHandler(HubOAuthenticated, web.RequestHandler):
         if self.account is None or self.account.role not in (Role.TEACHER, Role.ADMIN):
             raise web.HTTPError(403, self.w("forbidden"))
         if self.is_admin or self.school_admin_of is not None:
-            return sorted({ref for a in self.people if a.role == Role.STUDENT for ref in a.class_refs
-                           if self.is_admin or ref.school == self.school_admin_of})
+            return sorted(classes_with_students(self.site.database_url, None if self.is_admin else self.school_admin_of))
         return self.account.class_refs
 
     def my_class(self, key: str) -> ClassRef:

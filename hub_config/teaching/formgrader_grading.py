@@ -25,6 +25,7 @@ from hub_config.teaching import loop
 from hub_config.teaching.jobs import Action, Busy, Job, JobState
 from hub_config.teaching.page import TeachingHandler, grading_report
 from hub_config.teaching.scopes import TEACH_GRADE_API
+from hub_config.people.accounts import account_of
 from hub_config.people.roles import Role
 from hub_config.people.schools import SITE_SCHOOL
 
@@ -49,7 +50,7 @@ class FormgraderAutograde(TeachingHandler):
         offering = next((o for o in list_offerings(self.site.data) if o.id == offering_id), None)
         if offering is None:
             raise web.HTTPError(404, offering_id)
-        account = next((a for a in self.people if a.login == teacher), None)
+        account = account_of(self.site.database_url, teacher)
         admin_of = account.school_code if account is not None and account.role == Role.ADMIN else None
         if account is None or not (admin_of == SITE_SCHOOL or admin_of == offering.school_code
                                    or (account.role == Role.TEACHER and offering.class_ref in account.class_refs)):

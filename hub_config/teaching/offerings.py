@@ -21,7 +21,7 @@ from jupyterhub import orm as hub_orm
 from nbgrader.api import Gradebook
 from sqlalchemy.orm import Session
 
-from hub_config.people.accounts import Account, list_accounts, open_session
+from hub_config.people.accounts import classes_with_students, members_of, open_session
 from autograders.course_layout import CourseLayout, Step
 from autograders.limits import Limits
 
@@ -235,12 +235,6 @@ def write_course_config(offering: Offering, exchange_root: Path, limits: Limits)
     nbgrader_config.write_course_config(offering.root, config, offering.grader)
 
 
-def _class_accounts(accounts: list[Account], klass: ClassRef) -> tuple[list[Account], list[Account]]:
-    students = [a for a in accounts if a.role == Role.STUDENT and klass in a.class_refs]
-    teachers = [a for a in accounts if a.role == Role.TEACHER and klass in a.class_refs]
-    return students, teachers
-
-
 def _set_group(session: Session, name: str, logins: list[str]) -> None:
     group = hub_orm.Group.find(session, name)
     if group is None:
@@ -259,11 +253,11 @@ def offer(data: DataDir, database_url: str, course: Course, class_name: str, sch
     """
     if not SCHOOL_YEAR.match(year) or int(year[5:]) != int(year[:4]) + 1:
         raise StemlabError(f"Năm học {year!r} không hợp lệ.", f"School year {year!r} must look like 2025-2026.")
-    accounts = list_accounts(database_url)
     klass = ClassRef(school_code, class_name)
-    students, teachers = _class_accounts(accounts, klass)
+    students = members_of(database_url, klass, Role.STUDENT)
+    teachers = members_of(database_url, klass, Role.TEACHER)
     if not students:
-        known = sorted({str(ref) for a in accounts for ref in a.class_refs})
+        known = sorted(str(ref) for ref in classes_with_students(database_url))
         raise StemlabError(
             f"Không có lớp {klass} (chưa có học sinh).", f"No class {klass} with students; "
             f"import its roster first. Classes: {', '.join(known) or '(none)'}"
