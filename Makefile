@@ -47,6 +47,7 @@ bench: test-deps
 	$(BIN)/python tests/bench/kit_link.py
 	$(BIN)/python tests/bench/kit_link.py --device qemu:lab
 	$(BIN)/python tests/bench/autograde.py
+	$(BIN)/python tests/bench/province.py
 
 clean:
 	rm -rf $(VENV) node_modules build *.egg-info test-artifacts

@@ -54,10 +54,9 @@ def first_unreachable(path: Path) -> Path | None:
 
 
 def prepare_production(settings: SiteSettings, data: DataDir) -> None:
-    """Refuse to run production mode without isolation; create every user's Linux account."""
-    from hub_config.people.accounts import list_accounts
+    """Refuse to run production mode without isolation."""
     from hub_config.system.limits import CgroupLimiter, LimitsUnavailable
-    from hub_config.system.linux_accounts import ensure_kits_account, ensure_linux_account
+    from hub_config.system.linux_accounts import ensure_kits_account
 
     if os.geteuid() != 0:
         raise LaunchError(
@@ -89,8 +88,8 @@ def prepare_production(settings: SiteSettings, data: DataDir) -> None:
             f"Run `chmod o+x {blocked}` or choose another [mode] home_root."
         )
     check_reachable_by_servers(data)
-    for account in list_accounts(settings.hub_database_url()):
-        ensure_linux_account(account.login, home_root)
+    # each person's Linux account is made by the spawner before their first server starts, not
+    # here for everyone at every start (a province's 100,000 would hold the hub for minutes)
     ensure_kits_account(data.kit_folders)
     close_course_sources()
 
