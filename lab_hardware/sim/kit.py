@@ -60,6 +60,8 @@ class SimKit:
         self.mcu: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
         self._stopped = threading.Event()
+        self._wake = (-1, -1)  # a pipe that ends the host-side reader's wait at stop
+        self._threads: list[threading.Thread] = []
         self.bytes_to_board = 0
         self.bytes_from_board = 0
 
@@ -68,9 +70,15 @@ class SimKit:
         self.master, self.slave = os.openpty()
         tty.setraw(self.slave)
         self.path = os.ttyname(self.slave)
+        self._wake = os.pipe()
         self._boot()
-        threading.Thread(target=self._host_to_board, daemon=True, name=f"simkit-in {self.path}").start()
+        self._thread(self._host_to_board, f"simkit-in {self.path}")
         return self
+
+    def _thread(self, target: Any, name: str, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True, name=name)
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
 
     def _boot(self) -> None:
         o = self.options
@@ -84,8 +92,7 @@ class SimKit:
             cmd += ["--scenario", json.dumps(o.scenario)]
         self.mcu = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0,
                                     start_new_session=True)
-        threading.Thread(target=self._board_to_host, args=(self.mcu,), daemon=True,
-                         name=f"simkit-out {self.path}").start()
+        self._thread(self._board_to_host, f"simkit-out {self.path}", self.mcu)
 
     def hard_reset(self) -> None:
         """The EN/RESET line: the MCU restarts from power-on; the flash keeps its files."""
@@ -104,11 +111,16 @@ class SimKit:
         self._stopped.set()
         with self._lock:
             self._kill_mcu()
-        for fd in (self.master, self.slave):
-            try:
+        if self._wake[1] >= 0:
+            os.write(self._wake[1], b"x")
+        # the wire's threads end before its descriptors close: a number closed under a thread
+        # still reading or writing it is soon another pty's or file's, and the thread would use that
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(timeout=5)
+        for fd in (self.master, self.slave, *self._wake):
+            if fd >= 0:
                 os.close(fd)
-            except OSError:
-                pass
         if self._tmp:
             self._tmp.cleanup()
 
@@ -127,8 +139,8 @@ class SimKit:
     def _host_to_board(self) -> None:
         while not self._stopped.is_set():
             try:
-                ready, _, _ = select.select([self.master], [], [], 0.2)
-                if not ready:
+                ready, _, _ = select.select([self.master, self._wake[0]], [], [])
+                if self.master not in ready:
                     continue
                 data = os.read(self.master, 4096)
             except OSError:

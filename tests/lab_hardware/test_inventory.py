@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import os
 import select
-import signal
 import socket
 import subprocess
 import threading
-import time
 
 import pytest
 
@@ -19,6 +17,7 @@ from lab_hardware.sim.kit import SimKit
 from lab_hardware.transport import KitConnection
 
 from ..conftest import STEMLAB
+from .sim_command import running_kits_sim
 
 pytestmark = pytest.mark.kit
 
@@ -38,15 +37,7 @@ def test_boards_are_named_from_their_own_answers():
 
 def test_kits_list_asks_each_board_and_shows_labels(tmp_path):
     data = tmp_path / "var"
-    sim = subprocess.Popen([STEMLAB, "kits", "sim", "--count", "2", "--data", str(data)], stdout=subprocess.PIPE,
-                           text=True, env={**os.environ, "COLUMNS": "200"})
-    try:
-        paths = []
-        while len(paths) < 2:
-            line = sim.stdout.readline()
-            assert line, "kits sim ended early"
-            if line.startswith("SIMKIT "):
-                paths.append(line.split()[1])
+    with running_kits_sim(data, 2):
         listed = stemlab(data, "list")
         assert listed.returncode == 0, listed.stdout + listed.stderr
         assert listed.stdout.count("Yolo:Bit v4 (MicroPython 1.23.0)") == 2, listed.stdout
@@ -56,9 +47,6 @@ def test_kits_list_asks_each_board_and_shows_labels(tmp_path):
         assert "Kit 07" in stemlab(data, "list").stdout
         unknown = stemlab(data, "label", "/dev/ttyUSB42", "Kit 99")
         assert unknown.returncode == 2 and "kits list" in unknown.stdout
-    finally:
-        sim.send_signal(signal.SIGINT)
-        sim.wait(timeout=30)
     assert "sim:yolobit" not in stemlab(data, "list", "--no-probe").stdout, "stopped kits are gone"
 
 

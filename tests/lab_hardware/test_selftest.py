@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import signal
 import subprocess
 
 import pytest
@@ -17,6 +16,7 @@ from lab_hardware.selftest import skip_reasons, save_reports, test_room
 from lab_hardware.sim.kit import SimKit
 
 from ..conftest import STEMLAB
+from .sim_command import running_kits_sim
 
 pytestmark = pytest.mark.kit
 BENCH_SCENARIO = {"buttons": {"a": [[3000, 3400]], "b": [[4000, 4400]]}, "light": [[0, 60], [6000, 4]]}  # ms since boot
@@ -105,14 +105,7 @@ def test_without_a_person_the_persons_checks_are_skipped_and_say_why():
 
 def test_kits_test_all_from_the_command_line(tmp_path):
     data = tmp_path / "var"
-    sim = subprocess.Popen([STEMLAB, "kits", "sim", "--count", "2", "--data", str(data)], stdout=subprocess.PIPE,
-                           text=True, env={**os.environ, "COLUMNS": "200"})
-    started = 0
-    while started < 2:
-        line = sim.stdout.readline()
-        assert line, "kits sim ended early"
-        started += line.startswith("SIMKIT ")
-    try:
+    with running_kits_sim(data, 2):
         result = subprocess.run([STEMLAB, "kits", "test", "--all", "--data", str(data)], capture_output=True,
                                 text=True, env={**os.environ, "COLUMNS": "200"}, timeout=120)
         assert result.returncode == 0, result.stdout + result.stderr
@@ -122,6 +115,3 @@ def test_kits_test_all_from_the_command_line(tmp_path):
         missing = subprocess.run([STEMLAB, "kits", "test", "Kit 99", "--data", str(data)], capture_output=True,
                                  text=True, env={**os.environ, "COLUMNS": "200"}, timeout=60)
         assert missing.returncode == 2 and "Kit 99" in missing.stdout
-    finally:
-        sim.send_signal(signal.SIGINT)
-        sim.wait(timeout=30)

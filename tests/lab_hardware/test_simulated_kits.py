@@ -18,6 +18,7 @@ from lab_hardware.sim.kit import SimKit
 from lab_hardware.transport import KitConnection
 
 from ..conftest import STEMLAB
+from .sim_command import running_kits_sim
 
 pytestmark = pytest.mark.kit
 MPREMOTE = str(Path(sys.executable).with_name("mpremote"))
@@ -25,18 +26,8 @@ MPREMOTE = str(Path(sys.executable).with_name("mpremote"))
 
 @pytest.fixture
 def sim_command(tmp_path):
-    proc = subprocess.Popen([STEMLAB, "kits", "sim", "--count", "2", "--board", "esp32", "--data", str(tmp_path / "var")],
-                            stdout=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"})
-    paths: list[str] = []
-    deadline = time.monotonic() + 30
-    while len(paths) < 2 and time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if line.startswith("SIMKIT "):
-            paths.append(line.split()[1])
-    yield proc, paths
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait()
+    with running_kits_sim(tmp_path / "var", 2, "--board", "esp32") as sim:
+        yield sim.proc, sim.paths
 
 
 def test_kits_sim_prints_devices_that_mpremote_and_our_link_use(sim_command, tmp_path):
@@ -136,3 +127,4 @@ def test_pwm_adc_timer_and_boot_py():
         assert toggles[:3] == [100, 200, 300] and len(toggles) == 10, toggles
         pwm = [e["value"] for e in events if e["kind"] == "pwm" and e["target"] == "pin25"]
         assert pwm == [{"freq": 440, "duty": 512}, {"freq": 440, "duty": 0}]
+

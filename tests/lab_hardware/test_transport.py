@@ -286,10 +286,14 @@ def _fake_device(behaviour) -> tuple[str, Callable[[], None]]:  # type: ignore[n
     master, slave = os.openpty()
     tty.setraw(slave)
     stop = threading.Event()
-    threading.Thread(target=behaviour, args=(master, stop), daemon=True).start()
+    device = threading.Thread(target=behaviour, args=(master, stop), daemon=True)
+    device.start()
 
     def close() -> None:
+        # the device's thread ends before its descriptor closes: the next test's pty reuses the
+        # number, and a thread still polling it would read that test's bytes
         stop.set()
+        device.join(timeout=5)
         os.close(master)
         os.close(slave)
 
@@ -368,7 +372,7 @@ def test_a_reboot_heard_in_pieces_between_cells_is_still_a_reboot():
 
     path, close = _fake_device(micropython)
     try:
-        with KitConnection.open(path, timeout=1.0) as link:
+        with KitConnection.open(path, timeout=3.0) as link:
             assert link.exec("print(1)") == "out\n"
             time.sleep(0.06)  # the first piece has arrived, the rest not yet
             with pytest.raises(KitRestarted):
@@ -415,7 +419,7 @@ def test_a_bare_raw_banner_is_judged_by_what_the_board_remembers(forgot):
 
     path, close = _fake_device(micropython)
     try:
-        with KitConnection.open(path, timeout=1.0) as link:
+        with KitConnection.open(path, timeout=3.0) as link:
             assert link.exec("x = 1") == "out\n"
             if forgot:
                 with pytest.raises(KitRestarted):
