@@ -111,8 +111,7 @@ services.append(kits_service)
 # (students see a page telling them it is not theirs, in their language, not the hub's bare 403).
 c.JupyterHub.load_roles.append({"name": "user", "scopes": ["self", "access:services!service=stemlab-kits",
                                                            TEACH_ACCESS_SCOPE]})
-loopback = "127.0.0.1" if site.ip in ("", "0.0.0.0", "::") else site.ip
-c.Spawner.environment["STEMLAB_KITS_URL"] = f"http://{loopback}:{site.port}/services/stemlab-kits/"
+c.Spawner.environment["STEMLAB_KITS_URL"] = site.local_service_url("stemlab-kits")
 
 # ---- the teacher's page: run by `stemlab up` beside the hub (hub_config/teaching/page.py), so a
 # reload never cuts a grading batch short; its login token carries the teacher's own scopes only
@@ -147,7 +146,8 @@ from hub_config.teaching.formgrader_guard import GUARD_ENV, TEACH_URL_ENV  # noq
 from hub_config.teaching.offerings import list_offerings, write_site_nbgrader_config, write_student_config  # noqa: E402
 
 offerings = list_offerings(data)
-write_site_nbgrader_config(data, site.production, site.grading_limits())
+exchange_url = site.exchange_service_url()
+write_site_nbgrader_config(data, site.production, site.grading_limits(), exchange_url)
 config_path = str(data.jupyter_config_dir)
 c.Spawner.environment["JUPYTER_CONFIG_PATH"] = config_path
 write_student_config(data)
@@ -177,6 +177,8 @@ for offering in offerings:
         "environment": {"JUPYTERHUB_DEFAULT_URL": "/formgrader",
                         "JUPYTER_CONFIG_PATH": os.pathsep.join([str(data.formgrader_config_dir), config_path])},
         "oauth_no_confirm": True,
+        # its token, which `stemlab courses` also gives the offering's exchange steps (teaching/loop.py)
+        "api_token": data.secret(offering.grader_token_name),
     }
     if offering.grader:
         # The formgrader runs student code when it autogrades: as the offering's own unprivileged
@@ -194,6 +196,30 @@ for offering in offerings:
     elif os.geteuid() == 0:
         formgrader["command"].append("--allow-root")
     services.append(formgrader)
+
+# ---- the exchange service ([exchange] kind = "service"): nbgrader's exchange kept by the hub, on
+# a disk of its own; students' servers and the formgraders reach it with their own tokens
+if exchange_url:
+    from hub_config.system.linux_accounts import EXCHANGE_ACCOUNT  # noqa: E402
+    from hub_config.teaching.scopes import EXCHANGE_ACCESS_SCOPE, EXCHANGE_SERVICE  # noqa: E402
+
+    exchange_service: dict[str, Any] = {
+        "name": EXCHANGE_SERVICE,
+        "url": f"http://127.0.0.1:{free_port()}",
+        "command": [sys.executable, "-m", "hub_config.teaching.exchange_service", "--store",
+                    str(data.exchange_store_dir)],
+        "display": False,
+    }
+    if os.geteuid() == 0:
+        exchange_service["user"] = EXCHANGE_ACCOUNT
+    services.append(exchange_service)
+    c.JupyterHub.load_roles += [
+        # whose class a login is in: asked of the hub, never of the request
+        {"name": EXCHANGE_SERVICE, "scopes": ["read:users:name", "read:users:groups"], "services": [EXCHANGE_SERVICE]},
+        {"name": "formgraders-use-the-exchange", "scopes": [EXCHANGE_ACCESS_SCOPE],
+         "services": [s["name"] for s in services if s["name"] in {o.id for o in offerings}]},
+    ]
+    next(r for r in c.JupyterHub.load_roles if r["name"] == "user")["scopes"].append(EXCHANGE_ACCESS_SCOPE)
 c.JupyterHub.services = services
 if graders_of_classes:  # production formgraders may ask the staff service to grade (formgrader_grading.py)
     c.JupyterHub.load_roles.append({"name": "formgrader-grades-through-staff-service", "scopes": [TEACH_ACCESS_SCOPE],

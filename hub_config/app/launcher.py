@@ -64,6 +64,10 @@ class Launcher:
             prepare_production(self.settings, self.data)
         elif os.geteuid() == 0:
             prepare_root_demo(self.data)
+        if s.exchange == "service" and os.geteuid() == 0:
+            from hub_config.system.linux_accounts import ensure_exchange_account
+
+            ensure_exchange_account(self.data.exchange_store_dir)
         self.runtime = Runtime(
             settings=s,
             data_dir=str(self.data.root),

@@ -131,7 +131,7 @@ def cmd_courses_release(args: argparse.Namespace, site: PlatformSite) -> int:
     data = site.data
     offering = find_offering(data, args.offering)
     load_catalog().course(offering.course_id).assignment(args.assignment)  # a clear error for a typo
-    write_site_nbgrader_config(data, settings.production, settings.grading_limits())
+    write_site_nbgrader_config(data, settings.production, settings.grading_limits(), settings.exchange_service_url())
     due = parse_local(args.due, school_zone(settings.timezone)) if args.due else None
     release(data, offering, args.assignment, due)
     console.print(f"Đã giao bài {args.assignment} cho lớp {offering.class_name}. / Released {args.assignment} "

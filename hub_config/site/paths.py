@@ -79,6 +79,11 @@ class DataDir:
         return self.root / "exchange"
 
     @property
+    def exchange_store_dir(self) -> Path:
+        """The exchange service's own folder (`[exchange] kind = "service"`): only it reads it."""
+        return self.root / "exchange-service"
+
+    @property
     def jupyter_config_dir(self) -> Path:
         """On JUPYTER_CONFIG_PATH of every server and formgrader: the site-wide nbgrader config."""
         return self.root / "etc" / "jupyter"

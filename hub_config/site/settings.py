@@ -170,6 +170,16 @@ class SiteSettings(Configurable):
         "seeing their place, when a class logs in at once.",
     ).tag(section="limits")
 
+    exchange = Enum(
+        ["folder", "service"],
+        default_value="folder",
+        config=True,
+        help="How nbgrader moves assignments, submissions and feedback (nơi trao đổi bài): folder (a folder "
+        "on this server's disk that students' servers reach through Linux permissions) or service (the "
+        "stemlab-exchange hub service keeps them on a disk of its own; students' servers share no folder "
+        "with it or with each other, as on Kubernetes).",
+    ).tag(section="exchange", key="kind")
+
     production = Bool(
         False,
         config=True,
@@ -218,6 +228,16 @@ class SiteSettings(Configurable):
 
     def hub_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_path() / 'jupyterhub.sqlite'}"
+
+    def local_service_url(self, name: str) -> str:
+        """A hub service's address through this machine's proxy, for servers on this machine."""
+        loopback = "127.0.0.1" if self.ip in ("", "0.0.0.0", "::") else self.ip
+        return f"http://{loopback}:{self.port}/services/{name}/"
+
+    def exchange_service_url(self) -> str | None:
+        from hub_config.teaching.scopes import EXCHANGE_SERVICE
+
+        return self.local_service_url(EXCHANGE_SERVICE) if self.exchange == "service" else None
 
     def grading_limits(self) -> Limits:
         """What one submission may use while it is graded, for every way of grading."""

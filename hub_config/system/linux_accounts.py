@@ -152,6 +152,7 @@ def restrict_to_graders(course_root: Path) -> None:
 
 
 KITS_ACCOUNT = "stemlab-kits"
+EXCHANGE_ACCOUNT = "stemlab-exchange"
 DEMO_ACCOUNT = "stemlab-demo"
 SERVICE_COMMENT = "STEM-Lab Hub service account"
 
@@ -177,6 +178,19 @@ def ensure_kits_account(folders: KitFolders) -> pwd.struct_passwd:
     os.chown(folders.simulated, entry.pw_uid, entry.pw_gid)
     folders.simulated.chmod(0o700)
     folders.kits.chmod(0o755)  # self-test reports: the service shows the last result
+    return entry
+
+
+def ensure_exchange_account(store: Path) -> pwd.struct_passwd:
+    """The exchange service's account: it alone reads the courses' releases, submissions and
+    feedback it keeps; no server and no grader account reaches that folder."""
+    entry = ensure_service_account(EXCHANGE_ACCOUNT)
+    store.mkdir(parents=True, exist_ok=True)
+    for folder, _, files in os.walk(store):
+        os.chown(folder, entry.pw_uid, entry.pw_gid)
+        for name in files:
+            os.chown(os.path.join(folder, name), entry.pw_uid, entry.pw_gid, follow_symlinks=False)
+    store.chmod(0o700)
     return entry
 
 

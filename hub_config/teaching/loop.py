@@ -57,12 +57,18 @@ def run_nbgrader(data: DataDir, offering: Offering, *args: str, extra_env: dict[
     return run.messages
 
 
+def exchange_env(data: DataDir, offering: Offering) -> dict[str, str]:
+    """What an exchange step needs to reach the exchange service as the course's grader (its
+    formgrader's token); given to those steps only, never to one that runs students' code."""
+    return {"JUPYTERHUB_API_TOKEN": data.secret(offering.grader_token_name)}
+
+
 def release(data: DataDir, offering: Offering, assignment_id: str, due: dt.datetime | None = None) -> None:
     """Build the student version and put it in the exchange for the class to fetch."""
     if due is not None:
         run_nbgrader(data, offering, "db", "assignment", "add", assignment_id, f"--duedate={due.isoformat()}")
     run_nbgrader(data, offering, "generate_assignment", assignment_id, "--force")
-    run_nbgrader(data, offering, "release_assignment", assignment_id, "--force")
+    run_nbgrader(data, offering, "release_assignment", assignment_id, "--force", extra_env=exchange_env(data, offering))
     write_student_catalog(data)  # students' pages show the new due date at once
 
 
@@ -90,7 +96,8 @@ def collect(data: DataDir, offering: Offering, assignment_id: str) -> list[str]:
     what a teacher must see: submissions set aside (forged, links, too big, badly named) and
     entries left out of one (links, special files, too-large files), each with its student."""
     report = _report(offering, "collect", assignment_id)
-    run_nbgrader(data, offering, "collect", assignment_id, "--update", f"--OwnerCheckedCollect.report_file={report}")
+    run_nbgrader(data, offering, "collect", assignment_id, "--update", f"--OwnerCheckedCollect.report_file={report}",
+                 extra_env=exchange_env(data, offering))
     return _problems(report)
 
 
@@ -159,5 +166,6 @@ def feedback(data: DataDir, offering: Offering, assignment_id: str) -> list[str]
     except StemlabError as err:  # nbgrader made every page it could: release those
         problems.append(str(err))
     report = _report(offering, "release-feedback", assignment_id)
-    run_nbgrader(data, offering, "release_feedback", assignment_id, f"--LockedReleaseFeedback.report_file={report}")
+    run_nbgrader(data, offering, "release_feedback", assignment_id, f"--LockedReleaseFeedback.report_file={report}",
+                 extra_env=exchange_env(data, offering))
     return problems + _problems(report)

@@ -15,6 +15,7 @@ from autograders.limits import Limits
 from autograders.preprocessors import autograde_config
 
 from hub_config.teaching.exchange import FACTORY as EXCHANGE_FACTORY
+from hub_config.teaching.exchange_client import FACTORY as SERVICE_FACTORY
 
 COURSE_CONFIG = "nbgrader_config.json"
 PYTHON_CONFIG = "nbgrader_config.py"  # earlier releases wrote the offering's as Python: removed
@@ -45,19 +46,27 @@ def course_config(course_id: str, root: Path, db_url: str, exchange_root: Path, 
     return config
 
 
-def site_config(exchange_root: Path, titles: dict[str, str], production: bool) -> dict[str, dict[str, Any]]:
+def site_config(exchange_root: Path, titles: dict[str, str], production: bool,
+                exchange_url: str | None = None) -> dict[str, dict[str, Any]]:
     """What every server and formgrader shares: the exchange, courses from JupyterHub groups, our
-    exchange classes; owner checks by mode (production: one Linux account per student, so a
-    submission's owner must be the student it names; demo: every server shares one account, so
-    nbgrader's own check would call every honest submission a possible cheat)."""
-    return {
+    exchange classes. With a folder exchange, owner checks by mode (production: one Linux account
+    per student, so a submission's owner must be the student it names; demo: every server shares
+    one account, so nbgrader's own check would call every honest submission a possible cheat).
+    With the exchange service (`exchange_url`), the service names each submission after the login
+    that sent it: no owner to check in a grader's private copy."""
+    factory = SERVICE_FACTORY if exchange_url else EXCHANGE_FACTORY
+    checks_owner = production and not exchange_url
+    config: dict[str, dict[str, Any]] = {
         "Exchange": {"root": str(exchange_root), "path_includes_course": True},
         "Authenticator": {"plugin_class": "nbgrader.auth.JupyterHubAuthPlugin"},
         "NbGrader": {"course_titles": titles},
-        "ExchangeFactory": {role: f"{cls.__module__}.{cls.__name__}" for role, cls in EXCHANGE_FACTORY.items()},
-        "OwnerCheckedCollect": {"quarantine_forged": production},
-        "ExchangeCollect": {"check_owner": production},
+        "ExchangeFactory": {role: f"{cls.__module__}.{cls.__name__}" for role, cls in factory.items()},
+        "OwnerCheckedCollect": {"quarantine_forged": checks_owner},
+        "ExchangeCollect": {"check_owner": checks_owner},
     }
+    if exchange_url:
+        config["ServiceMirror"] = {"url": exchange_url}
+    return config
 
 
 def write_json(path: Path, config: dict[str, dict[str, Any]], owner: tuple[int, int] | None, mode: int) -> None:

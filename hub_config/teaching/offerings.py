@@ -86,6 +86,11 @@ class Offering:
         return f"formgrade-{self.id}"
 
     @property
+    def grader_token_name(self) -> str:
+        """The secret holding its formgrader service's token (the course's grader to the exchange service)."""
+        return f"formgrader-{self.id}"
+
+    @property
     def layout(self) -> CourseLayout:
         """Where nbgrader keeps each step's files in this offering's course directory."""
         return CourseLayout.at(self.root)
@@ -165,7 +170,7 @@ def ensure_exchange_root(data: DataDir) -> Path:
     return exchange
 
 
-def write_site_nbgrader_config(data: DataDir, production: bool, limits: Limits) -> None:
+def write_site_nbgrader_config(data: DataDir, production: bool, limits: Limits, exchange_url: str | None = None) -> None:
     """Exchange location and classes, course ids in exchange paths, courses from JupyterHub groups;
     and each offering's own configuration again, so it follows the site's settings and this release."""
     offerings = list_offerings(data)
@@ -178,7 +183,7 @@ def write_site_nbgrader_config(data: DataDir, production: bool, limits: Limits) 
     for offering in offerings:
         if offering.root.is_dir():
             write_course_config(offering, exchange, limits)
-    write_site_config(folder, site_config(exchange, titles, production))
+    write_site_config(folder, site_config(exchange, titles, production, exchange_url))
     write_student_catalog(data)
     extensions = folder / "jupyter_server_config.d"
     extensions.mkdir(exist_ok=True)

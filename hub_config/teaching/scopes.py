@@ -14,3 +14,8 @@ TEACH_OAUTH_SCOPES = ("servers", "read:servers", "read:users", "list:users")
 # An offering's production formgrader asks the staff service to autograde here (with its own token,
 # whose role holds TEACH_ACCESS_SCOPE): hub_config/teaching/formgrader_guard.py and teaching/formgrader_grading.py
 TEACH_GRADE_API = "api/formgrader-autograde"
+
+# The exchange service (hub_config/teaching/exchange_service.py), with `[exchange] kind = "service"`:
+# every user's server and every offering's formgrader reach it with their own token
+EXCHANGE_SERVICE = "stemlab-exchange"
+EXCHANGE_ACCESS_SCOPE = f"access:services!service={EXCHANGE_SERVICE}"
