@@ -260,9 +260,8 @@ def two_class_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningH
         p.kill()
 
 
-@pytest.fixture(scope="module")
-def prod_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningHub]:
-    """Production mode as root (module scope): classes 10A1 and 10A2 as real Linux accounts."""
+def production_hub(extra_settings: str = "") -> Iterator[RunningHub]:
+    """Production mode as root: classes 10A1 and 10A2 as real Linux accounts; removed after."""
     if os.geteuid() != 0:
         if os.environ.get("CI"):
             pytest.fail("CI runs as root; production-mode tests must run there")
@@ -277,7 +276,7 @@ def prod_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningHub]:
         "[mode]\nproduction = true\n"
         f'home_root = "{home_root}"\n'
         '[limits]\nmem_limit = "400M"\ncpu_limit = 0.5\n'
-        '[school]\nname = "THPT Chuyên Lê Quý Đôn"\n',
+        '[school]\nname = "THPT Chuyên Lê Quý Đôn"\n' + extra_settings,
         encoding="utf-8",
     )
     hub = launch(base / "var", roster=FILES / "two_classes.csv", extra_args=("--config", str(config)))
@@ -303,6 +302,12 @@ def prod_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningHub]:
     for login in graders:
         remove_grader_account(login)
     shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def prod_hub() -> Iterator[RunningHub]:
+    """Production mode as root (module scope): classes 10A1 and 10A2 as real Linux accounts."""
+    yield from production_hub()
 
 
 @pytest.fixture

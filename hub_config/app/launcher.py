@@ -338,6 +338,13 @@ def running_launcher(data: DataDir) -> dict | None:
         return None
 
 
+def running_settings(data: DataDir) -> SiteSettings | None:
+    """The settings the `stemlab up` running on this data directory started with, if any: what a
+    command writes for the running hub's servers must be what the hub itself wrote (its port)."""
+    state = running_launcher(data)
+    return SiteSettings(**state["settings"]) if state else None
+
+
 def reload_running_hub(data: DataDir) -> bool:
     """Ask the `stemlab up` running on this data directory, if any, to restart its hub so it reads
     new accounts, groups, roles and offerings (students' servers keep running)."""

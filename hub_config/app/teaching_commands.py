@@ -123,6 +123,7 @@ def cmd_courses_offer(args: argparse.Namespace, site: PlatformSite) -> int:
 
 def cmd_courses_release(args: argparse.Namespace, site: PlatformSite) -> int:
     from hub_config.teaching.catalog import load_catalog
+    from hub_config.app.launcher import running_settings
     from hub_config.teaching.offerings import write_site_nbgrader_config
     from hub_config.site.clock import parse_local, school_zone
     from hub_config.teaching.loop import find_offering, release
@@ -131,7 +132,8 @@ def cmd_courses_release(args: argparse.Namespace, site: PlatformSite) -> int:
     data = site.data
     offering = find_offering(data, args.offering)
     load_catalog().course(offering.course_id).assignment(args.assignment)  # a clear error for a typo
-    write_site_nbgrader_config(data, settings.production, settings.grading_limits(), settings.exchange_service_url())
+    live = running_settings(data) or settings
+    write_site_nbgrader_config(data, live.production, live.grading_limits(), live.exchange_service_url())
     due = parse_local(args.due, school_zone(settings.timezone)) if args.due else None
     release(data, offering, args.assignment, due)
     console.print(f"Đã giao bài {args.assignment} cho lớp {offering.class_name}. / Released {args.assignment} "
