@@ -80,7 +80,7 @@ def cmd_courses_coverage(args: argparse.Namespace, site: PlatformSite) -> int:
                                "(stemlab courses offer KHÓA-HỌC --class LỚP) rồi giao bài",
                                f"Class {args.class_name} has no offering of{what_en or ' any course'}: offer one first "
                                "(stemlab courses offer COURSE --class CLASS), then release assignments")
-        reports = [(coverage(catalog.course(o.course_id), catalog.frameworks, released_to_students(site.data, o)), o)
+        reports = [(coverage(catalog.course(o.course_id), catalog.frameworks, released_to_students(site.settings.exchange_root(site.data), o)), o)
                    for o in offerings]
     for report, offering in reports:
         scope = (f"{offering.class_name} · {offering.year}: {len(report.released_ids)}/{len(report.course.assignments)} "

@@ -12,7 +12,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyterhub.traitlets import ByteSpecification
 from traitlets import Bool, Enum, Float, Integer, TraitError, Unicode, validate
@@ -21,6 +21,9 @@ from traitlets.config import Configurable
 from autograders.limits import Limits
 
 from hub_config.site.errors import SettingsError, StemlabError
+
+if TYPE_CHECKING:
+    from hub_config.site.paths import DataDir
 
 DEFAULT_CONFIG_NAME = "stemlab.toml"
 
@@ -233,6 +236,11 @@ class SiteSettings(Configurable):
         """A hub service's address through this machine's proxy, for servers on this machine."""
         loopback = "127.0.0.1" if self.ip in ("", "0.0.0.0", "::") else self.ip
         return f"http://{loopback}:{self.port}/services/{name}/"
+
+    def exchange_root(self, data: "DataDir") -> Path:
+        """Where this machine holds the courses' releases and submissions, in nbgrader's layout:
+        the exchange service's own folder when it keeps them, else the folder exchange."""
+        return data.exchange_store_dir if self.exchange == "service" else data.exchange_dir
 
     def exchange_service_url(self) -> str | None:
         from hub_config.teaching.scopes import EXCHANGE_SERVICE

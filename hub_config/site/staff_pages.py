@@ -45,6 +45,11 @@ class StaffSite:
     hub_api_url: str
     grading: Limits = field(default_factory=Limits)  # [grading] of the site's settings
     jobs: Jobs = field(default_factory=Jobs)
+    exchange_root: Path | None = None  # SiteSettings.exchange_root: the folder exchange's by default
+
+    @property
+    def exchange(self) -> Path:
+        return self.exchange_root or self.data.exchange_dir
 
     def home_of(self, login: str) -> Path | None:
         if not self.production:

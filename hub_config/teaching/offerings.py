@@ -336,7 +336,8 @@ def list_offerings(data: DataDir) -> list[Offering]:
     return [load_offering(p) for p in sorted(root.iterdir()) if (p / "offering.toml").exists()]
 
 
-def released_to_students(data: DataDir, offering: Offering) -> set[str]:
-    """The assignments the class can fetch now: those in the offering's exchange outbound."""
-    outbound = data.exchange_dir / offering.id / "outbound"
+def released_to_students(exchange_root: Path, offering: Offering) -> set[str]:
+    """The assignments the class can fetch now: those in the offering's exchange outbound
+    (`exchange_root`: SiteSettings.exchange_root, the folder exchange's or the service's)."""
+    outbound = exchange_root / offering.id / "outbound"
     return {p.name for p in outbound.glob("*") if p.is_dir()} if outbound.is_dir() else set()

@@ -90,11 +90,12 @@ class OfferingHandler(TeachingHandler):
     def get(self, offering_id: str) -> None:
         offering = self.my_offering(offering_id)
         course = self.catalog.course(offering.course_id)
-        released = released_to_students(self.site.data, offering)
+        exchange = self.site.exchange
+        released = released_to_students(exchange, offering)
         chosen = self.get_argument("assignment", None) or next(
             (a.id for a in course.assignments if a.id in released), course.assignments[0].id)
         assignment = course.assignment(chosen)
-        progress = assignment_progress(offering, assignment.id, self.site.data.exchange_dir / offering.id / "inbound",
+        progress = assignment_progress(offering, assignment.id, exchange / offering.id / "inbound",
                                        self.site.home_of)
         jobs = sorted(self.site.jobs.of_offering(offering.id), key=lambda j: -j.started)
         self.render_page("offering.html", offering=offering, course=course, released=released, assignment=assignment,

@@ -21,7 +21,8 @@ from hub_config.site.paths import DataDir
 from hub_config.teaching.offerings import list_offerings
 
 from ..conftest import production_hub
-from .helpers import answer_and_submit, run_code, stemlab_on, students_with_servers, wait_for_service, xsrf_headers
+from .helpers import (PAGE, answer_and_submit, open_page, page_text, post_form, run_code, stemlab_on, students_with_servers,
+                      wait_for_service, wait_job, xsrf_headers)
 
 pytestmark = [pytest.mark.hub, pytest.mark.root]
 COURSE = "python-co-ban"
@@ -190,3 +191,15 @@ def test_the_formgrader_lists_and_collects_through_the_service(hub, course):
     assert assignments[ASSIGNMENT]["status"] == "released", assignments[ASSIGNMENT]
     collected = t.post(f"{fg}/assignment/{ASSIGNMENT}/collect", headers=headers).json()
     assert collected["success"] and "cheating" not in json.dumps(collected), collected
+
+
+def test_the_teachers_page_sees_the_services_releases_and_submissions(hub, course):
+    _, people = course
+    teacher = hub.account("teacher", classes="10A1")
+    t = hub.login(teacher["login"], teacher["password"])
+    url = f"{hub.url}{PAGE}offerings/{OFFERING}?assignment={ASSIGNMENT}"
+    text = page_text(open_page(t, url))
+    # a submitted, b fetched only (the class has two students in 10A1)
+    assert "1 đã nộp (0 muộn), 1 đã nhận chưa nộp, 0 chưa nhận" in text, text
+    job = wait_job(t, hub, post_form(t, hub, open_page(t, url), f"offerings/{OFFERING}/{ASSIGNMENT}/collect"))
+    assert job["state"] == "done", job
