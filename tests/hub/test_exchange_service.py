@@ -113,6 +113,11 @@ r["feedback"] = requests.post(URL + "{OFFERING}/feedback", data=tar(**{{"{OFFERI
 r["anonymous"] = requests.get(URL + "{OFFERING}/view").status_code
 print(json.dumps(r))
 """)
+    a = people["a"]
+    listed = a["session"].get(f"{hub.url}/user/{a['login']}/assignments", params={"course_id": OFFERING}).json()
+    assert listed["success"], listed
+    status = {x["assignment_id"]: x["status"] for x in listed["value"]}
+    assert status[LATE] == "released" and status[ASSIGNMENT] in ("fetched", "submitted"), status
     assert got["view"] and all("/outbound/" in n or n.endswith("/outbound") for n in got["view"]), got["view"]
     assert not any("inbound/" in n for n in got["view"]), "no submission reaches a student"
     assert got["other"] == 403 and got["release"] == 403 and got["feedback"] == 403, got
