@@ -111,7 +111,7 @@ services.append(kits_service)
 # (students see a page telling them it is not theirs, in their language, not the hub's bare 403).
 c.JupyterHub.load_roles.append({"name": "user", "scopes": ["self", "access:services!service=stemlab-kits",
                                                            TEACH_ACCESS_SCOPE]})
-c.Spawner.environment["STEMLAB_KITS_URL"] = site.local_service_url("stemlab-kits")
+c.Spawner.environment["STEMLAB_KITS_URL"] = site.kits_url()
 
 # ---- the teacher's page: run by `stemlab up` beside the hub (hub_config/teaching/page.py), so a
 # reload never cuts a grading batch short; its login token carries the teacher's own scopes only

@@ -10,7 +10,6 @@ student's own Linux account (LocalProcessSpawner's setuid) with a private home.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -27,42 +26,23 @@ from hub_config.people.roles import Role
 from hub_config.system.limits import CgroupLimiter, ServerCgroup
 from hub_config.spawn_queue import SpawnQueue
 from hub_config.system.linux_accounts import ensure_linux_account
-from hub_config.teaching.scopes import TEACH_PREFIX
+from hub_config.singleuser.first_start import seed_lab_settings
 
-USER_SETTINGS = Path(".jupyter/lab/user-settings")
-
-
-def first_start_settings(locale: str, login: str, is_student: bool) -> dict[str, dict]:
-    """JupyterLab settings a new user starts with: the site's language, no news pop-up (lab servers
-    in schools often have no Internet, and the question confuses students), and a menu that leads
-    to their own page: a student's assignments (in their own server), a teacher's page."""
-    vi = locale.startswith("vi")
-    if is_student:
-        menu = {"id": "jp-mainmenu-stemlab", "label": "Bài tập" if vi else "Assignments", "rank": 50, "items": [
-            {"command": "help:open", "rank": 0, "args": {
-                "url": f"/user/{login}/stemlab/assignments", "newBrowserTab": True,
-                "text": "Bài tập của em" if vi else "My assignments"}}]}
-    else:
-        menu = {"id": "jp-mainmenu-stemlab", "label": "Lớp học" if vi else "Classes", "rank": 50, "items": [
-            {"command": "help:open", "rank": 0, "args": {
-                "url": TEACH_PREFIX, "newBrowserTab": True,
-                "text": "Trang giáo viên" if vi else "Teacher's page"}}]}
-    return {
-        "@jupyterlab/translation-extension/plugin": {"locale": locale},
-        "@jupyterlab/apputils-extension/notification": {"fetchNews": "false"},
-        "@jupyterlab/mainmenu-extension/plugin": {"menus": [menu]},
-    }
+def is_student(user: Any) -> bool:
+    """Students' servers get the student's JupyterLab (no nbgrader authoring tools). Asked of the
+    accounts table, in the hub's own session: a config set of a province's 100,000 student logins
+    was deep-copied into every new spawner (40 ms at each login)."""
+    role = user.db.scalar(select(Account.role).where(Account.login == user.name))
+    return bool(role == Role.STUDENT)
 
 
-def seed_lab_settings(home: Path, locale: str, login: str, is_student: bool) -> None:
-    """Write each first-start setting unless the user already has that file: a user's own
-    choice (English, say) is never overridden."""
-    for plugin, values in first_start_settings(locale, login, is_student).items():
-        target = home / USER_SETTINGS / f"{plugin}.jupyterlab-settings"
-        if target.exists():
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(values))
+def access_scopes_with_class(user: Any, server_name: str) -> list[str]:
+    """Who may open a server: its owner, and the teachers of the owner's classes. Teachers hold
+    access:servers!group=<class>. The single-user server cannot resolve a group filter to its owner
+    by itself, so it must name its class groups as accepted scopes."""
+    scopes = [f"access:servers!server={user.name}/{server_name}", f"access:servers!user={user.name}"]
+    scopes += [f"access:servers!group={g.name}" for g in user.groups if g.name.startswith("class-")]
+    return scopes
 
 
 class ServerStartError(web.HTTPError):
@@ -107,11 +87,8 @@ class StemlabSpawner(LocalProcessSpawner):
 
     @property
     def is_student(self) -> bool:
-        """Students' servers get the student's JupyterLab (no nbgrader authoring tools). Asked of
-        the accounts table, in the hub's own session: a config set of a province's 100,000
-        student logins was deep-copied into every new spawner (40 ms at each login)."""
-        role = self.user.db.scalar(select(Account.role).where(Account.login == self.user.name))
-        return bool(role == Role.STUDENT)
+        return is_student(self.user)
+
     student_config_path = Unicode(
         "",
         config=True,
@@ -120,11 +97,7 @@ class StemlabSpawner(LocalProcessSpawner):
 
     @default("oauth_access_scopes")
     def _access_scopes_with_class(self) -> list[str]:
-        # Teachers hold access:servers!group=<class>. The single-user server cannot resolve a
-        # group filter to its owner by itself, so it must name its class groups as accepted scopes.
-        scopes = [f"access:servers!server={self.user.name}/{self.name}", f"access:servers!user={self.user.name}"]
-        scopes += [f"access:servers!group={g.name}" for g in self.user.groups if g.name.startswith("class-")]
-        return scopes
+        return access_scopes_with_class(self.user, self.name)
 
     @property
     def home_dir(self) -> Path:

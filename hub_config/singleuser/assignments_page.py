@@ -5,7 +5,7 @@ names courses by their ids and shows UTC times. This page does the same steps th
 own assignment-list manager and validator, in Vietnamese (or English, following the student's
 JupyterLab language), with course and assignment titles and the school's local times. Students'
 servers have nbgrader's English panels switched off (offerings.STUDENT_DISABLED_LAB_PLUGINS);
-JupyterLab opens this page from its "Bài tập" menu (spawner.first_start_settings).
+JupyterLab opens this page from its "Bài tập" menu (first_start.first_start_settings).
 """
 
 from __future__ import annotations

@@ -12,24 +12,22 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jupyterhub.traitlets import ByteSpecification
 from traitlets import Bool, Enum, Float, Integer, TraitError, Unicode, validate
-from traitlets.config import Configurable
 
 from autograders.limits import Limits
 
+from hub_config.site.cluster_settings import ClusterSettings
 from hub_config.site.errors import SettingsError, StemlabError
-
-if TYPE_CHECKING:
-    from hub_config.site.paths import DataDir
 
 DEFAULT_CONFIG_NAME = "stemlab.toml"
 
 
-class SiteSettings(Configurable):
-    """Settings of one STEM-Lab Hub site (one school's lab server)."""
+class SiteSettings(ClusterSettings):
+    """Settings of one STEM-Lab Hub site (one school's lab server, or a province's cluster: the
+    settings of ClusterSettings)."""
 
     province = Unicode(
         "Gia Lai",
@@ -173,16 +171,6 @@ class SiteSettings(Configurable):
         "seeing their place, when a class logs in at once.",
     ).tag(section="limits")
 
-    exchange = Enum(
-        ["folder", "service"],
-        default_value="folder",
-        config=True,
-        help="How nbgrader moves assignments, submissions and feedback (nơi trao đổi bài): folder (a folder "
-        "on this server's disk that students' servers reach through Linux permissions) or service (the "
-        "stemlab-exchange hub service keeps them on a disk of its own; students' servers share no folder "
-        "with it or with each other, as on Kubernetes).",
-    ).tag(section="exchange", key="kind")
-
     production = Bool(
         False,
         config=True,
@@ -231,21 +219,6 @@ class SiteSettings(Configurable):
 
     def hub_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_path() / 'jupyterhub.sqlite'}"
-
-    def local_service_url(self, name: str) -> str:
-        """A hub service's address through this machine's proxy, for servers on this machine."""
-        loopback = "127.0.0.1" if self.ip in ("", "0.0.0.0", "::") else self.ip
-        return f"http://{loopback}:{self.port}/services/{name}/"
-
-    def exchange_root(self, data: "DataDir") -> Path:
-        """Where this machine holds the courses' releases and submissions, in nbgrader's layout:
-        the exchange service's own folder when it keeps them, else the folder exchange."""
-        return data.exchange_store_dir if self.exchange == "service" else data.exchange_dir
-
-    def exchange_service_url(self) -> str | None:
-        from hub_config.teaching.scopes import EXCHANGE_SERVICE
-
-        return self.local_service_url(EXCHANGE_SERVICE) if self.exchange == "service" else None
 
     def grading_limits(self) -> Limits:
         """What one submission may use while it is graded, for every way of grading."""
@@ -380,6 +353,7 @@ def load_settings(
         assign(name, value, source)
     for name, value in cli_layer.items():
         assign(name, value, "command line")
+    settings.check_together()
     return LoadedSettings(settings, sources, path)
 
 
