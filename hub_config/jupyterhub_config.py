@@ -22,14 +22,17 @@ runtime = Runtime.load(os.environ[RUNTIME_ENV])
 site = runtime.settings
 data = DataDir(Path(runtime.data_dir))
 
+on_cluster = site.spawner == "kubernetes"
 # ---- network: the proxy runs as its own process (started by the launcher), so a hub
 # restart drops no student's connection; the hub keeps servers running across restarts.
-c.JupyterHub.bind_url = runtime.public_url
-c.JupyterHub.hub_ip = "127.0.0.1"
-c.JupyterHub.hub_port = runtime.hub_port
-c.ConfigurableHTTPProxy.should_start = False
-c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{runtime.proxy_api_port}"
-c.ConfigurableHTTPProxy.auth_token = data.secret("proxy_token")
+# On Kubernetes, Zero to JupyterHub's chart sets these (the proxy is its own pod).
+if not on_cluster:
+    c.JupyterHub.bind_url = runtime.public_url
+    c.JupyterHub.hub_ip = "127.0.0.1"
+    c.JupyterHub.hub_port = runtime.hub_port
+    c.ConfigurableHTTPProxy.should_start = False
+    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{runtime.proxy_api_port}"
+    c.ConfigurableHTTPProxy.auth_token = data.secret("proxy_token")
 c.JupyterHub.cleanup_servers = False
 
 # ---- storage
@@ -64,7 +67,7 @@ c.JupyterHub.load_roles = accounts.roles + [
 ]
 services: list[dict[str, Any]] = [{"name": "stemlab-launcher", "api_token": launcher_token}]
 
-# ---- student servers
+# ---- student servers: processes of this machine, or pods (hub_config/system/kubernetes.py)
 c.JupyterHub.spawner_class = "stemlab"
 c.StemlabSpawner.production = bool(site.production)
 # Started by root, no user's code runs as root: demo servers run as one unprivileged account.
@@ -88,6 +91,10 @@ c.Spawner.environment = {
     "STEMLAB_TIMEZONE": site.timezone,  # the assignments page shows due dates in it
     "STEMLAB_PROVINCE": site.province,
 }
+if on_cluster:
+    from hub_config.system.kubernetes import configure as run_servers_as_pods  # noqa: E402
+
+    run_servers_as_pods(c, site, data)
 
 # ---- kits service: owns the lab's serial ports and leases kits; every user may reach it, and the
 # magics in their servers find it here. It runs students' code on simulated kits, so in
@@ -97,7 +104,7 @@ from hub_config.system.linux_accounts import KITS_ACCOUNT  # noqa: E402
 
 kits_service: dict[str, Any] = {
     "name": "stemlab-kits",
-    "url": f"http://127.0.0.1:{free_port()}",
+    "url": runtime.service_url(free_port()),
     "command": [sys.executable, "-m", "lab_hardware.service", "--data", str(data.root),
                 "--simulated", str(site.simulated_kits), "--idle", str(site.kit_lease_idle)],
     # the technicians' page logs in through the hub, and its login carries their kits scope
@@ -106,7 +113,8 @@ kits_service: dict[str, Any] = {
 }
 if site.production or root_demo:
     kits_service["user"] = KITS_ACCOUNT
-services.append(kits_service)
+if not on_cluster:  # on Kubernetes kits stay on lab machines ([kits] service_url, rfc2217://): the
+    services.append(kits_service)  # simulated kits run students' code, never in the hub's pod
 # Everyone may log in to the kits service and the teacher's page; each says itself who may use it
 # (students see a page telling them it is not theirs, in their language, not the hub's bare 403).
 c.JupyterHub.load_roles.append({"name": "user", "scopes": ["self", "access:services!service=stemlab-kits",
@@ -123,6 +131,9 @@ services.append({
     "oauth_client_allowed_scopes": list(TEACH_OAUTH_SCOPES),
     "display": False,
 })
+if on_cluster:  # no `stemlab up` beside the hub: the hub starts it
+    services[-1].update(command=[sys.executable, "-m", "hub_config.app.staff_service"],
+                        environment={RUNTIME_ENV: os.environ[RUNTIME_ENV]})
 c.JupyterHub.load_roles.append({"name": TEACH_SERVICE, "scopes": ["list:users", "read:users"],
                                 "services": [TEACH_SERVICE]})
 
@@ -170,7 +181,7 @@ for offering in offerings:
     ]
     formgrader: dict[str, Any] = {
         "name": offering.id,
-        "url": f"http://127.0.0.1:{free_port()}",
+        "url": runtime.service_url(free_port()),
         "command": [sys.executable, "-m", "hub_config.singleuser.server"],
         "cwd": str(offering.root),
         # The formgrader alone, not a JupyterLab (hub_config/teaching/formgrader_service.py)
@@ -205,7 +216,7 @@ if exchange_url:
 
     exchange_service: dict[str, Any] = {
         "name": EXCHANGE_SERVICE,
-        "url": f"http://127.0.0.1:{free_port()}",
+        "url": runtime.service_url(free_port()),
         "command": [sys.executable, "-m", "hub_config.teaching.exchange_service", "--store",
                     str(data.exchange_store_dir)],
         "display": False,
@@ -234,7 +245,7 @@ c.JupyterHub.template_paths = [str(TEMPLATES)]
 c.JupyterHub.template_vars = {
     "stemlab_school": site.school_name,
     "stemlab_province": site.province,
-    "announcement": "" if site.production else demo_warning,
+    "announcement": "" if site.production or on_cluster else demo_warning,
     # the hub's pages show each person's own links (teacher's page, kits) and their accented name
     "stemlab_role": lambda user: accounts.role_of.get(user.name) if user else None,
     "stemlab_display_name": lambda user: accounts.display_names.get(user.name) if user else None,

@@ -26,10 +26,16 @@ class Runtime:
     proxy_api_port: int
     project_root: str
     teach_port: int = 0  # the teacher's page (hub_config/teaching/page.py), run beside the hub
+    # where the hub's own services listen for the proxy: loopback on a lab server; the hub pod's
+    # address on Kubernetes, where the proxy is another pod (hub_config/system/kubernetes_hub.py)
+    service_host: str = "127.0.0.1"
 
     @property
     def teach_url(self) -> str:
-        return f"http://127.0.0.1:{self.teach_port}"
+        return self.service_url(self.teach_port)
+
+    def service_url(self, port: int) -> str:
+        return f"http://{self.service_host}:{port}"
 
     @property
     def public_url(self) -> str:

@@ -19,6 +19,7 @@ see hub_config/teaching/formgrader_guard.py.
 
 import os
 import sys
+from pathlib import Path
 
 from hub_config.teaching.formgrader_guard import GUARD_ENV, guard
 
@@ -30,7 +31,9 @@ def main() -> None:
     if hasattr(lab_commands, "_yarn_config"):  # private: if a release renames it, start as usual
         lab_commands._yarn_config = lambda logger: {"yarn config": {}, "npm config": {}}
     from hub_config.singleuser import lab_translations
+    from hub_config.singleuser.pod_config import prepare_pod
 
+    prepare_pod(os.environ, Path.home())  # on Kubernetes only: the site's Jupyter config, first-start settings
     lab_translations.install()
     if os.environ.get(GUARD_ENV):
         guard(os.environ[GUARD_ENV])

@@ -150,6 +150,12 @@ class ClusterSettings(Configurable):
         """Settings that are each valid but not together."""
         from hub_config.site.errors import SettingsError
 
+        if self.spawner == "kubernetes" and getattr(self, "production", False):
+            raise SettingsError(
+                "Trên Kubernetes, mỗi học sinh có pod riêng: [mode] production (tài khoản Linux trên một máy "
+                "chủ) không dùng ở đây; hãy đặt production = false.",
+                "On Kubernetes each student has a pod of their own: [mode] production (Linux accounts on one "
+                "lab server) does not apply; set production = false.")
         if self.spawner == "kubernetes" and self.exchange != "service":
             raise SettingsError(
                 "Trên Kubernetes, máy chủ của học sinh là các pod không dùng chung ổ đĩa: hãy đặt "

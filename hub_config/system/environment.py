@@ -16,3 +16,9 @@ def tools_on_path() -> None:
     parts = os.environ.get("PATH", os.defpath).split(os.pathsep)
     if parts[0] != bindir:
         os.environ["PATH"] = os.pathsep.join([bindir, *(p for p in parts if p != bindir)])
+
+
+def in_kubernetes_pod() -> bool:
+    """Whether this process runs in a Kubernetes pod (the API's address is in every pod's
+    environment): the hub pod holds the site's secrets, so students' code never runs unconfined there."""
+    return bool(os.environ.get("KUBERNETES_SERVICE_HOST"))

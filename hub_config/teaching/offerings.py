@@ -235,8 +235,10 @@ def write_student_catalog(data: DataDir) -> None:
 
 def write_course_config(offering: Offering, exchange_root: Path, limits: Limits) -> None:
     """The offering's nbgrader config (rewritten at each hub start, `courses offer` and `grade`)."""
+    from hub_config.system.environment import in_kubernetes_pod
+
     config = course_config(offering.id, offering.root, offering.gradebook_url, exchange_root,
-                           confined=offering.grader is not None, limits=limits)
+                           confined=offering.grader is not None or in_kubernetes_pod(), limits=limits)
     nbgrader_config.write_course_config(offering.root, config, offering.grader)
 
 
