@@ -39,6 +39,8 @@ def main(logins: list[str]) -> None:
             "services": [{k: v for k, v in s.items() if k != "api_token"} for s in app.services],
             "roles": app.load_roles,
             "bind_url": app.bind_url,
+            "authenticator_class": f"{app.authenticator_class.__module__}.{app.authenticator_class.__name__}",
+            "db_url": app.db_url,
             "announcement": app.template_vars.get("announcement"),
             "pods": {}, "pvcs": {},
         }

@@ -54,13 +54,15 @@ def cluster(tmp_path_factory):
     people = {"student": next(a.login for a in accounts if a.role == "student" and a.classes == "10A1"),
               "other_student": next(a.login for a in accounts if a.role == "student" and a.classes == "10A2"),
               "teacher": next(a.login for a in accounts if a.role == "teacher" and a.classes == "10A1")}
+    # the chart gives the database's URL from a Secret as $STEMLAB_DATABASE_URL (PostgreSQL there)
     env = {**os.environ, "STEMLAB_CONFIG": str(config), "STEMLAB_DATA": str(data), "POD_IP": "10.1.2.3",
+           "STEMLAB_DATABASE_URL": f"sqlite:///{data / 'jupyterhub.sqlite'}",
            "KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBECONFIG": str(base / "kubeconfig")}
     built = subprocess.run([sys.executable, "-m", "tests.hub_config.k8s_manifests", *people.values()], cwd=PROJECT_ROOT,
                            env=env, capture_output=True, text=True, timeout=300)
     assert built.returncode == 0, built.stderr[-4000:]
     out = json.loads(built.stdout.strip().splitlines()[-1])
-    return out, people, data
+    return out, people, data, env["STEMLAB_DATABASE_URL"]
 
 
 def container(pod: dict) -> dict:
@@ -73,8 +75,10 @@ def env_of(pod: dict) -> dict[str, str]:
 
 
 def test_the_hub_configuration_loads_with_our_kubespawner(cluster):
-    out, _, _ = cluster
+    out, _, _, database = cluster
     assert out["spawner_class"] == "hub_config.system.kubernetes.StemlabKubeSpawner"
+    assert out["authenticator_class"] == "hub_config.auth.StemlabAuthenticator"
+    assert out["db_url"] == database, "the hub's database is the Secret's"
     names = {s["name"] for s in out["services"]}
     assert {"stemlab-exchange", "stemlab-teach", "python-co-ban-10a1-2025-2026"} <= names
     assert "stemlab-kits" not in names, "simulated kits run students' code: never in the hub's pod"
@@ -90,7 +94,7 @@ def test_the_hub_configuration_loads_with_our_kubespawner(cluster):
 
 
 def test_a_students_pod_has_the_sites_limits_security_and_one_home_volume(cluster):
-    out, people, _ = cluster
+    out, people, _, _ = cluster
     pod = out["pods"][people["student"]]
     box = container(pod)
     assert box["image"] == "registry.example.vn/stemlab/singleuser:0.1.0"
@@ -110,7 +114,7 @@ def test_a_students_pod_has_the_sites_limits_security_and_one_home_volume(cluste
 
 
 def test_a_pod_carries_the_sites_jupyter_configuration_and_only_its_users_offerings(cluster):
-    out, people, _ = cluster
+    out, people, _, _ = cluster
     env = env_of(out["pods"][people["student"]])
     assert env["STEMLAB_LAB_LOCALE"] == "vi_VN" and env["STEMLAB_STUDENT"] == "1"
     bundle = json.loads(env["STEMLAB_JUPYTER_CONFIG"])
@@ -128,13 +132,13 @@ def test_a_pod_carries_the_sites_jupyter_configuration_and_only_its_users_offeri
 
 
 def test_grading_never_runs_students_code_unconfined_in_the_hubs_pod(cluster):
-    _, _, data = cluster
+    _, _, data, _ = cluster
     config = json.loads((data / "offerings" / "python-co-ban-10a1-2025-2026" / "nbgrader_config.json").read_text())
     assert config["SandboxedExecute"]["unconfined_ok"] is False
 
 
 def test_every_manifest_we_ship_and_kubespawner_builds_validates(cluster):
-    out, _, _ = cluster
+    out, _, _, _ = cluster
     shipped = [p for p in (DEPLOY / "kubernetes").glob("*.yaml") if p.name != "values.yaml"]
     assert shipped
     for path in shipped:
