@@ -82,12 +82,34 @@ class Reporting:
             path.write_text(json.dumps([p.as_dict() for p in self.problems], ensure_ascii=False), encoding="utf-8")
 
 
+# What nbgrader's exchange tells a student, in Vietnamese first: its own words are English only,
+# and the Assignments panel shows them as they are
+NBGRADER_WORDS = {
+    "You do not have access to this course.": "Em không học lớp của khóa học này.",
+    "You already have a copy of the assignment in this directory": "Em đã nhận bài này rồi (thư mục đã có)",
+    "Assignment not found": "Không tìm thấy bài",
+    "Course not found": "Không tìm thấy khóa học",
+    "No course id specified.": "Thiếu mã khóa học.",
+}
+
+
+def in_vietnamese_first(message: str) -> str:
+    """nbgrader's message with the Vietnamese for it first, when we have it."""
+    for english, vietnamese in NBGRADER_WORDS.items():
+        if message.startswith(english):
+            return f"{vietnamese}{message[len(english):]} / {message}"
+    return message
+
+
 class LockedRoot:
     """The exchange root belongs to the site: nbgrader may use it, never re-open it to everyone."""
 
+    def fail(self, msg: str) -> None:
+        super().fail(in_vietnamese_first(msg))  # type: ignore[misc]
+
     def ensure_root(self) -> None:
         if not os.path.isdir(self.root) or not os.access(self.root, os.R_OK | os.X_OK):  # type: ignore[attr-defined]
-            self.fail(  # type: ignore[attr-defined]
+            self.fail(
                 f"Không mở được thư mục trao đổi bài {self.root}; báo thầy cô hoặc quản trị. / "  # type: ignore[attr-defined]
                 f"The course exchange {self.root} cannot be opened; tell your teacher or the administrator."  # type: ignore[attr-defined]
             )

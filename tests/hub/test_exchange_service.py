@@ -149,11 +149,13 @@ def test_a_token_without_the_services_scope_and_another_class_are_refused(hub, c
     narrow = {"Authorization": f"token {made.json()['token']}"}
     view = requests.get(f"{hub.url}{SERVICE}api/courses/{OFFERING}/view", headers=narrow)
     assert view.status_code == 403, view.text
-    c = people["c"]  # 10A2: the Assignments panel's fetch of 10A1's course fails, in Vietnamese too
+    c = people["c"]  # 10A2: the Assignments panel's fetch of 10A1's course brings nothing
     fetched = c["session"].post(f"{hub.url}/user/{c['login']}/assignments/fetch",
                                 data={"course_id": OFFERING, "assignment_id": ASSIGNMENT},
                                 headers=xsrf_headers(c["session"], c["login"])).json()
     assert not fetched["success"], fetched
+    there = run_code(c["session"], hub.url, c["login"], f"import os\nprint(os.path.exists({OFFERING!r}))")
+    assert there.strip() == "False", "nothing of another class's course reaches the student"
 
 
 def test_collect_grade_feedback_and_lateness_through_the_service(hub, course):

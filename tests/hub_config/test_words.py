@@ -24,3 +24,24 @@ def test_a_bilingual_message_in_one_language():
     assert one_language(message, "vi") == "Sân 5 m × 3 m có chu vi 16 m"
     assert one_language(message, "en") == "a 5 m × 3 m yard has perimeter 16 m"
     assert one_language("NameError: name 'x' is not defined", "vi") == "NameError: name 'x' is not defined"
+
+
+def test_nbgraders_exchange_messages_reach_a_student_in_vietnamese_first():
+    """Each message we translate is still nbgrader's own (an nbgrader release that rewords one
+    fails here, not silently in a student's panel), and a step's failure carries both."""
+    from pathlib import Path
+
+    import nbgrader.exchange
+    from nbgrader.exchange import ExchangeError
+
+    from hub_config.teaching.exchange import NBGRADER_WORDS, LockedFetch
+
+    source = "".join(p.read_text() for p in Path(nbgrader.exchange.__file__).parent.rglob("*.py"))
+    for english in NBGRADER_WORDS:
+        assert english.rstrip(".") in source, english
+    try:
+        LockedFetch().fail("You do not have access to this course.")
+    except ExchangeError as err:
+        assert str(err) == "Em không học lớp của khóa học này. / You do not have access to this course."
+    else:
+        raise AssertionError("fail() must raise")
