@@ -30,8 +30,9 @@ class ClusterSettings(Configurable):
     """Where students' servers run: on this lab server, or as pods of a Kubernetes cluster; and
     where they reach the hub's services."""
 
-    ip: str  # SiteSettings' [server] traits
+    ip: str  # SiteSettings' traits
     port: int
+    production: bool
 
     spawner = Enum(
         ["local", "kubernetes"],
@@ -150,7 +151,7 @@ class ClusterSettings(Configurable):
         """Settings that are each valid but not together."""
         from hub_config.site.errors import SettingsError
 
-        if self.spawner == "kubernetes" and getattr(self, "production", False):
+        if self.spawner == "kubernetes" and self.production:
             raise SettingsError(
                 "Trên Kubernetes, mỗi học sinh có pod riêng: [mode] production (tài khoản Linux trên một máy "
                 "chủ) không dùng ở đây; hãy đặt production = false.",

@@ -49,14 +49,13 @@ class StemlabKubeSpawner(KubeSpawner):
     def _access_scopes_with_class(self) -> list[str]:
         return access_scopes_with_class(self.user, self.name)
 
-    def config_folders(self) -> list[Path]:
-        folders = [Path(self.student_config_dir)] if self.student_config_dir and self.is_student else []
-        return folders + ([Path(self.site_config_dir)] if self.site_config_dir else [])
-
     def get_env(self) -> dict[str, str]:
         env = super().get_env()
+        student = self.is_student  # one question to the accounts table per start
+        folders = [Path(self.student_config_dir)] if self.student_config_dir and student else []
+        folders += [Path(self.site_config_dir)] if self.site_config_dir else []
         offerings = {g.name.removeprefix("nbgrader-") for g in self.user.groups if g.name.startswith("nbgrader-")}
-        env.update(pod_env(self.config_folders(), self.default_locale, self.is_student, offerings))
+        env.update(pod_env(folders, self.default_locale, student, offerings))
         return env
 
 

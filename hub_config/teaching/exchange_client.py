@@ -94,10 +94,9 @@ class ServiceMirror(LoggingConfigurable):
                               params={"parts": self.parts, "assignment": self._assignment()})
         with tempfile.TemporaryDirectory(prefix="stemlab-view-") as scratch:
             try:
-                files = unpack(io.BytesIO(response.content), Path(scratch) / "view")
+                unpack(io.BytesIO(response.content), Path(scratch) / "view")
             except ArchiveRefused as err:
                 self.fail(str(err))  # type: ignore[attr-defined]
-            del files
             for entry in (Path(scratch) / "view").iterdir():
                 os.replace(entry, mirror / entry.name)
         for part in ("outbound", "inbound", "feedback"):  # nbgrader's steps expect the layout

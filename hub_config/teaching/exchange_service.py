@@ -92,8 +92,15 @@ class ExchangeHandler(HubAuthenticated, web.RequestHandler):
         self.refuse(403, f"Em không học lớp {course}.", f"You are not in the class {course}.")
         return None
 
-    def store(self, course: str) -> CourseStore:
-        return CourseStore(self.store_root, course, self.settings["limits"])
+    async def enter(self, course: str) -> tuple[CourseStore, Role, str] | None:
+        """The course's store and who the caller is in it, or None after refusing the request."""
+        try:
+            store = CourseStore(self.store_root, course, self.settings["limits"])
+        except ArchiveRefused as err:
+            self.refuse(400, err.vi, err.en)
+            return None
+        who = await self.role_in(course)
+        return None if who is None else (store, *who)
 
     async def off_loop(self, work: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(None, work, *args)
@@ -101,14 +108,10 @@ class ExchangeHandler(HubAuthenticated, web.RequestHandler):
 
 class ViewHandler(ExchangeHandler):
     async def get(self, course: str) -> None:
-        try:
-            store = self.store(course)
-        except ArchiveRefused as err:
-            return self.refuse(400, err.vi, err.en)
-        who = await self.role_in(course)
-        if who is None:
+        entered = await self.enter(course)
+        if entered is None:
             return
-        role, student = who
+        store, role, student = entered
         parts = {Part(p) for p in self.get_argument("parts", "outbound").split(",") if p in {x.value for x in Part}}
         try:
             paths = store.view(role, student, parts, self.get_argument("assignment", None) or None)
@@ -121,14 +124,10 @@ class ViewHandler(ExchangeHandler):
 
 class UploadHandler(ExchangeHandler):
     async def post(self, course: str, step: str, assignment: str | None = None) -> None:
-        try:
-            store = self.store(course)
-        except ArchiveRefused as err:
-            return self.refuse(400, err.vi, err.en)
-        who = await self.role_in(course)
-        if who is None:
+        entered = await self.enter(course)
+        if entered is None:
             return
-        role, student = who
+        store, role, student = entered
         allowed = {"submit": Role.STUDENT, "release": Role.GRADER, "feedback": Role.GRADER}
         if allowed.get(step) is not role:
             return self.refuse(403, "Em không được làm việc này.", "You may not do this.")
