@@ -64,6 +64,12 @@ def _become_kernel(request: dict[str, Any], status_fd: int) -> None:
         os.dup2(null, fd)
     os.write(status_fd, b"ok\n")
     os.closerange(3, 65536)  # the zygote's pipes and the status pipe: nothing of theirs stays open
+    run_ipykernel(["-f", request["connection_file"]])
+
+
+def run_ipykernel(arguments: list[str]) -> None:
+    """Become an IPython kernel in this process, forked from a warmed one (the hub's warm kernels
+    use this too)."""
     # a fork shares its parent's random state: each kernel draws its own, as a fresh one would
     random.seed()
     if "numpy" in sys.modules:
@@ -71,7 +77,7 @@ def _become_kernel(request: dict[str, Any], status_fd: int) -> None:
     from ipykernel.kernelapp import IPKernelApp
 
     app = IPKernelApp.instance()
-    app.initialize(["-f", request["connection_file"]])
+    app.initialize(arguments)
     app.start()
 
 
@@ -177,26 +183,41 @@ class ForkedProcess:
 
     stdin = stdout = stderr = None
 
-    def __init__(self, pid: int):
+    def __init__(self, pid: int, pidfd: int | None = None):
         self.pid = pid
         self.returncode: int | None = None
+        if pidfd is not None:  # handed over by the process itself: no window for its pid to be reused
+            self._pidfd: int | None = pidfd
+            return
         try:
-            self._pidfd: int | None = os.pidfd_open(pid)
+            self._pidfd = os.pidfd_open(pid)
         except ProcessLookupError:
             self._pidfd, self.returncode = None, -1
 
+    def _ended_within(self, timeout: float | None) -> bool:
+        # poll(), not select(): a hub with many connections has descriptors past select's 1024
+        assert self._pidfd is not None
+        watch = select.poll()
+        watch.register(self._pidfd, select.POLLIN)
+        return bool(watch.poll(None if timeout is None else int(timeout * 1000)))
+
     def poll(self) -> int | None:
-        if self.returncode is None and self._pidfd is not None and select.select([self._pidfd], [], [], 0)[0]:
+        if self.returncode is None and self._pidfd is not None and self._ended_within(0):
             self.returncode = -1  # ended; its exit status went to the zygote, not to us
             os.close(self._pidfd)
             self._pidfd = None
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
-        if self.returncode is None and self._pidfd is not None:
-            if not select.select([self._pidfd], [], [], timeout)[0]:
-                raise subprocess.TimeoutExpired(str(self.pid), timeout or 0)
+        if self.returncode is None and self._pidfd is not None and not self._ended_within(timeout):
+            raise subprocess.TimeoutExpired(str(self.pid), timeout or 0)
         return self.poll() if self.returncode is None else self.returncode  # type: ignore[return-value]
+
+    def __enter__(self) -> ForkedProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """As a Popen's: JupyterHub's spawner leaves `with proc:` once the process has ended."""
 
     def send_signal(self, signum: int) -> None:
         if self.poll() is None and self._pidfd is not None:

@@ -15,18 +15,21 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
-from jupyterhub.utils import maybe_future
+from jupyterhub.spawner import LocalProcessSpawner
+from jupyterhub.utils import maybe_future, random_port
 from tornado import web
 from sqlalchemy import select
-from traitlets import Bool, Integer, Unicode, default
+from traitlets import Any as AnyTrait, Bool, Integer, Unicode, default
 
 from hub_config.people.accounts import Account
 from hub_config.people.roles import Role
 from hub_config.system.limits import CgroupLimiter, ServerCgroup
 from hub_config.spawn_queue import SpawnQueue
 from hub_config.system.linux_accounts import ensure_linux_account
-from hub_config.singleuser.first_start import seed_lab_settings
+from hub_config.server_identity import ServerIdentity, ServerIdentityFailed
+from hub_config.warm.forkserver import WarmStartFailed
+from hub_config.warm.server_child import is_our_server
+from hub_config.warm.starter import WarmServers
 
 def is_student(user: Any) -> bool:
     """Students' servers get the student's JupyterLab (no nbgrader authoring tools). Asked of the
@@ -114,8 +117,39 @@ class StemlabSpawner(LocalProcessSpawner):
         help="Servers started at the same time (0: one per CPU core); the rest wait in line.",
     )
 
+    warm_starts = Bool(
+        True,
+        config=True,
+        help="Fork servers and kernels from a warm process that has imported them (hub_config/warm); "
+        "off: every server and kernel is a fresh Python.",
+    )
+    warm_folder = Unicode("", config=True, help="The warm process's folder (DataDir.warm_dir).")
+
+    # a Popen (plain start) or the ForkedProcess a warm start hands over (the same calls)
+    proc = AnyTrait(None, allow_none=True)
+
     _cgroup: ServerCgroup | None = None
     _queue: ClassVar[SpawnQueue | None] = None  # one line per hub process
+    _warm: ClassVar[WarmServers | None] = None  # one warm process per hub process
+
+    @classmethod
+    def warm_up(cls, config: Any, log: Any) -> None:
+        """At the hub's start (hub_app.StemlabHub): start the warm process, if warm starts are on."""
+        ours = config.StemlabSpawner
+        if ours.get("warm_starts", True) and ours.get("warm_folder"):
+            try:
+                cls._shared_warm(str(ours.warm_folder)).ensure_running()
+            except WarmStartFailed as err:
+                log.warning("Servers will start plainly, not warm: %s", err)
+
+    @classmethod
+    def _shared_warm(cls, folder: str) -> WarmServers:
+        if StemlabSpawner._warm is None:
+            StemlabSpawner._warm = WarmServers(Path(folder))
+        return StemlabSpawner._warm
+
+    def warm_servers(self) -> WarmServers | None:
+        return self._shared_warm(self.warm_folder) if self.warm_starts and self.warm_folder else None
 
     def _spawn_queue(self) -> SpawnQueue:
         if StemlabSpawner._queue is None:
@@ -146,12 +180,45 @@ class StemlabSpawner(LocalProcessSpawner):
                 self._cgroup = await loop.run_in_executor(None, self._create_cgroup)
             else:
                 self._ensure_demo_home()
-            ip, port = await super().start()
+            ip, port = await self._start_process()
             await self._until_listening(ip, port)
             return ip, port
         finally:
             # The place in line is held until the server answers: that is where the CPU goes.
             self._spawn_queue().release(self._queue_key)
+
+    async def _start_process(self) -> tuple[str, int]:
+        warm = self.warm_servers()
+        why_plain = self._why_not_warm() if warm is not None else None
+        if warm is not None and why_plain is None:
+            try:
+                return await self._start_warm(warm)
+            except WarmStartFailed as err:
+                why_plain = str(err)
+        if why_plain:
+            self.log.warning("The server of %s starts plainly, not warm: %s", self.user.name, why_plain)
+        return await super().start()
+
+    def _why_not_warm(self) -> str | None:
+        if self.shell_cmd or self.popen_kwargs:
+            return "the site sets shell_cmd or popen_kwargs, which only a plain start applies"
+        if not is_our_server(self.cmd):
+            return f"the server command {self.cmd[:3]} is not the single-user server the warm process holds"
+        return None
+
+    async def _start_warm(self, warm: WarmServers) -> tuple[str, int]:
+        port = int(self.port)  # type: ignore[has-type]  # a JupyterHub trait
+        if port == 0:
+            self.port = port = random_port()
+        env = self.get_env()
+        cmd = [*self.cmd, *self.get_args()]
+        loop = asyncio.get_running_loop()
+        identity = await loop.run_in_executor(None, self.server_identity().resolved)
+        self.log.info("Starting the server of %s from the warm process", self.user.name)
+        process = await loop.run_in_executor(None, warm.start_server, identity, cmd, env)
+        self.pid = process.pid
+        self.proc = process
+        return self.ip or "127.0.0.1", port
 
     def _ensure_demo_home(self) -> None:
         try:
@@ -211,43 +278,26 @@ class StemlabSpawner(LocalProcessSpawner):
             await asyncio.get_running_loop().run_in_executor(None, group.remove)
             self._cgroup = None
 
-    def make_preexec_fn(self, name: str) -> Callable[[], None]:
-        locale = self.default_locale
-        is_student = self.is_student
+    def server_identity(self) -> ServerIdentity:
+        locale, student = self.default_locale, self.is_student
         if self.production:
-            become_user = super().make_preexec_fn(name)
-            home = self.home_dir
-            cgroup = self._cgroup
+            dirs = tuple(str(d) for d in self._cgroup.dirs) if self._cgroup is not None else ()
+            return ServerIdentity(self.user.name, str(self.home_dir), locale, student,
+                                  account=self.user.name, own_account=True, cgroup_dirs=dirs)
+        return ServerIdentity(self.user.name, str(self.home_dir), locale, student, account=self.demo_account or None)
 
-            def preexec() -> None:
-                step = "joining the server's cgroup"
-                try:
-                    if cgroup is not None:
-                        cgroup.attach(os.getpid())  # before dropping root; children inherit it
-                    step = f"becoming {name}"
-                    become_user()
-                    os.umask(0o077)  # files in /tmp are private too
-                    step = "writing first-start JupyterLab settings"
-                    seed_lab_settings(home, locale, name, is_student)
-                except BaseException as err:
-                    # subprocess only reports "Exception occurred in preexec_fn"; say which step.
-                    os.write(2, f"Starting the server of {name} failed while {step}: {err!r}\n".encode())
-                    raise
+    def make_preexec_fn(self, name: str) -> Callable[[], None]:
+        identity = self.server_identity().resolved()
 
-            return preexec
+        def preexec() -> None:
+            try:
+                identity.apply()
+            except ServerIdentityFailed as err:
+                # subprocess only reports "Exception occurred in preexec_fn"; say which step.
+                os.write(2, f"{err}\n".encode())
+                raise
 
-        home = self.home_dir
-        become_demo_account = set_user_setuid(self.demo_account, chdir=False) if self.demo_account else None
-
-        def demo_preexec() -> None:
-            if become_demo_account is not None:
-                become_demo_account()
-                os.umask(0o077)
-            home.mkdir(parents=True, exist_ok=True)
-            os.chdir(home)
-            seed_lab_settings(home, locale, name, is_student)
-
-        return demo_preexec
+        return preexec
 
     def user_env(self, env: dict[str, str]) -> dict[str, str]:
         if self.production:

@@ -32,6 +32,13 @@ class StemlabHub(JupyterHub):
         finally:
             del session.query
 
+    async def init_spawners(self) -> Any:
+        initialized = await super().init_spawners()
+        warm_up = getattr(self.spawner_class, "warm_up", None)
+        if warm_up is not None:  # the warm process, ready before the first class logs in
+            warm_up(self.config, self.log)
+        return initialized
+
 
 main = StemlabHub.launch_instance
 

@@ -24,12 +24,17 @@ from pathlib import Path
 from hub_config.teaching.formgrader_guard import GUARD_ENV, guard
 
 
-def main() -> None:
+def prepare_imports() -> None:
+    """What must hold before the server's libraries are imported (the warm process does it too)."""
     sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # import now raises ImportError
     import jupyterlab.commands as lab_commands
 
     if hasattr(lab_commands, "_yarn_config"):  # private: if a release renames it, start as usual
         lab_commands._yarn_config = lambda logger: {"yarn config": {}, "npm config": {}}
+
+
+def run() -> int:
+    """Run the server of the user this process now is, from its environment and sys.argv."""
     from hub_config.singleuser import lab_translations
     from hub_config.singleuser.pod_config import prepare_pod
 
@@ -39,7 +44,12 @@ def main() -> None:
         guard(os.environ[GUARD_ENV])
     from jupyterhub.singleuser import main as singleuser_main
 
-    sys.exit(singleuser_main())
+    return int(singleuser_main() or 0)
+
+
+def main() -> None:
+    prepare_imports()
+    sys.exit(run())
 
 
 if __name__ == "__main__":

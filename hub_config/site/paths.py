@@ -52,6 +52,11 @@ class DataDir:
         return self.root / "logs"
 
     @property
+    def warm_dir(self) -> Path:
+        """The warm process's (hub_config/warm): matplotlib's font cache, readable by every server."""
+        return self.root / "warm"
+
+    @property
     def run_dir(self) -> Path:
         return self.root / "run"
 

@@ -171,6 +171,13 @@ class SiteSettings(ClusterSettings):
         "seeing their place, when a class logs in at once.",
     ).tag(section="limits")
 
+    warm_starts = Bool(
+        True,
+        config=True,
+        help="Fork students' servers and kernels from a warm process that has already imported them "
+        "(a class starts in seconds, sharing memory); off: each is a fresh Python.",
+    ).tag(section="server")
+
     production = Bool(
         False,
         config=True,
