@@ -275,6 +275,8 @@ class SandboxPool:
         self.zygote = Zygote()
         if self.as_root:  # outside /tmp, which each sandbox replaces with its own
             GRADING_ROOT.mkdir(mode=0o711, parents=True, exist_ok=True)
+            # whatever umask the process that made it had (a hub's is 077): sandbox accounts pass
+            GRADING_ROOT.chmod(0o711)
         self._tmp = tempfile.TemporaryDirectory(prefix="stemlab-grading-", dir=GRADING_ROOT if self.as_root else None)
         self.base = Path(base or self._tmp.name)
         self.base.chmod(0o711)

@@ -238,3 +238,23 @@ def test_a_sites_own_account_is_never_taken_for_a_sandbox():
         assert ours.pw_shell.endswith("nologin") and ensure_system_account(name, "STEM-Lab Hub grading sandbox") == ours
     finally:
         subprocess.run(["/usr/sbin/userdel", name], check=True)
+
+
+def test_a_grading_root_made_under_a_private_umask_is_opened_for_the_sandboxes(pool):
+    """The first grading on a new lab server may come from the hub's side, whose umask is 077: the
+    sandboxes' root must still let their accounts through to their folders."""
+    from autograders.confinement import GRADING_ROOT
+
+    GRADING_ROOT.chmod(0o700)
+    again = SandboxPool(1, Limits(wall_seconds=8, memory_bytes=256 * 1024**2, max_processes=32,
+                                  max_file_bytes=1024**2, max_output_bytes=64 * 1024, max_disk_bytes=16 * 1024**2))
+    try:
+        assert GRADING_ROOT.stat().st_mode & 0o777 == 0o711
+        sandbox = again.acquire()
+        try:
+            sandbox.fresh_workdir()
+            assert sandbox.run([sys.executable, "-c", "import os; print(os.getcwd())"]).stdout.strip()
+        finally:
+            again.release(sandbox)
+    finally:
+        again.close()

@@ -1,0 +1,89 @@
+"""The fork server under warm starts (hub_config/warm/forkserver.py), with a real forking process:
+what the asker gets back, and the reason it is told when a warm start is not possible (the
+spawner logs it and starts plainly)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from hub_config.warm.forkserver import Channel, WarmStartFailed
+
+# A warm process whose children become what the request says: sleep, or refuse with a reason.
+SERVER = """
+import os, sys, socket, time
+from hub_config.warm.forkserver import serve
+
+def become(request):
+    if request.get("refuse"):
+        raise PermissionError(request["refuse"])
+    def run():
+        time.sleep(request["sleep"])
+        return 3
+    return run
+
+serve(socket.socket(fileno=int(sys.argv[1])), become)
+"""
+
+
+@pytest.fixture
+def warm() -> Iterator[tuple[Channel, subprocess.Popen]]:
+    ours, theirs = Channel.pair()
+    process = subprocess.Popen([sys.executable, "-c", SERVER, str(theirs.fileno())], pass_fds=[theirs.fileno()])
+    theirs.close()
+    yield ours, process
+    ours.sock.close()
+    process.wait(10)  # it ends when its asker's channel closes
+
+
+def test_a_forked_child_is_handed_over_and_followed_by_its_pidfd(warm):
+    channel, process = warm
+    child = channel.ask({"sleep": 30})
+    assert child.poll() is None
+    with open(f"/proc/{child.pid}/status") as status:
+        assert f"PPid:\t{process.pid}" in status.read()  # the warm process's child, not ours
+    child.terminate()
+    assert child.wait(5) == -1  # ended: its status went to its parent, which let the system reap it
+
+
+def test_two_requests_at_once_get_two_children(warm):
+    channel, _ = warm
+    first, second = channel.ask({"sleep": 30}), channel.ask({"sleep": 30})
+    assert first.pid != second.pid
+    for child in (first, second):
+        child.kill()
+        child.wait(5)
+
+
+def test_a_child_that_refuses_says_why(warm):
+    channel, process = warm
+    with pytest.raises(WarmStartFailed, match="PermissionError: the home cannot be created"):
+        channel.ask({"refuse": "the home cannot be created"})
+    assert process.poll() is None  # the warm process goes on
+    channel.ask({"sleep": 0.1}).wait(5)
+
+
+def test_a_warm_process_that_does_not_answer_is_given_up_on_in_time(warm):
+    channel, process = warm
+    os.kill(process.pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        with pytest.raises(WarmStartFailed, match="did not answer within 1 s"):
+            channel.ask({"sleep": 1}, timeout=1)
+        assert time.monotonic() - started < 2
+    finally:
+        os.kill(process.pid, signal.SIGCONT)
+
+
+def test_a_warm_process_that_is_gone_is_said_to_be(warm):
+    channel, process = warm
+    process.kill()
+    process.wait(5)
+    with pytest.raises(WarmStartFailed, match="gone|broke off|ended before"):
+        channel.ask({"sleep": 1}, timeout=2)
