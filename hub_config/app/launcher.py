@@ -28,6 +28,7 @@ from hub_config.runtime import RUNTIME_ENV, Runtime
 from hub_config.teaching.scopes import TEACH_ACCESS_SCOPE, TEACH_OAUTH_SCOPES, TEACH_PREFIX, TEACH_SERVICE
 from hub_config.site.settings import SiteSettings
 from hub_config.system.ports import check_port_free, free_port
+from hub_config.warm.server_child import reports_to
 from autograders.processes import end_processes, with_descendants
 
 HUB_CONFIG = Path(__file__).resolve().parents[1] / "jupyterhub_config.py"
@@ -277,7 +278,7 @@ class Launcher:
             found = []
             for p in psutil.process_iter(["pid"]):
                 try:
-                    if p.environ().get("JUPYTERHUB_API_URL") == ours:
+                    if reports_to(p.cmdline(), p.environ(), ours):
                         found.append(p)
                 except psutil.Error:
                     continue

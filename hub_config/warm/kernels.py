@@ -14,6 +14,7 @@ import ctypes
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -80,10 +81,13 @@ def become_kernel(request: dict[str, Any]) -> Callable[[], int]:
     os.close(null)
     os.environ.clear()
     os.environ.update(request["env"])
+    time.tzset()
 
     def run() -> int:
         sys.argv = [cmd[0], *cmd[3:]]
-        run_ipykernel(cmd[3:])
+        # ipykernel reads JPY_PARENT_PID when its module is imported (here: in the warm process,
+        # which had none): given again, it ends itself when its nursery (so its server) is gone
+        run_ipykernel([*cmd[3:], f"--IPKernelApp.parent_handle={os.getppid()}"])
         return 0
 
     return run

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,17 @@ WARM_KERNELS_ARGUMENT = "--KernelProvisionerFactory.default_provisioner_name=ste
 def is_our_server(cmd: list[str]) -> bool:
     """A warm start runs our single-user server only; a site's own command starts plainly."""
     return len(cmd) >= 3 and cmd[1:3] == ["-m", SERVER_MODULE] and os.path.realpath(cmd[0]) == os.path.realpath(sys.executable)
+
+
+def server_title(cmd: list[str], env: dict[str, str]) -> str:
+    """What `ps` shows of a warm-started server: the plain start's command line, and whose server
+    it is for which hub (its /proc environ is the warm process's, the block it was exec'd with)."""
+    return f"{' '.join(cmd)} (server of {env.get('JUPYTERHUB_USER', '?')}, hub {env.get('JUPYTERHUB_API_URL', '?')})"
+
+
+def reports_to(cmdline: list[str], environ: dict[str, str], hub_api_url: str) -> bool:
+    """Whether a process is a server (started plainly or warm) of the hub at hub_api_url."""
+    return environ.get("JUPYTERHUB_API_URL") == hub_api_url or " ".join(cmdline).endswith(f", hub {hub_api_url})")
 
 
 def server_request(identity: ServerIdentity, cmd: list[str], env: dict[str, str]) -> dict[str, Any]:
@@ -48,7 +60,7 @@ def become_server(request: dict[str, Any]) -> Callable[[], int]:
     cmd: list[str] = request["cmd"]
     if not is_our_server(cmd):
         raise ValueError(f"not the single-user server this warm process has imported: {cmd[:3]}")
-    setproctitle(" ".join(cmd))  # in `ps`, what a plain start would have run
+    setproctitle(server_title(cmd, request["env"]))
     os.setsid()
     ServerIdentity.from_json(request["identity"]).apply()
     null = os.open(os.devnull, os.O_RDONLY)
@@ -56,6 +68,7 @@ def become_server(request: dict[str, Any]) -> Callable[[], int]:
     os.close(null)
     os.environ.clear()
     os.environ.update(request["env"])
+    time.tzset()  # a TZ the hub gives applies, as it would in a fresh Python
     kernels.start_nursery()
 
     def run() -> int:

@@ -4,10 +4,14 @@ Run from the project root after `make test-deps` (or `make bench`):
 
     .venv/bin/python tests/bench/login_storm.py [--students 40]
 
-Both hubs run on this machine in turn, on loopback ports, with local-process spawners and no
-isolation (our demo mode; plain JupyterHub's SimpleLocalProcessSpawner, defaults otherwise).
+The hubs run on this machine in turn, on loopback ports, with local-process spawners and no
+isolation (our demo mode; plain JupyterHub's SimpleLocalProcessSpawner, defaults otherwise):
+this platform with warm starts (its default: servers and kernels forked from a warm process,
+hub_config/warm), the same with the teacher having pre-started the class (`stemlab class start
+--wait`), the same with plain starts (`[server] warm_starts = false`), and plain JupyterHub.
 For each: servers started, failures, p50/p95 seconds from the login POST to a kernel that answers,
-and memory per student (PSS of the server and its kernel after `import sklearn`). Prints a ratio.
+and memory per student (PSS of the server and everything under it, its kernel after
+`import sklearn`). Prints the ratios against plain starts and plain JupyterHub.
 """
 
 from __future__ import annotations
@@ -131,12 +135,16 @@ def memory_per_student(url: str, sessions: dict) -> float:
         except Exception:
             continue
     time.sleep(2)
-    for proc in psutil.process_iter(["cmdline", "environ"]):
+    # a student's server and everything under it (its kernels; a warm server's nursery), each
+    # server found by its command line (a warm-started one shows the plain one's, setproctitle)
+    servers = [p for p in psutil.process_iter(["cmdline"]) if "singleuser" in " ".join(p.info["cmdline"] or [])]
+    roots = {p.pid: p for p in servers}
+    for proc in servers:
         try:
-            env = proc.info["environ"] or {}
-            if env.get("JUPYTERHUB_USER") in sessions and "singleuser" in " ".join(proc.info["cmdline"] or []):
-                family = [proc, *proc.children(recursive=True)]
-                totals.append(sum(p.memory_full_info().pss for p in family) / 2**20)
+            if proc.ppid() in roots:
+                continue
+            family = [proc, *proc.children(recursive=True)]
+            totals.append(sum(p.memory_full_info().pss for p in family) / 2**20)
         except psutil.Error:
             continue
     return statistics.mean(totals) if totals else float("nan")
@@ -170,24 +178,31 @@ def stop(proc: subprocess.Popen, marker: str) -> None:
             continue
 
 
-def run_ours(work: Path, students: int) -> StormResult:
+def run_ours(work: Path, students: int, name: str, settings: str = "", prestart: bool = False) -> StormResult:
+    data = work / name.replace(" ", "-").replace(",", "")
     roster = work / "roster.csv"
     rows = ["Mã học sinh,Họ và tên,Lớp,Vai trò"] + [f"B{i:03d},Học Sinh Số {chr(65 + i % 26)},10C1," for i in range(students)]
     roster.write_text("\n".join(rows), encoding="utf-8")
-    data = work / "ours"
     import_roster(data, roster)
     accounts = []
     for sheet in (data / "accounts" / "sheets").glob("class-*.csv"):
         for line in sheet.read_text(encoding="utf-8-sig").splitlines()[1:]:
             parts = line.split(",")
             accounts.append((parts[3], parts[4]))
+    config = work / f"{data.name}.toml"
+    config.write_text(settings, encoding="utf-8")
     port = free_port()
-    proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "stemlab"), "up", "--data", str(data), "--port", str(port)],
+    stemlab = str(ROOT / ".venv" / "bin" / "stemlab")
+    proc = subprocess.Popen([stemlab, "up", "--data", str(data), "--port", str(port), "--config", str(config)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(url, proc)
-        return storm("STEM-Lab Hub", url, accounts)
+        time.sleep(3)  # the hub's services (and its warm process) finish starting, as before a lesson
+        if prestart:
+            subprocess.run([stemlab, "class", "start", "10C1", "--wait", "--data", str(data), "--config", str(config)],
+                           check=True, stdout=subprocess.DEVNULL, timeout=900)
+        return storm(name, url, accounts)
     finally:
         stop(proc, str(data))
 
@@ -246,21 +261,28 @@ def main() -> None:
     try:
         print(f"Login storm: {args.students} students at once on {os.cpu_count()} cores "
               f"(each: login → server → kernel answers; limit {PER_STUDENT_LIMIT} s)", flush=True)
-        print(f"{'':18} {'started':>8} {'failed':>7} {'p50 s':>7} {'p95 s':>7} {'PSS MB/student':>15}  HTTP errors seen")
+        print(f"{'':24} {'started':>8} {'failed':>7} {'p50 s':>7} {'p95 s':>7} {'PSS MB/student':>15}  HTTP errors seen")
+        runs = (("ours, warm", lambda: run_ours(work, args.students, "ours, warm")),
+                ("ours, warm, pre-started", lambda: run_ours(work, args.students, "ours, pre-started", prestart=True)),
+                ("ours, plain starts", lambda: run_ours(work, args.students, "ours, plain",
+                                                        "[server]\nwarm_starts = false\n")),
+                ("plain JupyterHub", lambda: run_plain(work, args.students)))
         results = {}
-        for name, run in (("STEM-Lab Hub", run_ours), ("plain JupyterHub", run_plain)):
-            raw = run(work, args.students)
+        for name, run in runs:
+            raw = run()
             s = results[name] = summary(raw, args.students)
-            print(f"{name:18} {s['started']:>8} {s['failures']:>7} {s['p50']:>7.1f} {s['p95']:>7.1f} {s['pss']:>15.0f}  {s['errors']}",
-                  flush=True)
+            print(f"{name:24} {s['started']:>8} {s['failures']:>7} {s['p50']:>7.1f} {s['p95']:>7.1f} {s['pss']:>15.0f}  "
+                  f"{s['errors']}", flush=True)
             for reason in sorted(set(raw.failures.values()))[:3]:
-                print(f"{'':18} failure: {reason}")
-        ours, plain = results["STEM-Lab Hub"], results["plain JupyterHub"]
-        if ours["started"] and plain["started"]:
-            print(f"ratio plain/ours: p50 {plain['p50'] / ours['p50']:.2f}x, p95 {plain['p95'] / ours['p95']:.2f}x, "
-                  f"memory {plain['pss'] / ours['pss']:.2f}x; servers started {ours['started']} vs {plain['started']}")
-        else:
-            print(f"servers started: ours {ours['started']} vs plain {plain['started']}")
+                print(f"{'':24} failure: {reason}")
+        warm = results["ours, warm"]
+        for other in ("ours, plain starts", "plain JupyterHub"):
+            them = results[other]
+            if warm["started"] and them["started"]:
+                print(f"ratio {other}/warm: p50 {them['p50'] / warm['p50']:.2f}x, p95 {them['p95'] / warm['p95']:.2f}x, "
+                      f"memory {them['pss'] / warm['pss']:.2f}x; started {warm['started']} vs {them['started']}")
+            else:
+                print(f"servers started: warm {warm['started']} vs {other} {them['started']}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

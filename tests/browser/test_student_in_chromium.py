@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import time
 from contextlib import contextmanager
 
 import nbformat
@@ -82,3 +83,59 @@ def test_student_runs_a_cell_in_jupyterlab(demo_hub, browser):
             except PlaywrightTimeout:
                 continue
         assert output is not None and "Tổng = 55" in output.inner_text()
+
+
+def test_a_warm_kernel_is_interrupted_and_restarted_from_jupyterlab(demo_hub, browser):
+    """The kernel JupyterLab drives is forked warm (hub_config/warm): its toolbar's interrupt and
+    restart work on it as on any kernel."""
+    import re
+
+    import psutil
+
+    student = demo_hub.account("student", 3)
+    login = student["login"]
+    s = demo_hub.login(login, student["password"])
+    open_server(s, demo_hub.url, login)
+    code = "import os, sys, time\nprint('pid', os.getpid(), 'sklearn' in sys.modules)\ntime.sleep(120)"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    r = s.put(f"{demo_hub.url}/user/{login}/api/contents/cho.ipynb",
+              json={"type": "notebook", "format": "json", "content": nb}, headers=xsrf_headers(s, login))
+    assert r.status_code in (200, 201), r.text
+
+    def run_cell(page) -> int:
+        for _ in range(3):  # as in the test above: a run pressed before the session takes requests is dropped
+            page.click(".jp-Notebook .jp-Cell .cm-content >> nth=0")
+            page.keyboard.press("Control+Enter")
+            try:
+                shown = page.wait_for_selector(".jp-OutputArea-output:has-text('pid ')", timeout=15_000).inner_text()
+                break
+            except PlaywrightTimeout:
+                continue
+        else:
+            raise AssertionError("the cell never ran")
+        pid, warm = re.search(r"pid (\d+) (\w+)", shown).groups()
+        assert warm == "True", "scikit-learn was imported before the first cell: a warm kernel"
+        return int(pid)
+
+    with logged_in_page(browser, demo_hub, student, "student-interrupts-warm-kernel.png") as page:
+        page.goto(f"{demo_hub.url}/user/{login}/lab/tree/cho.ipynb")
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+        first = run_cell(page)
+        nursery = psutil.Process(first).parent()
+        assert "nursery" in " ".join(nursery.cmdline())
+        page.click(".jp-NotebookPanel-toolbar [data-jp-item-name='interrupt']")
+        page.wait_for_selector(".jp-OutputArea-output:has-text('KeyboardInterrupt')", timeout=20_000)
+        assert psutil.pid_exists(first)  # interrupted, not killed
+
+        page.click(".jp-NotebookPanel-toolbar [data-jp-item-name='restart']")
+        page.click(".jp-Dialog .jp-mod-accept")
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+        second = run_cell(page)
+        assert second != first and psutil.Process(second).parent().pid == nursery.pid
+        deadline = time.monotonic() + 10
+        while psutil.pid_exists(first) and psutil.Process(first).status() != psutil.STATUS_ZOMBIE \
+                and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not psutil.pid_exists(first) or psutil.Process(first).status() == psutil.STATUS_ZOMBIE
+        page.click(".jp-NotebookPanel-toolbar [data-jp-item-name='interrupt']")

@@ -54,7 +54,8 @@ def server_of(hub, login: str) -> psutil.Process:
     warm = warm_process(hub)
     for child in warm.children():
         if child.cwd() == home_of(hub, login):
-            assert "hub_config.singleuser.server" in " ".join(child.cmdline())  # `ps` shows what it is
+            shown = " ".join(child.cmdline())  # `ps` shows what it is, whose, for which hub
+            assert "hub_config.singleuser.server" in shown and f"(server of {login}, hub " in shown, shown
             return child
     raise AssertionError(f"the server of {login} is not a child of the warm process")
 
@@ -193,6 +194,18 @@ def run_code_error(hub, s, login, kernel_id, code) -> str:
     except AssertionError as err:
         return str(err)
     return ""
+
+
+def test_a_warm_kernel_ends_with_its_server(demo_hub):
+    student = demo_hub.account("student", 0)
+    login = student["login"]
+    s = demo_hub.login(login, student["password"])
+    open_server(s, demo_hub.url, login)
+    kernel = psutil.Process(probe(demo_hub, s, login, new_kernel(demo_hub, s, login))["pid"])
+    nursery = kernel.parent()
+    server_of(demo_hub, login).kill()  # a server that crashed: nothing it started outlives it
+    gone, alive = psutil.wait_procs([nursery, kernel], timeout=10)
+    assert not alive, alive
 
 
 def test_a_warm_process_that_died_is_started_again(demo_hub):
