@@ -154,7 +154,10 @@ def write_student_config(data: DataDir) -> None:
     (folder / "labconfig" / "page_config.json").write_text(
         json.dumps({"disabledExtensions": {name: True for name in STUDENT_DISABLED_LAB_PLUGINS}}, indent=1))
     (folder / "jupyter_server_config.json").write_text(json.dumps(
-        {"ServerApp": {"jpserver_extensions": {name: False for name in STUDENT_DISABLED_SERVER_EXTENSIONS}}}, indent=1))
+        {"ServerApp": {"jpserver_extensions": {name: False for name in STUDENT_DISABLED_SERVER_EXTENSIONS}},
+         # the extension manager's panel is closed to students (above); its PyPI client would
+         # still be built at every start (an HTTPS client: a twelfth of a warm start's CPU)
+         "LabApp": {"extension_manager": "readonly"}}, indent=1))
     for path in (folder, folder / "labconfig"):
         path.chmod(0o755)
     for path in (folder / "labconfig" / "page_config.json", folder / "jupyter_server_config.json"):

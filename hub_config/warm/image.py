@@ -22,10 +22,12 @@ SERVER_MODULES = ("jupyter_server.serverapp", "jupyterhub.singleuser.extension",
                   "jupyter_server.services.contents.largefilemanager", "jupyter_server.gateway.managers",
                   "jupyter_server_terminals", "jupyter_lsp", "notebook.app", "notebook_shim",
                   "nbgrader.server_extensions.assignment_list", "nbgrader.server_extensions.validate_assignment",
+                  "jupyterlab.extensions.pypi", "jupyterlab.extensions.readonly", "httpx",
                   "hub_config.singleuser.server", "hub_config.singleuser.assignments_page",
                   "hub_config.warm.server_child", "hub_config.warm.kernels")
 # What a kernel imports before the first cell, and what lessons import most.
 KERNEL_MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.comm",
+                  "ipykernel.debugger", "debugpy.server",
                   "IPython.core.interactiveshell", "IPython.core.completer", "jedi", "numpy", "sklearn",
                   "sklearn.neighbors", "sklearn.tree", "sklearn.linear_model", "sklearn.model_selection",
                   "sklearn.metrics", "matplotlib.pyplot", "matplotlib_inline.backend_inline", "ipywidgets",

@@ -34,7 +34,11 @@ class WarmServers:
         ours, theirs = Channel.pair()
         # Python's needs only: its environment block would be readable in every process it forks.
         env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "LANG": "C.UTF-8",
-               "HOME": "/nonexistent", "MPLCONFIGDIR": str(self.folder), "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+               "HOME": "/nonexistent", "MPLCONFIGDIR": str(self.folder), "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+               # Numerical libraries start a thread pool per core as they load: none in a process
+               # that forks (only the forking thread survives a fork), and on a lab server shared
+               # by a class, one core per student's computation is the fair share anyway.
+               "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
         try:
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "hub_config.warm.image", str(theirs.fileno())], env=env, cwd="/",
