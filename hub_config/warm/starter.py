@@ -29,8 +29,11 @@ class WarmServers:
                 self._start()
 
     def _start(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.folder.chmod(0o755)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self.folder.chmod(0o755)
+        except OSError as err:
+            raise WarmStartFailed(f"the warm process's folder {self.folder} is not usable ({err.strerror or err})") from err
         ours, theirs = Channel.pair()
         # Python's needs only: its environment block would be readable in every process it forks.
         env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "LANG": "C.UTF-8",

@@ -222,6 +222,24 @@ def test_a_warm_process_that_died_is_started_again(demo_hub):
     assert run_code(s, demo_hub.url, student["login"], "print(6 * 7)").strip() == "42"
 
 
+def test_a_warm_process_that_does_not_answer_means_a_plain_start_and_the_log_says_why(demo_hub):
+    warm = warm_process(demo_hub)
+    student = demo_hub.account("student", 1)
+    login = student["login"]
+    warm.suspend()  # alive but silent: the start waits REQUEST_TIMEOUT, then goes plain
+    try:
+        s = demo_hub.login(login, student["password"])
+        open_server(s, demo_hub.url, login, timeout=120)
+    finally:
+        warm.resume()
+    assert run_code(s, demo_hub.url, login, "print(6 * 7)").strip() == "42"
+    plain = [p for p in psutil.process_iter(["cmdline", "cwd"]) if p.info["cwd"] == home_of(demo_hub, login)
+             and "singleuser" in " ".join(p.info["cmdline"] or []) and p.ppid() != warm.pid]
+    assert plain, "the server started plainly"
+    log = (demo_hub.data_dir / "logs" / "hub.log").read_text()
+    assert f"The server of {login} starts plainly, not warm: the warm process did not answer within 30 s" in log
+
+
 # ---------------------------------------------------------------- production mode, as root
 @pytest.mark.root
 def test_production_warm_server_and_kernel_are_the_student_in_their_cgroup(prod_hub):
