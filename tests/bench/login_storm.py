@@ -202,7 +202,12 @@ def run_ours(work: Path, students: int, name: str, settings: str = "", prestart:
         if prestart:
             subprocess.run([stemlab, "class", "start", "10C1", "--wait", "--data", str(data), "--config", str(config)],
                            check=True, stdout=subprocess.DEVNULL, timeout=900)
-        return storm(name, url, accounts)
+        result = storm(name, url, accounts)
+        if result.failures:  # the hub's log says what the failed students met
+            kept = Path(tempfile.mkdtemp(prefix="stemlab-storm-log-"))
+            shutil.copy(data / "logs" / "hub.log", kept / "hub.log")
+            print(f"{'':24} the hub's log of this run: {kept / 'hub.log'}")
+        return result
     finally:
         stop(proc, str(data))
 
