@@ -26,6 +26,7 @@ from hub_config.people.roles import Role
 from hub_config.system.limits import CgroupLimiter, ServerCgroup
 from hub_config.spawn_queue import SpawnQueue
 from hub_config.system.linux_accounts import ensure_linux_account
+from hub_config.system.ports import ServerPorts
 from hub_config.server_identity import ServerIdentity, ServerIdentityFailed
 from hub_config.warm.forkserver import WarmStartFailed
 from hub_config.warm.server_child import is_our_server
@@ -129,8 +130,10 @@ class StemlabSpawner(LocalProcessSpawner):
     proc = AnyTrait(None, allow_none=True)
 
     _cgroup: ServerCgroup | None = None
+    _picked_port = 0
     _queue: ClassVar[SpawnQueue | None] = None  # one line per hub process
     _warm: ClassVar[WarmServers | None] = None  # one warm process per hub process
+    _ports: ClassVar[ServerPorts] = ServerPorts()
 
     @classmethod
     def warm_up(cls, config: Any, log: Any) -> None:
@@ -180,6 +183,8 @@ class StemlabSpawner(LocalProcessSpawner):
                 self._cgroup = await loop.run_in_executor(None, self._create_cgroup)
             else:
                 self._ensure_demo_home()
+            if self.port in (0, self._picked_port):  # type: ignore[has-type]  # a site's fixed port is kept
+                self.port = self._picked_port = StemlabSpawner._ports.take(self.ip)
             ip, port = await self._start_process()
             await self._until_listening(ip, port)
             return ip, port
@@ -207,7 +212,7 @@ class StemlabSpawner(LocalProcessSpawner):
         return None
 
     async def _start_warm(self, warm: WarmServers) -> tuple[str, int]:
-        port = int(self.port)  # type: ignore[has-type]  # a JupyterHub trait
+        port = int(self.port)
         if port == 0:
             self.port = port = random_port()
         env = self.get_env()
@@ -272,6 +277,7 @@ class StemlabSpawner(LocalProcessSpawner):
     async def stop(self, now: bool = False) -> None:
         self._spawn_queue().release(self._queue_key)
         await super().stop(now=now)
+        StemlabSpawner._ports.give_back(self._picked_port)
         if self.production:
             group = self._cgroup or CgroupLimiter().existing(self._cgroup_name())
             # Kernels and anything a student left running die with the server.
