@@ -5,6 +5,7 @@ autograded test fails on the unanswered release and passes on the solution."""
 import functools
 import os
 import shutil
+import tempfile
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbgrader.converters import GenerateAssignment
 from nbgrader.converters.base import NbGraderException
@@ -62,7 +64,12 @@ def run(nb, cwd, course):
         env = dict(os.environ)  # the kernel's own: two notebooks run at once, each with its kit
         if course.kits:
             env[DEFAULT_KIT_ENV] = stack.enter_context(SimKit(model=course.kits[0], realtime=False)).path
-        client = NotebookClient(nb, kernel_name="python3", timeout=120, allow_errors=True,
+        # over Unix sockets in a folder of its own (a short path: a socket's is at most 108 bytes):
+        # a TCP port picked for a kernel was now and then taken by another process before it bound
+        sockets = stack.enter_context(tempfile.TemporaryDirectory(prefix="k", dir="/tmp"))
+        km = AsyncKernelManager(kernel_name="python3", transport="ipc",
+                                connection_file=os.path.join(sockets, "kernel.json"))
+        client = NotebookClient(nb, km=km, timeout=120, allow_errors=True,
                                 resources={"metadata": {"path": str(cwd)}})
         client.execute(env=env)
     return nb
