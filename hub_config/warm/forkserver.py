@@ -15,6 +15,7 @@ import os
 import signal
 import socket
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,28 @@ _MAX_REPLY = 4096
 
 # Given a request, prepare to become it (raise to refuse, with the reason) and return what runs.
 Become = Callable[[dict[str, Any]], Callable[[], int]]
+
+
+def runs_this_python(cmd: list[str], module: str) -> bool:
+    """Whether cmd is `<this Python> -m module ...`: what a warm process can become instead."""
+    return len(cmd) >= 3 and cmd[1:3] == ["-m", module] and os.path.realpath(cmd[0]) == os.path.realpath(sys.executable)
+
+
+def close_all_but(keep: int) -> None:
+    """Close every descriptor above the standard streams but `keep`."""
+    os.closerange(3, keep)
+    os.closerange(keep + 1, 1 << 16)
+
+
+def take_environment(env: dict[str, str]) -> None:
+    """What a fresh process would start with: no input, the asker's environment in place of the
+    warm one's, its TZ applied."""
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    os.environ.clear()
+    os.environ.update(env)
+    time.tzset()
 
 
 class WarmStartFailed(RuntimeError):
@@ -96,8 +119,7 @@ def _child(request_fd: int, become: Become) -> None:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # what the child starts, it waits for itself
         # Nothing of the warm process stays open: above all not its channel, through which a
         # student's code could otherwise ask for forks of its own.
-        os.closerange(3, request_fd)
-        os.closerange(request_fd + 1, 1 << 16)
+        close_all_but(request_fd)
         conn = socket.socket(fileno=request_fd)
         try:
             run = become(json.loads(_read_all(conn)))

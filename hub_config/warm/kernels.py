@@ -14,7 +14,6 @@ import ctypes
 import os
 import signal
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +21,7 @@ from typing import Any
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 from setproctitle import setproctitle
 
-from hub_config.warm.forkserver import Channel, WarmStartFailed, serve
+from hub_config.warm.forkserver import Channel, WarmStartFailed, close_all_but, runs_this_python, serve, take_environment
 
 PR_SET_PDEATHSIG = 1
 KERNEL_LAUNCHER = "ipykernel_launcher"
@@ -49,8 +48,7 @@ def start_nursery() -> Nursery:
         if os.getppid() != parent:
             os._exit(0)
         setproctitle(f"{sys.executable} -m hub_config.warm.kernels (the kernel nursery of server {parent})")
-        os.closerange(3, theirs.fileno())
-        os.closerange(theirs.fileno() + 1, 1 << 16)
+        close_all_but(theirs.fileno())
         try:
             serve(theirs, become_kernel)
         finally:
@@ -63,8 +61,7 @@ def start_nursery() -> Nursery:
 def is_python_kernel(cmd: list[str]) -> bool:
     """The nursery holds this Python's IPython: any other kernel (another language, another
     environment) starts plainly."""
-    return (len(cmd) >= 3 and cmd[1:3] == ["-m", KERNEL_LAUNCHER]
-            and os.path.realpath(cmd[0]) == os.path.realpath(sys.executable))
+    return runs_this_python(cmd, KERNEL_LAUNCHER)
 
 
 def become_kernel(request: dict[str, Any]) -> Callable[[], int]:
@@ -76,12 +73,7 @@ def become_kernel(request: dict[str, Any]) -> Callable[[], int]:
     setproctitle(" ".join(cmd))
     os.setsid()  # its own process group: an interrupt reaches the kernel and what it started
     os.chdir(request["cwd"])
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.close(null)
-    os.environ.clear()
-    os.environ.update(request["env"])
-    time.tzset()
+    take_environment(request["env"])
 
     def run() -> int:
         sys.argv = [cmd[0], *cmd[3:]]

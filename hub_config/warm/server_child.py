@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
 from setproctitle import setproctitle
 
 from hub_config.server_identity import ServerIdentity
+from hub_config.warm.forkserver import runs_this_python, take_environment
 
 SERVER_MODULE = "hub_config.singleuser.server"
 # The server's kernels come from its nursery (hub_config/warm/kernels.py), by this provisioner.
@@ -25,7 +25,7 @@ WARM_KERNELS_ARGUMENT = "--KernelProvisionerFactory.default_provisioner_name=ste
 
 def is_our_server(cmd: list[str]) -> bool:
     """A warm start runs our single-user server only; a site's own command starts plainly."""
-    return len(cmd) >= 3 and cmd[1:3] == ["-m", SERVER_MODULE] and os.path.realpath(cmd[0]) == os.path.realpath(sys.executable)
+    return runs_this_python(cmd, SERVER_MODULE)
 
 
 def server_title(cmd: list[str], env: dict[str, str]) -> str:
@@ -63,12 +63,7 @@ def become_server(request: dict[str, Any]) -> Callable[[], int]:
     setproctitle(server_title(cmd, request["env"]))
     os.setsid()
     ServerIdentity.from_json(request["identity"]).apply()
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.close(null)
-    os.environ.clear()
-    os.environ.update(request["env"])
-    time.tzset()  # a TZ the hub gives applies, as it would in a fresh Python
+    take_environment(request["env"])
     kernels.start_nursery()
 
     def run() -> int:

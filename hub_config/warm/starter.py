@@ -65,16 +65,3 @@ class WarmServers:
                 if attempt == 2 or (self._process is not None and self._process.poll() is None):
                     raise
         raise AssertionError("unreachable")
-
-    def close(self) -> None:
-        with self._lock:
-            if self._channel is not None:
-                self._channel.sock.close()  # the warm process ends when its channel closes
-                self._channel = None
-            if self._process is not None:
-                try:
-                    self._process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    self._process.kill()
-                self._process = None
-
