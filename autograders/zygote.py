@@ -31,11 +31,14 @@ import time
 import uuid
 from pathlib import Path
 from queue import Empty
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
+
+if TYPE_CHECKING:
+    from ipykernel.kernelapp import IPKernelApp
 
 # What students' notebooks import most; a module that is not installed is skipped.
 PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger",
@@ -67,9 +70,9 @@ def _become_kernel(request: dict[str, Any], status_fd: int) -> None:
     run_ipykernel(["-f", request["connection_file"]])
 
 
-def run_ipykernel(arguments: list[str]) -> None:
-    """Become an IPython kernel in this process, forked from a warmed one (the hub's warm kernels
-    use this too)."""
+def init_ipykernel(arguments: list[str]) -> IPKernelApp:
+    """An IPython kernel initialized in this process, forked from a warmed one (the hub's warm
+    kernels use this too): its sockets bound, its shell made, not yet serving."""
     # a fork shares its parent's random state: each kernel draws its own, as a fresh one would
     random.seed()
     if "numpy" in sys.modules:
@@ -78,7 +81,12 @@ def run_ipykernel(arguments: list[str]) -> None:
 
     app = IPKernelApp.instance()
     app.initialize(arguments)
-    app.start()
+    return app
+
+
+def run_ipykernel(arguments: list[str]) -> None:
+    """Become an IPython kernel in this process and serve until it is shut down."""
+    init_ipykernel(arguments).start()
 
 
 def serve(preload: tuple[str, ...] = PRELOAD) -> None:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
 from typing import Any
 
 from setproctitle import setproctitle
 
 from hub_config.server_identity import ServerIdentity
-from hub_config.warm.forkserver import runs_this_python, take_environment
+from hub_config.warm.forkserver import Becoming, runs_this_python, take_environment
 
 SERVER_MODULE = "hub_config.singleuser.server"
 # The server's kernels come from its nursery (hub_config/warm/kernels.py), by this provisioner.
@@ -53,7 +52,7 @@ def import_time_defaults() -> list[str]:
             f"--LabApp.workspaces_dir={commands.get_workspaces_dir()}"]
 
 
-def become_server(request: dict[str, Any]) -> Callable[[], int]:
+def become_server(request: dict[str, Any]) -> Becoming:
     from hub_config.singleuser import server
     from hub_config.warm import kernels
 
@@ -70,4 +69,4 @@ def become_server(request: dict[str, Any]) -> Callable[[], int]:
         sys.argv = [server.__file__, *import_time_defaults(), *cmd[3:], WARM_KERNELS_ARGUMENT]
         return server.run()
 
-    return run
+    return Becoming(run)

@@ -60,7 +60,7 @@ class WarmServers:
             channel = self._channel
             assert channel is not None
             try:
-                return channel.ask(request, timeout=REQUEST_TIMEOUT)
+                return channel.ask(request, timeout=REQUEST_TIMEOUT).process
             except WarmStartFailed:
                 if attempt == 2 or (self._process is not None and self._process.poll() is None):
                     raise

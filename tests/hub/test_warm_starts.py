@@ -150,6 +150,42 @@ def test_demo_kernel_is_forked_warm_by_its_servers_nursery(demo_hub, demo_studen
             s.delete(f"{demo_hub.url}/user/{login}/api/kernels/{kernel_id}", headers=xsrf_headers(s, login))
 
 
+def test_a_servers_first_kernel_is_readied_ahead_and_given_its_notebook(demo_hub, demo_student):
+    login, s = demo_student
+    hub_headers = {"X-XSRFToken": s.cookies.get("_xsrf", path="/hub/") or ""}
+    assert s.delete(f"{demo_hub.url}/hub/api/users/{login}/server", headers=hub_headers).status_code in (202, 204)
+    deadline = time.monotonic() + 30
+    while s.get(f"{demo_hub.url}/hub/api/users/{login}", headers=hub_headers).json()["servers"]:
+        assert time.monotonic() < deadline, "the server stops"
+        time.sleep(0.2)
+    open_server(s, demo_hub.url, login)  # a fresh server: its first kernel is still to come
+    [nursery] = [c for c in server_of(demo_hub, login).children() if "nursery" in " ".join(c.cmdline())]
+    deadline = time.monotonic() + 30
+    while not (ready := [k for k in nursery.children() if "a kernel ready" in " ".join(k.cmdline())]):
+        assert time.monotonic() < deadline, "the nursery readies a kernel as its server starts"
+        time.sleep(0.2)
+    headers = xsrf_headers(s, login)
+    assert s.put(f"{demo_hub.url}/user/{login}/api/contents/bai1", json={"type": "directory"}, headers=headers).ok
+    r = s.post(f"{demo_hub.url}/user/{login}/api/sessions", headers=headers,
+               json={"path": "bai1/luyen-tap.ipynb", "name": "luyen-tap.ipynb", "type": "notebook",
+                     "kernel": {"name": "python3"}})
+    assert r.status_code == 201, r.text
+    kernel_id = r.json()["kernel"]["id"]
+    facts = json.loads(execute(s, demo_hub.url, login, kernel_id,
+                               "import os, json; print(json.dumps({'pid': os.getpid(), 'cwd': os.getcwd(), "
+                               "'dh': _dh, 'session': __session__, 'env': os.environ.get('JPY_SESSION_NAME')}))"))
+    assert facts["pid"] == ready[0].pid, "the kernel readied ahead is the notebook's"
+    folder = os.path.join(home_of(demo_hub, login), "bai1")
+    assert facts["cwd"] == folder and facts["dh"] == [folder]  # as if started in the notebook's folder
+    assert facts["session"].endswith("bai1/luyen-tap.ipynb") and facts["env"] == facts["session"]
+    assert "a kernel ready" not in " ".join(psutil.Process(facts["pid"]).cmdline())
+    # a restart is forked for it: the next kernel is not readied ahead (one per server start)
+    assert s.post(f"{demo_hub.url}/user/{login}/api/kernels/{kernel_id}/restart", headers=headers).ok
+    again = json.loads(execute(s, demo_hub.url, login, kernel_id, "import os, json; print(json.dumps(os.getpid()))"))
+    assert again != facts["pid"] and psutil.Process(again).parent().pid == nursery.pid
+    s.delete(f"{demo_hub.url}/user/{login}/api/kernels/{kernel_id}", headers=headers)
+
+
 def test_interrupt_restart_and_shutdown_of_a_warm_kernel(demo_hub, demo_student):
     login, s = demo_student
     base = f"{demo_hub.url}/user/{login}/api/kernels"

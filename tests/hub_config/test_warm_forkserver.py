@@ -18,7 +18,7 @@ from hub_config.warm.forkserver import Channel, WarmStartFailed
 # A warm process whose children become what the request says: sleep, or refuse with a reason.
 SERVER = """
 import os, sys, socket, time
-from hub_config.warm.forkserver import serve
+from hub_config.warm.forkserver import Becoming, serve
 
 def become(request):
     if request.get("refuse"):
@@ -26,25 +26,73 @@ def become(request):
     def run():
         time.sleep(request["sleep"])
         return 3
-    return run
+    return Becoming(run)
 
-serve(socket.socket(fileno=int(sys.argv[1])), become)
+def ahead():  # a spare: readied before any request, keeps what it opened getting ready
+    if sys.argv[2] == "failing":
+        raise RuntimeError("could not get ready")
+    readied, kept = time.monotonic(), os.open(os.devnull, os.O_RDONLY)
+    def adopt(request):
+        details = {"readied": readied, "kept_open": os.path.exists(f"/proc/self/fd/{kept}")}
+        return Becoming(become(request).run, details)
+    return adopt
+
+serve(socket.socket(fileno=int(sys.argv[1])), become, ahead if sys.argv[2] != "none" else None)
 """
+
+
+def start_warm(spare: str) -> tuple[Channel, subprocess.Popen]:
+    ours, theirs = Channel.pair()
+    process = subprocess.Popen([sys.executable, "-c", SERVER, str(theirs.fileno()), spare], pass_fds=[theirs.fileno()])
+    theirs.close()
+    return ours, process
 
 
 @pytest.fixture
 def warm() -> Iterator[tuple[Channel, subprocess.Popen]]:
-    ours, theirs = Channel.pair()
-    process = subprocess.Popen([sys.executable, "-c", SERVER, str(theirs.fileno())], pass_fds=[theirs.fileno()])
-    theirs.close()
+    ours, process = start_warm("none")
     yield ours, process
     ours.sock.close()
     process.wait(10)  # it ends when its asker's channel closes
 
 
+def test_a_spare_takes_the_first_request_that_allows_one_and_only_that():
+    channel, process = start_warm("ready")
+    try:
+        time.sleep(0.5)
+        asked = time.monotonic()
+        forked = channel.ask({"sleep": 30})  # not allowed to take a spare: forked for it
+        assert forked.details == {}
+        spare = channel.ask({"sleep": 30}, spare=True)
+        assert spare.details["readied"] < asked, "readied before it was asked for"
+        assert spare.details["kept_open"], "what the spare opened getting ready stays open"
+        with open(f"/proc/{spare.process.pid}/status") as status:
+            assert f"PPid:\t{process.pid}" in status.read()
+        later = channel.ask({"sleep": 30}, spare=True)
+        assert later.details == {} and later.process.pid not in (forked.process.pid, spare.process.pid)
+        for child in (forked, spare, later):
+            child.process.kill()
+            child.process.wait(5)
+    finally:
+        channel.sock.close()
+        process.wait(10)
+
+
+def test_a_spare_that_could_not_get_ready_leaves_requests_to_forks():
+    channel, process = start_warm("failing")
+    try:
+        time.sleep(0.5)  # the spare has failed and ended
+        child = channel.ask({"sleep": 0.1}, spare=True)
+        assert child.details == {}
+        child.process.wait(5)  # it ran and ended (its status went to its parent)
+    finally:
+        channel.sock.close()
+        process.wait(10)
+
+
 def test_a_forked_child_is_handed_over_and_followed_by_its_pidfd(warm):
     channel, process = warm
-    child = channel.ask({"sleep": 30})
+    child = channel.ask({"sleep": 30}).process
     assert child.poll() is None
     with open(f"/proc/{child.pid}/status") as status:
         assert f"PPid:\t{process.pid}" in status.read()  # the warm process's child, not ours
@@ -54,7 +102,7 @@ def test_a_forked_child_is_handed_over_and_followed_by_its_pidfd(warm):
 
 def test_two_requests_at_once_get_two_children(warm):
     channel, _ = warm
-    first, second = channel.ask({"sleep": 30}), channel.ask({"sleep": 30})
+    first, second = channel.ask({"sleep": 30}).process, channel.ask({"sleep": 30}).process
     assert first.pid != second.pid
     for child in (first, second):
         child.kill()
@@ -66,7 +114,7 @@ def test_a_child_that_refuses_says_why(warm):
     with pytest.raises(WarmStartFailed, match="PermissionError: the home cannot be created"):
         channel.ask({"refuse": "the home cannot be created"})
     assert process.poll() is None  # the warm process goes on
-    channel.ask({"sleep": 0.1}).wait(5)
+    channel.ask({"sleep": 0.1}).process.wait(5)
 
 
 def test_a_warm_process_that_does_not_answer_is_given_up_on_in_time(warm):
