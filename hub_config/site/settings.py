@@ -21,11 +21,12 @@ from autograders.limits import Limits
 
 from hub_config.site.cluster_settings import ClusterSettings
 from hub_config.site.errors import SettingsError, StemlabError
+from hub_config.site.operations_settings import OperationsSettings
 
 DEFAULT_CONFIG_NAME = "stemlab.toml"
 
 
-class SiteSettings(ClusterSettings):
+class SiteSettings(ClusterSettings, OperationsSettings):
     """Settings of one STEM-Lab Hub site (one school's lab server, or a province's cluster: the
     settings of ClusterSettings)."""
 

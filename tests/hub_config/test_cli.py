@@ -13,8 +13,8 @@ def test_help_groups_commands_by_who_uses_them():
     out = stemlab("--help").stdout
     sections = [line for line in out.splitlines() if line.endswith(":") and "/" in line]
     assert [s.split(" / ")[1].split(" (")[0] for s in sections[1:]] == [
-        "Run the platform", "Accounts", "Courses", "Grading", "Grading sandbox", "Classes", "Kits", "Configuration"]
-    for command in ("up", "accounts", "courses", "grade", "grades", "sandbox", "class", "kits", "config"):
+        "Run the platform", "Accounts", "Courses", "Grading", "Grading sandbox", "Classes", "Kits", "Operations", "Configuration"]
+    for command in ("up", "accounts", "courses", "grade", "grades", "sandbox", "class", "kits", "backup", "config"):
         assert f"\n  {command} " in out
 
 

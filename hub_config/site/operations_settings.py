@@ -1,0 +1,34 @@
+"""Site settings for operations (backups): a part of `SiteSettings` (hub_config/site/settings.py),
+kept here so each file reads in one sitting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from traitlets import Int, TraitError, Unicode, validate
+from traitlets.config import Configurable
+
+
+class OperationsSettings(Configurable):
+    backup_folder = Unicode(
+        "",
+        config=True,
+        help="Where `stemlab backup` writes backups. Empty: backups/ in the data directory. A folder on "
+        "another disk (or a mounted USB drive) keeps a term's grades when the lab server's disk dies.",
+    ).tag(section="backup", key="folder")
+
+    backup_keep = Int(
+        7,
+        config=True,
+        help="How many backups are kept in the backup folder; older ones are removed after each new one.",
+    ).tag(section="backup", key="keep")
+
+    @validate("backup_keep")
+    def _valid_keep(self, proposal: dict[str, Any]) -> int:
+        if proposal["value"] < 1:
+            raise TraitError("keep at least 1 backup")
+        return int(proposal["value"])
+
+    def backup_path(self, data_root: Path) -> Path:
+        return Path(self.backup_folder).expanduser() if self.backup_folder else data_root / "backups"

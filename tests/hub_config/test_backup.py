@@ -1,0 +1,182 @@
+"""`stemlab backup` (hub_config/operations/backup.py): a consistent, private snapshot of a data
+directory while it is in use, with a manifest that proves every stored file whole."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import shutil
+import sqlite3
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hub_config.operations.backup import BACKUP_PREFIX, complete_backups, make_backup
+from hub_config.operations.manifest import EntryKind, Manifest, Tree
+from hub_config.site.paths import DataDir
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET_TEXT = "mật khẩu của trường: không được nằm trong bản sao lưu"
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> DataDir:
+    data = DataDir(tmp_path / "var").ensure()
+    data.secret("jupyterhub_cookie_secret")
+    home = data.home_of("hs1")
+    home.mkdir(parents=True)
+    home.chmod(0o750)
+    (home / "bai-tap.ipynb").write_text('{"cells": []}', encoding="utf-8")
+    outside = tmp_path / "outside.txt"
+    outside.write_text(SECRET_TEXT, encoding="utf-8")
+    (home / "loi-tat").symlink_to(outside)  # a student's link to a file that is not theirs
+    (data.run_dir / "launcher.json").write_text("{}")
+    return data
+
+
+def live_gradebook(data: DataDir, rows: int) -> sqlite3.Connection:
+    """A gradebook in WAL mode whose writer is still connected: its rows are in the -wal file,
+    not yet in the database file."""
+    path = data.offerings_dir / "tin-hoc-10" / "gradebook.db"
+    path.parent.mkdir(parents=True)
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA wal_autocheckpoint=0")
+    db.execute("CREATE TABLE grade (student TEXT, score REAL)")
+    for i in range(rows):
+        db.execute("INSERT INTO grade VALUES (?, ?)", (f"hs{i}", i / 2))
+        db.commit()
+    return db
+
+
+def backed_up(folder: Path, tree: str, relative: str) -> Path:
+    return folder / tree / relative
+
+
+def test_a_live_sqlite_database_is_stored_as_its_committed_state(data, tmp_path):
+    writer = live_gradebook(data, rows=200)
+    try:
+        plain_copy = tmp_path / "plain.db"
+        shutil.copyfile(data.offerings_dir / "tin-hoc-10" / "gradebook.db", plain_copy)
+        with sqlite3.connect(plain_copy) as copied:
+            # what copying the bytes would have kept (the WAL's rows are missing)
+            assert copied.execute("SELECT count(*) FROM sqlite_master WHERE name='grade'").fetchone()[0] == 0
+        report = make_backup(data, tmp_path / "backups", keep=3)
+    finally:
+        writer.close()
+    stored = backed_up(report.folder, "data", "offerings/tin-hoc-10/gradebook.db")
+    with sqlite3.connect(stored) as db:
+        assert db.execute("SELECT count(*), sum(score) FROM grade").fetchone() == (200, sum(i / 2 for i in range(200)))
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert not list(stored.parent.glob("gradebook.db-*")), "no WAL or shm file: one self-contained copy"
+    [entry] = [e for e in report.manifest.entries if e.path == "offerings/tin-hoc-10/gradebook.db"]
+    assert entry.kind is EntryKind.SQLITE
+
+
+def test_links_are_kept_as_links_and_never_followed(data, tmp_path):
+    report = make_backup(data, tmp_path / "backups", keep=3)
+    [link] = [e for e in report.manifest.entries if e.path == "homes/hs1/loi-tat"]
+    assert link.kind is EntryKind.SYMLINK and link.target == str(tmp_path / "outside.txt")
+    for path in report.folder.rglob("*"):
+        if path.is_file():
+            assert SECRET_TEXT.encode() not in path.read_bytes(), f"{path} holds what a link pointed at"
+
+
+def test_everything_is_private_and_secrets_are_marked(data, tmp_path):
+    report = make_backup(data, tmp_path / "backups", keep=3)
+    for path in [report.folder, *report.folder.rglob("*")]:
+        mode = stat.S_IMODE(path.lstat().st_mode)
+        assert mode == (0o700 if path.is_dir() else 0o600), f"{path}: {oct(mode)}"
+    entries = {e.path: e for e in report.manifest.entries}
+    assert entries["secrets/jupyterhub_cookie_secret"].secret
+    assert not entries["homes/hs1/bai-tap.ipynb"].secret
+    assert entries["homes/hs1"].mode == 0o750  # the original's mode, for a restore
+    assert entries["homes/hs1"].owner == Path(data.home_of("hs1")).owner()
+    assert not any(e.path.startswith("run/") for e in report.manifest.entries), "run/ is rebuilt at each start"
+
+
+def test_the_manifest_proves_every_stored_file_whole(data, tmp_path):
+    live_gradebook(data, rows=3).close()
+    report = make_backup(data, tmp_path / "backups", keep=3)
+    manifest = Manifest.read(report.folder)
+    assert manifest.entries == report.manifest.entries and not manifest.problems
+    stored = [e for e in manifest.entries if e.kind in (EntryKind.FILE, EntryKind.SQLITE)]
+    assert len(stored) >= 3
+    for entry in stored:
+        content = (report.folder / entry.stored_as()).read_bytes()
+        assert hashlib.sha256(content).hexdigest() == entry.sha256 and len(content) == entry.size, entry.path
+    assert manifest.total_bytes == sum(e.size for e in stored)
+    assert all(e.tree is Tree.DATA for e in manifest.entries)
+
+
+def test_old_and_cut_off_backups_are_removed_and_a_backup_inside_the_data_is_not_backed_up(data):
+    destination = data.root / "backups"
+    (destination / f".{BACKUP_PREFIX}20261201T000000Z.partial").mkdir(parents=True)  # a backup that was cut off
+    first = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.timezone.utc)
+    reports = [make_backup(data, destination, keep=2, now=first + dt.timedelta(days=day)) for day in range(3)]
+    assert reports[0].removed == [destination / f".{BACKUP_PREFIX}20261201T000000Z.partial"]
+    assert reports[2].removed == [reports[0].folder]
+    assert complete_backups(destination) == [reports[1].folder, reports[2].folder]
+    assert [p.name for p in destination.iterdir() if p.name.startswith(".")] == []
+    assert not any(e.path.startswith("backups") for e in reports[2].manifest.entries)
+
+
+def test_the_admin_backs_up_from_the_command_line(tmp_path):
+    data_dir, config = tmp_path / "var", tmp_path / "stemlab.toml"
+    roster = tmp_path / "lop.csv"
+    roster.write_text("Mã học sinh,Họ và tên,Lớp\n079001,Nguyễn Văn An,10A1\n", encoding="utf-8")
+    config.write_text(f'[backup]\nfolder = "{tmp_path / "usb"}"\nkeep = 2\n', encoding="utf-8")
+    stemlab = [sys.executable, "-m", "hub_config.app.cli", "--data", str(data_dir), "--config", str(config)]
+    subprocess.run([*stemlab, "accounts", "import", str(roster)], check=True, capture_output=True, cwd=ROOT)
+    done = subprocess.run([*stemlab, "backup"], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "COLUMNS": "200"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Đã sao lưu / Backed up" in done.stdout
+    [folder] = complete_backups(tmp_path / "usb")
+    with sqlite3.connect(folder / "data" / "jupyterhub.sqlite") as db:
+        assert db.execute("SELECT full_name FROM stemlab_accounts").fetchall() == [("Nguyễn Văn An",)]
+    entries = {e.path: e for e in Manifest.read(folder).entries}
+    assert entries["jupyterhub.sqlite"].secret and entries["jupyterhub.sqlite"].kind is EntryKind.SQLITE
+    assert any(p.startswith("accounts/sheets/class-") and entries[p].secret for p in entries)
+
+
+def test_production_homes_of_the_platforms_accounts_are_backed_up_and_no_others(data, tmp_path):
+    home_root = tmp_path / "home"
+    for login in ("hs1", "someone-else"):
+        (home_root / login / "bai1").mkdir(parents=True)
+        (home_root / login / "bai1" / "ket-qua.txt").write_text(login, encoding="utf-8")
+    report = make_backup(data, tmp_path / "backups", keep=3, production=True, home_root=home_root,
+                         homes=["hs1", "hs-without-a-home"])
+    homes = {e.path: e for e in report.manifest.entries if e.tree is Tree.HOMES}
+    assert set(homes) == {"hs1", "hs1/bai1", "hs1/bai1/ket-qua.txt"}
+    assert (report.folder / "homes" / "hs1" / "bai1" / "ket-qua.txt").read_text(encoding="utf-8") == "hs1"
+    assert stat.S_IMODE((report.folder / "homes").stat().st_mode) == 0o700
+    assert Manifest.read(report.folder).home_root == str(home_root)
+
+
+def test_a_hub_database_on_postgresql_is_dumped_with_the_backup(data, tmp_path, postgres_url):
+    import psycopg
+
+    with psycopg.connect(postgres_url) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS backup_probe (login text)")
+        conn.execute("INSERT INTO backup_probe VALUES ('hs-backup-probe')")
+    report = make_backup(data, tmp_path / "backups", keep=3, database_url=postgres_url)
+    assert not report.manifest.problems
+    [dump] = [e for e in report.manifest.entries if e.kind is EntryKind.POSTGRESQL_DUMP]
+    assert dump.secret and dump.sha256
+    listed = subprocess.run(["pg_restore", "--list", str(report.folder / dump.stored_as())],
+                            capture_output=True, text=True, check=True).stdout
+    assert "TABLE DATA public backup_probe" in listed
+    with psycopg.connect(postgres_url) as conn:
+        conn.execute("DROP TABLE backup_probe")
+
+
+def test_a_postgresql_dump_that_fails_is_told_and_the_rest_is_stored(data, tmp_path):
+    report = make_backup(data, tmp_path / "backups", keep=3, database_url="postgresql://nobody@127.0.0.1:1/none")
+    [problem] = report.manifest.problems
+    assert problem.startswith("hub-database.pgdump: pg_dump:") and "127.0.0.1" in problem
+    assert any(e.path == "homes/hs1/bai-tap.ipynb" for e in report.manifest.entries)
