@@ -1,4 +1,4 @@
-"""`stemlab backup`: the admin's snapshot of a term's data. Plugged into `stemlab` like every
+"""`stemlab backup` and `stemlab restore`: the admin's snapshot of a term's data, and its way back. Plugged into `stemlab` like every
 command group (app/plugins.py)."""
 
 from __future__ import annotations
@@ -44,10 +44,37 @@ def cmd_backup(args: argparse.Namespace, site: PlatformSite) -> int:
     return 1 if m.problems else 0
 
 
+def cmd_restore(args: argparse.Namespace, site: PlatformSite) -> int:
+    import os
+
+    from hub_config.app.instance import Holder, PlatformLock
+    from hub_config.operations.restore import restore_backup
+    from hub_config.site.paths import DataDir
+
+    settings = site.settings
+    target = DataDir(settings.data_path())  # not made first: an empty target is the usual one
+    lock = PlatformLock(target)
+    if target.root.exists():
+        lock.acquire(Holder(os.getpid(), "stemlab restore", str(target.root)))  # refused while the platform runs
+    try:
+        report = restore_backup(Path(args.backup), target.root, force=args.force,
+                                home_root=Path(settings.home_root) if settings.production else None)
+    finally:
+        lock.release()
+    m = report.manifest
+    console.print(f"Đã khôi phục / Restored: {report.restored} mục / items from {escape(m.created)} "
+                  f"into {escape(str(target.root))}")
+    if report.moved_aside:
+        console.print(f"  dữ liệu cũ được giữ ở / the old data is kept in: {escape(str(report.moved_aside))}")
+    for note in report.notes:
+        console.print(f"  [yellow]{escape(note)}[/]")
+    return 0
+
+
 class OperationsCommands:
     """The entry point `stemlab.commands: operations`."""
 
-    help_sections = ((80, "Vận hành / Operations (admin)", ("backup",)),)
+    help_sections = ((80, "Vận hành / Operations (admin)", ("backup", "restore")),)
     errors: tuple[type[Exception], ...] = (StemlabError,)
 
     def add_to(self, commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -56,6 +83,11 @@ class OperationsCommands:
                      "snapshot the term's data while the platform runs (databases, gradebooks, homes, kit reports)")
         backup.add_argument("--to", metavar="DIR", help="where to write it (default: [backup] folder)")
         backup.add_argument("--keep", type=int, metavar="N", help="keep the newest N backups there (default: [backup] keep)")
+        restore = add(commands, "restore", cmd_restore,
+                      "bring a backup back into the data directory (checked whole first; the platform stopped)")
+        restore.add_argument("backup", metavar="BACKUP", help="a backup folder (stemlab-backup-...)")
+        restore.add_argument("--force", action="store_true",
+                             help="replace a data directory that holds data (the old one is kept beside it)")
 
 
 COMMANDS = OperationsCommands()

@@ -192,3 +192,65 @@ def test_a_late_submission_is_marked_late_and_a_broken_one_is_reported_not_lost(
     assert rows["Trần Minh Khoa"][3:8] == ["10", "8", "9,0", "Câu lệnh rẽ nhánh if", ""]   # (10 + 8) / 20 × 10
     assert rows["Lý Thu Trang"][3:8] == ["2", "chưa chấm", "1,0", "", ""]   # bai01 untouched, bai02 broken
     assert rows["Vũ Đức Bảo"][3:8] == ["chưa nộp", "chưa nộp", "0,0", "", ""]
+
+
+def test_the_term_backed_up_while_running_comes_back_whole_on_a_fresh_machine(loop, tmp_path):
+    """After the two tests above: back up the running platform, restore into an empty data
+    directory (a new machine's), start a hub on it; every grade, submission, feedback and file is
+    there, students and the teacher log in with their passwords, no server of the old hub is taken
+    for the new one's."""
+    import hashlib
+    import subprocess
+
+    from hub_config.operations.backup import complete_backups
+
+    from ..conftest import STEMLAB
+
+    hub = loop
+    out = stemlab_on(hub, "backup", "--to", str(tmp_path / "usb"))
+    assert "Backed up" in out
+    [backup] = complete_backups(tmp_path / "usb")
+    fresh = tmp_path / "new-machine" / "var"
+    restored = subprocess.run([STEMLAB, "restore", str(backup), "--data", str(fresh)], capture_output=True,
+                              text=True, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+
+    def sheet(data_dir) -> list[list[str]]:
+        subprocess.run([STEMLAB, "grades", "export", OFFERING, "--data", str(data_dir)], check=True,
+                       capture_output=True, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+        raw = (data_dir / "grades" / f"{OFFERING}-grades.csv").read_bytes()
+        return list(csv.reader(raw.decode("utf-8-sig").splitlines(), delimiter=";"))
+
+    assert sheet(fresh) == sheet(hub.data_dir)  # every grade, late mark and "not graded"
+
+    def work(data_dir) -> dict[str, str]:  # what students handed in, got back, and keep in their homes
+        places = [*(data_dir / "homes").rglob("*.ipynb"), *(data_dir / "homes").rglob("*.html"),
+                  *(data_dir / "exchange").rglob("*.ipynb"), *(data_dir / "offerings").rglob("*.ipynb")]
+        return {str(p.relative_to(data_dir)): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in places if ".ipynb_checkpoints" not in p.parts}
+
+    assert work(fresh) == work(hub.data_dir) and len(work(fresh)) > 10
+
+    new = launch(fresh)
+    try:
+        by_name = {a["name"]: a for a in new.accounts() if a["role"] == "student"}
+        khoa = by_name["Trần Minh Khoa"]
+        s = new.login(khoa["login"], khoa["password"])  # the password the first code became
+        open_server(s, new.url, khoa["login"])
+        assert (new.data_dir / "homes" / khoa["login"] / OFFERING / ASSIGNMENT / "feedback").is_dir()
+        teacher = new.account("teacher")
+        t = new.login(teacher["login"], teacher["password"])
+        wait_for_service(new, OFFERING)
+        assert t.get(f"{new.url}/services/{OFFERING}/").status_code == 200
+        # the old hub's servers run on: none of them is the new hub's
+        old_user = {a["name"]: a for a in hub.accounts()}["Lý Thu Trang"]["login"]
+        model = t.get(f"{new.url}/hub/api/users/{old_user}",
+                      headers={"X-XSRFToken": t.cookies.get("_xsrf", path="/hub/") or ""})
+        assert model.status_code in (200, 403, 404)
+        trang = by_name["Lý Thu Trang"]
+        s2 = new.login(trang["login"], trang["password"])
+        me = s2.get(f"{new.url}/hub/api/user", headers={"X-XSRFToken": s2.cookies.get("_xsrf", path="/hub/") or ""})
+        assert me.status_code == 200 and not me.json()["servers"], me.text
+    finally:
+        new.stop()
+        leftovers_after_stop(new.data_dir)

@@ -180,3 +180,86 @@ def test_a_postgresql_dump_that_fails_is_told_and_the_rest_is_stored(data, tmp_p
     [problem] = report.manifest.problems
     assert problem.startswith("hub-database.pgdump: pg_dump:") and "127.0.0.1" in problem
     assert any(e.path == "homes/hs1/bai-tap.ipynb" for e in report.manifest.entries)
+
+
+# ---- restore (hub_config/operations/restore.py) ----
+
+from hub_config.app.instance import Holder, PlatformLock, PlatformRunning  # noqa: E402
+from hub_config.operations.restore import RestoreRefused, restore_backup  # noqa: E402
+
+
+def tree_facts(root: Path) -> dict[str, tuple]:
+    facts = {}
+    for path in sorted([root, *root.rglob("*")]):
+        if path.relative_to(root).parts[:1] in (("run",), ("backups",), ("warm",)) or path.name.endswith(("-wal", "-shm")):
+            continue
+        info = path.lstat()
+        key = path.relative_to(root).as_posix()
+        if path.is_symlink():
+            facts[key] = ("link", os.readlink(path))
+        elif path.is_dir():
+            facts[key] = ("dir", stat.S_IMODE(info.st_mode), info.st_uid)
+        else:
+            facts[key] = ("file", stat.S_IMODE(info.st_mode), info.st_uid, int(info.st_mtime))
+    return facts
+
+
+def test_a_restore_brings_back_every_file_mode_link_and_committed_row(data, tmp_path):
+    writer = live_gradebook(data, rows=50)
+    report = make_backup(data, tmp_path / "backups", keep=3)
+    writer.close()
+    target = tmp_path / "new-machine" / "var"
+    restored = restore_backup(report.folder, target)
+    assert restored.moved_aside is None and restored.restored == len(report.manifest.entries)
+    before = tree_facts(data.root)
+    before.pop("offerings/tin-hoc-10/gradebook.db")  # a database comes back as its committed state, not its bytes
+    after = tree_facts(target)
+    after.pop("offerings/tin-hoc-10/gradebook.db")
+    assert after == before
+    with sqlite3.connect(target / "offerings" / "tin-hoc-10" / "gradebook.db") as db:
+        assert db.execute("SELECT count(*) FROM grade").fetchone() == (50,)
+    assert (target / "homes" / "hs1" / "bai-tap.ipynb").read_text(encoding="utf-8") == '{"cells": []}'
+
+
+def test_a_damaged_backup_is_refused_whole_and_says_what_is_wrong(data, tmp_path):
+    report = make_backup(data, tmp_path / "backups", keep=3)
+    target = tmp_path / "new" / "var"
+    stored = report.folder / "data" / "homes" / "hs1" / "bai-tap.ipynb"
+    stored.write_text('{"cells": [1]}', encoding="utf-8")
+    with pytest.raises(RestoreRefused, match="homes/hs1/bai-tap.ipynb: .*the manifest says"):
+        restore_backup(report.folder, target)
+    stored.unlink()
+    with pytest.raises(RestoreRefused, match="homes/hs1/bai-tap.ipynb: missing"):
+        restore_backup(report.folder, target)
+    (report.folder / "manifest.json").unlink()
+    with pytest.raises(RestoreRefused, match="no manifest.json"):
+        restore_backup(report.folder, target)
+    cut_off = tmp_path / "backups" / f".{BACKUP_PREFIX}20261201T000000Z.partial"
+    cut_off.mkdir()
+    with pytest.raises(RestoreRefused, match="cut off"):
+        restore_backup(cut_off, target)
+    assert not target.exists() and not list(target.parent.glob(".*")), "nothing written"
+
+
+def test_data_in_the_way_needs_force_and_is_kept_aside_and_a_running_platform_is_left_alone(data, tmp_path):
+    report = make_backup(data, tmp_path / "backups", keep=3)
+    target = DataDir(tmp_path / "other" / "var").ensure()
+    assert restore_backup(report.folder, target.root).restored  # an empty layout is no data
+    (target.root / "homes" / "ghi-chu.txt").write_text("của máy này", encoding="utf-8")
+    with pytest.raises(RestoreRefused, match="already holds data"):
+        restore_backup(report.folder, target.root)
+    restored = restore_backup(report.folder, target.root, force=True)
+    assert (restored.moved_aside / "homes" / "ghi-chu.txt").read_text(encoding="utf-8") == "của máy này"
+    assert not (target.root / "homes" / "ghi-chu.txt").exists()
+    lock = PlatformLock(target)
+    lock.acquire(Holder(os.getpid(), "http://127.0.0.1:1", str(target.root)))
+    try:
+        config = tmp_path / "stemlab.toml"
+        config.write_text("", encoding="utf-8")
+        done = subprocess.run([sys.executable, "-m", "hub_config.app.cli", "--data", str(target.root), "--config",
+                               str(config), "restore", str(report.folder), "--force"],
+                              capture_output=True, text=True, cwd=ROOT, env={**os.environ, "COLUMNS": "300"})
+    finally:
+        lock.release()
+    assert done.returncode != 0 and "already running" in done.stdout, done.stdout + done.stderr
+    assert PlatformRunning.__name__  # the refusal is the launcher's own, naming the holder
