@@ -22,6 +22,7 @@ import requests
 
 from hub_config.app.instance import Holder, PlatformLock
 from hub_config.app.preparation import PROJECT_ROOT, find_proxy, prepare_production, prepare_root_demo
+from hub_config.operations.daily import DailyBackups
 from hub_config.site.errors import LaunchError
 from hub_config.site.paths import DataDir
 from hub_config.runtime import RUNTIME_ENV, Runtime
@@ -49,6 +50,7 @@ class Launcher:
         # Services the hub started (idle culler): they outlive a hub that crashed, and the next
         # hub starts its own, so the launcher must stop the old ones itself.
         self._hub_services: list[psutil.Process] = []
+        self.daily_backups = DailyBackups(settings, self.data, say)
 
     # ---- start ---------------------------------------------------------------------------
     def claim(self) -> None:
@@ -218,6 +220,7 @@ class Launcher:
             ticks += 1
             if ticks % 10 == 1:
                 self._remember_hub_services()
+                self.daily_backups.tick()
             if self.teach and self.teach.poll() is not None and not self._stopping:
                 self.say(f"The teacher's page stopped (code {self.teach.returncode}); restarting it. "
                          f"Log: {self.data.logs_dir / 'teach.log'}")

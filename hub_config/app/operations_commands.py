@@ -16,19 +16,12 @@ console = Console(highlight=False)
 
 
 def cmd_backup(args: argparse.Namespace, site: PlatformSite) -> int:
-    from hub_config.operations.backup import make_backup
+    from hub_config.operations.daily import backup_site
 
     settings = site.settings
     destination = Path(args.to) if args.to else settings.backup_path(site.data_root)
-    homes: list[str] = []
-    if settings.production:
-        from hub_config.people.accounts import list_accounts
-
-        homes = [a.login for a in list_accounts(settings.hub_database_url())]
     try:
-        report = make_backup(site.data, destination, keep=args.keep or settings.backup_keep,
-                             production=settings.production, home_root=Path(settings.home_root), homes=homes,
-                             database_url=settings.hub_database_url())
+        report = backup_site(settings, site.data, destination, keep=args.keep)
     except OSError as err:
         raise StemlabError(f"Không sao lưu được vào {destination}: {err.strerror or err}. Hãy chọn thư mục khác "
                            "bằng --to DIR (hoặc [backup] folder), có đủ chỗ trống và quyền ghi.",

@@ -42,7 +42,8 @@ def main() -> None:
     settings = runtime.settings
     site = StaffSite(DataDir(Path(runtime.data_dir)), runtime.database_url, settings.production,
                      settings.school_name, school_zone(settings.timezone), runtime.hub_api_url,
-                     settings.grading_limits(), exchange_root=settings.exchange_root(DataDir(Path(runtime.data_dir))))
+                     settings.grading_limits(), exchange_root=settings.exchange_root(DataDir(Path(runtime.data_dir))),
+                     backup_folder=settings.backup_path(Path(runtime.data_dir)))
     bind = urllib.parse.urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
     make_app(site, os.environ.get("JUPYTERHUB_SERVICE_PREFIX", PREFIX)).listen(bind.port or 80, bind.hostname)
     main_loop = ioloop.IOLoop.current()

@@ -8,8 +8,10 @@ Between upload and confirmation the file waits in the data directory's private r
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from pathlib import Path
+from typing import Any
 
 from tornado import web
 
@@ -28,6 +30,18 @@ class AdminHandler(StaffHandler):
     def admin_only(self) -> None:
         if not self.manages_people:
             raise web.HTTPError(403, self.w("admins_only"))
+
+    def render_page(self, template: str, **values: Any) -> None:
+        """Every admin page says when the term's data was last backed up (or that it never was)."""
+        from hub_config.operations.daily import last_backup
+
+        last = last_backup(self.site.backup_folder) if self.site.backup_folder else None
+        if last is None:
+            backup = self.w("backup_none")
+        else:
+            when = dt.datetime.fromisoformat(last.created).astimezone(self.site.zone).strftime("%d/%m/%Y %H:%M")
+            backup = self.w("backup_last", when=when, size=f"{last.total_bytes / 2**20:.1f}")
+        super().render_page(template, backup=backup, **values)
 
     @property
     def roster_school(self) -> str | None:

@@ -3,6 +3,7 @@ kept here so each file reads in one sitting."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,23 @@ class OperationsSettings(Configurable):
         config=True,
         help="How many backups are kept in the backup folder; older ones are removed after each new one.",
     ).tag(section="backup", key="keep")
+
+    backup_daily = Unicode(
+        "",
+        config=True,
+        help="A backup every day at this time (HH:MM, site time; empty: none). A server that was off then "
+        "makes the missed one when it starts.",
+    ).tag(section="backup", key="daily")
+
+    @validate("backup_daily")
+    def _valid_daily(self, proposal: dict[str, Any]) -> str:
+        value = str(proposal["value"]).strip()
+        if value:
+            try:
+                dt.time.fromisoformat(value)
+            except ValueError:
+                raise TraitError(f"{value!r} is not a time of day such as \"02:00\"") from None
+        return value
 
     @validate("backup_keep")
     def _valid_keep(self, proposal: dict[str, Any]) -> int:

@@ -46,6 +46,7 @@ class StaffSite:
     grading: Limits = field(default_factory=Limits)  # [grading] of the site's settings
     jobs: Jobs = field(default_factory=Jobs)
     exchange_root: Path | None = None  # SiteSettings.exchange_root: the folder exchange's by default
+    backup_folder: Path | None = None  # SiteSettings.backup_path: where the admin's page looks for the last backup
 
     @property
     def exchange(self) -> Path:

@@ -80,6 +80,11 @@ WORDS: dict[str, dict[str, str]] = {
                           "(full name), Lớp (class) and, if needed, Vai trò (role) and Mã SMAS. Nothing changes until "
                           "you press Confirm; one bad line keeps the whole file out."},
     "upload": {"vi": "Tải lên và kiểm tra", "en": "Upload and check"},
+    "backup_last": {"vi": "Bản sao lưu gần nhất: {when}, {size} MB.", "en": "Last backup: {when}, {size} MB."},
+    "backup_none": {"vi": "Chưa có bản sao lưu nào: hãy chạy stemlab backup, hoặc bật sao lưu hằng ngày ([backup] daily "
+                          "trong stemlab.toml).",
+                    "en": "No backup yet: run stemlab backup, or switch on the daily backup ([backup] daily in "
+                          "stemlab.toml)."},
     "roster_choose": {"vi": "Hãy chọn một tệp danh sách.", "en": "Choose a roster file."},
     "roster_bad_file": {"vi": "Chỉ nhận tệp .csv hoặc .xlsx, tối đa 20 MB.", "en": "Only .csv or .xlsx files, up to 20 MB."},
     "roster_problems": {"vi": "Tệp {name} chưa được nhập; chưa có tài khoản nào thay đổi. Sửa các dòng sau rồi tải lên lại:",

@@ -175,6 +175,26 @@ def test_changing_a_password_speaks_vietnamese(hub):
     hub.login(student["login"], "hoa-sen-2026")
 
 
+def test_the_admins_page_says_when_the_data_was_last_backed_up(hub):
+    from .helpers import stemlab_on
+
+    admin = hub.account("admin")
+    s = hub.login(admin["login"], admin["password"])
+    backups = hub.data_dir / "backups"
+    if backups.exists():  # (another test's)
+        import shutil
+
+        shutil.rmtree(backups)
+    text = html.unescape(page_text(open_page(s, f"{hub.url}{PAGE}roster")))
+    assert "Chưa có bản sao lưu nào" in text
+    stemlab_on(hub, "backup")
+    text = html.unescape(page_text(open_page(s, f"{hub.url}{PAGE}roster")))
+    found = re.search(r"Bản sao lưu gần nhất: (\d\d/\d\d/\d{4} \d\d:\d\d), ([0-9.]+) MB", text)
+    assert found and float(found.group(2)) > 0, text[:2000]
+    english = html.unescape(page_text(open_page(s, f"{hub.url}{PAGE}roster?lang=en")))
+    assert f"Last backup: {found.group(1)}" in english
+
+
 def test_an_admin_imports_a_roster_in_the_browser(hub, write_roster):
     """A bad line is explained in both languages and nothing changes; a good roster is previewed,
     then confirmed, and its password sheet downloads."""

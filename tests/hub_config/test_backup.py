@@ -263,3 +263,53 @@ def test_data_in_the_way_needs_force_and_is_kept_aside_and_a_running_platform_is
         lock.release()
     assert done.returncode != 0 and "already running" in done.stdout, done.stdout + done.stderr
     assert PlatformRunning.__name__  # the refusal is the launcher's own, naming the holder
+
+
+# ---- the daily backup (hub_config/operations/daily.py) ----
+
+from zoneinfo import ZoneInfo  # noqa: E402
+
+from hub_config.operations.daily import DailyBackups, is_due, last_slot  # noqa: E402
+from hub_config.site.settings import SiteSettings  # noqa: E402
+
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def test_the_daily_backup_is_due_once_a_day_and_catches_up_after_a_night_off():
+    at = dt.time(2, 0)
+    morning = dt.datetime(2026, 12, 8, 7, 0, tzinfo=HCM)
+    assert last_slot(morning, at, HCM) == dt.datetime(2026, 12, 8, 2, 0, tzinfo=HCM)
+    assert last_slot(dt.datetime(2026, 12, 8, 1, 0, tzinfo=HCM), at, HCM) == dt.datetime(2026, 12, 7, 2, 0, tzinfo=HCM)
+    yesterday_night = dt.datetime(2026, 12, 7, 2, 0, 5, tzinfo=HCM)
+    assert is_due(yesterday_night, morning, at, HCM), "switched off at 02:00: the missed backup is made at start"
+    assert not is_due(dt.datetime(2026, 12, 8, 2, 0, 5, tzinfo=HCM), morning, at, HCM)
+    assert is_due(None, morning, at, HCM)
+    # site time, not the machine's: 02:00 in Vietnam is 19:00 UTC the day before
+    assert last_slot(dt.datetime(2026, 12, 7, 19, 30, tzinfo=dt.timezone.utc), at, HCM).hour == 2
+
+
+def test_a_daily_backup_that_fails_is_told_and_tried_again_in_an_hour(data, tmp_path):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the backup folder should be")
+    settings = SiteSettings(backup_daily="02:00", backup_folder=str(blocked), timezone="Asia/Ho_Chi_Minh")
+    said: list[str] = []
+    daily = DailyBackups(settings, data, said.append)
+    now = dt.datetime(2026, 12, 8, 7, 0, tzinfo=HCM)
+    daily.tick(now)
+    daily._running.join(30)
+    assert len(said) == 1 and "The daily backup failed" in said[0]
+    daily.tick(now + dt.timedelta(minutes=30))
+    assert not daily._running.is_alive() and len(said) == 1, "not again within the hour"
+    blocked.unlink()
+    daily.tick(now + dt.timedelta(minutes=61))
+    daily._running.join(30)
+    assert "Daily backup" in said[-1] and len(complete_backups(blocked)) == 1
+    daily.tick(now + dt.timedelta(minutes=62))
+    assert not daily._running.is_alive() and len(said) == 2, "made today: not due again"
+
+
+def test_a_daily_time_that_is_not_a_time_is_refused():
+    from traitlets import TraitError
+
+    with pytest.raises(TraitError, match="not a time of day"):
+        SiteSettings(backup_daily="2 giờ sáng")
