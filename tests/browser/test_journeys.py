@@ -248,8 +248,12 @@ def test_teacher_and_students_run_a_lesson_in_chromium(hub, browser):  # noqa: F
         first.click()
         grader.wait_for_selector("input#cau4-tra-loi")
         grader.fill("input#cau4-tra-loi", "2")
-        grader.press("input#cau4-tra-loi", "Tab")
-        grader.wait_for_timeout(1500)  # the formgrader saves the score when the field loses focus
+        # the formgrader saves the score when the field loses focus: wait for that save, not a fixed
+        # time (a busy machine took longer than 1.5 s, and the export then had no manual score)
+        with grader.expect_response(lambda r: "/formgrader/api/grade/" in r.url and r.request.method == "PUT",
+                                    timeout=60_000) as saved:
+            grader.press("input#cau4-tra-loi", "Tab")
+        assert saved.value.ok, saved.value.status
         shot(grader, "teacher-grades-by-hand.png")
         service = grader.url.split("/formgrader/")[0]
         assert links_that_fail(grader, service + "/formgrader/manage_assignments") == []
