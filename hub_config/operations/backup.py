@@ -81,7 +81,7 @@ def make_backup(data: DataDir, destination: Path, keep: int, production: bool = 
     moment = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
     destination.mkdir(parents=True, exist_ok=True, mode=0o700)
     removed = _remove_cut_off(destination)
-    name = BACKUP_PREFIX + moment.strftime("%Y%m%dT%H%M%SZ")
+    name = BACKUP_PREFIX + moment.strftime("%Y%m%dT%H%M%SZ")  # made_at reads it back
     partial = destination / ("." + name + PARTIAL_SUFFIX)
     partial.mkdir(mode=0o700)
     manifest = Manifest(version=platform_version(), created=moment.isoformat(), data_dir=str(data.root),
@@ -109,6 +109,12 @@ def complete_backups(destination: Path) -> list[Path]:
         return []
     return sorted(p for p in destination.iterdir()
                   if p.name.startswith(BACKUP_PREFIX) and (p / MANIFEST_NAME).is_file())
+
+
+def made_at(backup: Path) -> dt.datetime:
+    """When a backup was made, from its name (without reading its manifest, which lists every file)."""
+    stamp = backup.name.removeprefix(BACKUP_PREFIX)
+    return dt.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.timezone.utc)
 
 
 def _rotate(destination: Path, keep: int) -> list[Path]:
@@ -158,7 +164,7 @@ class _Writer:
         for folder, dirs, files in os.walk(root, followlinks=False, onerror=self._unreadable):
             here = Path(folder)
             dirs[:] = sorted(d for d in dirs if here / d not in skip)
-            for name in sorted(dirs):
+            for name in dirs:  # (sorted just above)
                 yield here / name
             for name in sorted(files):
                 if here / name not in skip:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from hub_config.operations.backup import BackupReport, complete_backups, make_backup
+from hub_config.operations.backup import BackupReport, complete_backups, made_at, make_backup
 from hub_config.operations.manifest import Manifest
 from hub_config.site.paths import DataDir
 from hub_config.site.settings import SiteSettings
@@ -64,8 +64,9 @@ class DailyBackups:
         now = now or dt.datetime.now(dt.timezone.utc)
         if self._not_before and now < self._not_before:
             return
-        last = last_backup(self.settings.backup_path(self.data.root))
-        if is_due(dt.datetime.fromisoformat(last.created) if last else None, now, self.at, self.zone):
+        # asked every 2 s: the folder's names say when, its manifests (one entry per file) are not read
+        backups = complete_backups(self.settings.backup_path(self.data.root))
+        if is_due(made_at(backups[-1]) if backups else None, now, self.at, self.zone):
             self._not_before = now + RETRY_AFTER  # the next try, if this one fails
             self._running = threading.Thread(target=self._backup, args=(now,), name="daily-backup", daemon=True)
             self._running.start()

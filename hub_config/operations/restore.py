@@ -98,12 +98,15 @@ def restore_backup(backup: Path, target: Path, force: bool = False, home_root: P
     os.rename(staging, target)
     if homes:
         if home_root is None:
-            report.notes.append("the backup holds Linux homes, but no home root was given: not restored")
+            report.notes.append("Bản sao lưu có thư mục nhà của tài khoản Linux nhưng hệ thống không ở chế độ production: "
+                                "chưa khôi phục chúng. / The backup holds Linux homes, but this site is not in "
+                                "production mode: they were not restored.")
         else:
             _build(backup, homes, home_root, report, into_existing=True)
     if any(e.kind is EntryKind.POSTGRESQL_DUMP for e in manifest.entries):
-        report.notes.append(f"the hub database is a PostgreSQL dump ({target / POSTGRESQL_DUMP_NAME}): load it with "
-                            f"pg_restore --clean --no-owner -d URL {target / POSTGRESQL_DUMP_NAME}")
+        dump = target / POSTGRESQL_DUMP_NAME
+        report.notes.append(f"Cơ sở dữ liệu của hub là bản PostgreSQL: nạp nó bằng / The hub database is a PostgreSQL "
+                            f"dump: load it with: pg_restore --clean --no-owner -d URL {dump}")
     return report
 
 
