@@ -64,10 +64,33 @@ def cmd_restore(args: argparse.Namespace, site: PlatformSite) -> int:
     return 0
 
 
+def cmd_status(args: argparse.Namespace, site: PlatformSite) -> int:
+    import json
+
+    from rich.table import Table
+
+    from hub_config.app.launcher import running_launcher
+    from hub_config.operations.health import State, site_health
+
+    checks = site_health(site.settings, site.data, running_launcher(site.data))
+    if args.json:
+        print(json.dumps([{"name": c.name, "state": c.state.value, "vi": c.vi, "en": c.en} for c in checks],
+                         ensure_ascii=False))
+    else:
+        table = Table(title="STEM-Lab Hub")
+        for column in ("Mục / Check", "Trạng thái / State", "Chi tiết / Detail"):
+            table.add_column(column)
+        colour = {State.OK: "green", State.WARNING: "yellow", State.DOWN: "red"}
+        for c in checks:
+            table.add_row(c.name, f"[{colour[c.state]}]{c.state.value}[/]", f"{escape(c.vi)}\n{escape(c.en)}")
+        console.print(table)
+    return 1 if any(c.state is State.DOWN for c in checks) else 0
+
+
 class OperationsCommands:
     """The entry point `stemlab.commands: operations`."""
 
-    help_sections = ((80, "Vận hành / Operations (admin)", ("backup", "restore")),)
+    help_sections = ((80, "Vận hành / Operations (admin)", ("backup", "restore", "status")),)
     errors: tuple[type[Exception], ...] = (StemlabError,)
 
     def add_to(self, commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -81,6 +104,9 @@ class OperationsCommands:
         restore.add_argument("backup", metavar="BACKUP", help="a backup folder (stemlab-backup-...)")
         restore.add_argument("--force", action="store_true",
                              help="replace a data directory that holds data (the old one is kept beside it)")
+        status = add(commands, "status", cmd_status,
+                     "is it all running: hub, proxy, disk space, last backup, students' servers (exit 1 if down)")
+        status.add_argument("--json", action="store_true", help="one JSON list, for monitoring scripts")
 
 
 COMMANDS = OperationsCommands()
