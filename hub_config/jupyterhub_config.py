@@ -233,6 +233,11 @@ if exchange_url:
          "services": [s["name"] for s in services if s["name"] in {o.id for o in offerings}]},
     ]
     next(r for r in c.JupyterHub.load_roles if r["name"] == "user")["scopes"].append(EXCHANGE_ACCESS_SCOPE)
+# A province's monitoring server (Prometheus) reads /hub/metrics with this service's token
+# (var/secrets/monitoring_token): it may read the metrics and nothing else.
+services.append({"name": "stemlab-monitoring", "api_token": data.secret("monitoring_token")})
+c.JupyterHub.load_roles.append({"name": "stemlab-monitoring", "scopes": ["read:metrics"],
+                                "services": ["stemlab-monitoring"]})
 c.JupyterHub.services = services
 if graders_of_classes:  # production formgraders may ask the staff service to grade (formgrader_grading.py)
     c.JupyterHub.load_roles.append({"name": "formgrader-grades-through-staff-service", "scopes": [TEACH_ACCESS_SCOPE],

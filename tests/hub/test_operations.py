@@ -27,3 +27,29 @@ def test_a_platform_started_after_its_backup_time_makes_the_missed_daily_backup(
         time.sleep(0.2)
     time.sleep(3)  # the launcher asks again every 2 s: made today, it is not due again
     assert len(complete_backups(folder)) == 1
+
+
+def test_status_and_metrics_of_a_running_platform(demo_hub):
+    """`stemlab status` asks the real hub and proxy; the monitoring token reads the metrics and
+    nothing else; a student reads no metrics."""
+    import json
+    import subprocess
+
+    import requests
+
+    from ..conftest import STEMLAB
+
+    done = subprocess.run([STEMLAB, "status", "--json", "--data", str(demo_hub.data_dir)], capture_output=True, text=True,
+                          env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+    checks = {c["name"]: c for c in json.loads(done.stdout)}
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert {checks[n]["state"] for n in ("platform", "hub", "proxy")} == {"ok"}
+    token = (demo_hub.data_dir / "secrets" / "monitoring_token").read_text().strip()
+    metrics = requests.get(f"{demo_hub.url}/hub/metrics", headers={"Authorization": f"token {token}"}, timeout=30)
+    assert metrics.status_code == 200 and "jupyterhub_total_users" in metrics.text
+    assert requests.get(f"{demo_hub.url}/hub/api/users", headers={"Authorization": f"token {token}"},
+                        timeout=30).status_code == 403
+    assert requests.get(f"{demo_hub.url}/hub/metrics", timeout=30).status_code in (401, 403)
+    student = demo_hub.account("student", 2)
+    s = demo_hub.login(student["login"], student["password"])
+    assert s.get(f"{demo_hub.url}/hub/metrics", timeout=30).status_code == 403
