@@ -1,5 +1,6 @@
-"""`stemlab backup` and `stemlab restore`: the admin's snapshot of a term's data, and its way back. Plugged into `stemlab` like every
-command group (app/plugins.py)."""
+"""The admin's operations: `stemlab backup` and `stemlab restore` (a term's snapshot and its way
+back), `stemlab upgrade` (an earlier release's data brought up to this one), `stemlab status`.
+Plugged into `stemlab` like every command group (app/plugins.py)."""
 
 from __future__ import annotations
 
@@ -64,6 +65,24 @@ def cmd_restore(args: argparse.Namespace, site: PlatformSite) -> int:
     return 0
 
 
+def cmd_upgrade(args: argparse.Namespace, site: PlatformSite) -> int:
+    import os
+
+    from hub_config.app.instance import Holder, PlatformLock
+    from hub_config.operations.upgrade import upgrade_data
+
+    lock = PlatformLock(site.data)
+    lock.acquire(Holder(os.getpid(), "stemlab upgrade", str(site.data_root)))  # refused while the platform runs
+    try:
+        report = upgrade_data(site.settings, site.data, lambda text: console.print(escape(text)))
+    finally:
+        lock.release()
+    if not report.upgraded:
+        console.print("Dữ liệu đã là của phiên bản này: không cần nâng cấp. / The data is this release's already: "
+                      "nothing to upgrade.")
+    return 0
+
+
 def cmd_status(args: argparse.Namespace, site: PlatformSite) -> int:
     import json
 
@@ -90,7 +109,7 @@ def cmd_status(args: argparse.Namespace, site: PlatformSite) -> int:
 class OperationsCommands:
     """The entry point `stemlab.commands: operations`."""
 
-    help_sections = ((80, "Vận hành / Operations (admin)", ("backup", "restore", "status")),)
+    help_sections = ((80, "Vận hành / Operations (admin)", ("backup", "restore", "upgrade", "status")),)
     errors: tuple[type[Exception], ...] = (StemlabError,)
 
     def add_to(self, commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -104,6 +123,8 @@ class OperationsCommands:
         restore.add_argument("backup", metavar="BACKUP", help="a backup folder (stemlab-backup-...)")
         restore.add_argument("--force", action="store_true",
                              help="replace a data directory that holds data (the old one is kept beside it)")
+        add(commands, "upgrade", cmd_upgrade,
+            "bring an earlier release's data up to this one (backed up first; `stemlab up` does it too)")
         status = add(commands, "status", cmd_status,
                      "is it all running: hub, proxy, disk space, last backup, students' servers (exit 1 if down)")
         status.add_argument("--json", action="store_true", help="one JSON list, for monitoring scripts")

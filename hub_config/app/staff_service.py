@@ -1,4 +1,4 @@
-"""The staff service: the teacher's pages and the admin's roster page, one tornado app at
+"""The staff service: the teacher's pages, the admin's roster and health pages, one tornado app at
 /services/stemlab-teach/, run by `stemlab up` beside the hub (not by it, so a hub reload never
 cuts a grading batch short). It logs in through the hub (OAuth, HubOAuthCallbackHandler)."""
 
@@ -7,12 +7,16 @@ from __future__ import annotations
 import os
 import signal
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 
 from jupyterhub.services.auth import HubOAuthCallbackHandler
 from jupyterhub.utils import url_path_join
 from tornado import ioloop, web
 
+from hub_config.app.launcher import running_launcher
+from hub_config.operations import health_page
+from hub_config.operations.health import Check, site_health
 from hub_config.teaching.catalog import load_catalog
 from hub_config.site.paths import DataDir
 from hub_config.people import roster_page
@@ -26,10 +30,13 @@ from hub_config.teaching.scopes import TEACH_PREFIX
 PREFIX = TEACH_PREFIX
 
 
-def make_app(site: StaffSite, prefix: str = PREFIX) -> web.Application:
-    routes = [(url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler)]
+def make_app(site: StaffSite, prefix: str = PREFIX, health: Callable[[], list[Check]] | None = None) -> web.Application:
+    """`health`: the checks of `stemlab status`, for the admin's health page (none: no page)."""
+    routes: list[tuple] = [(url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler)]
     for pattern, handler in [*roster_page.HANDLERS, *formgrader_grading.HANDLERS, *teaching_page.HANDLERS]:
         routes.append((url_path_join(prefix, pattern) if pattern else prefix, handler))
+    for pattern, page, options in health_page.handlers(health) if health else []:
+        routes.append((url_path_join(prefix, pattern), page, options))
     return web.Application(routes, site=site, catalog=load_catalog(), prefix=prefix, template_path=str(TEMPLATES),
                            xsrf_cookies=True, cookie_secret=os.urandom(32), max_body_size=roster_page.MAX_BYTES + 65536)
 
@@ -45,7 +52,8 @@ def main() -> None:
                      settings.grading_limits(), exchange_root=settings.exchange_root(DataDir(Path(runtime.data_dir))),
                      backup_folder=settings.backup_path(Path(runtime.data_dir)))
     bind = urllib.parse.urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
-    make_app(site, os.environ.get("JUPYTERHUB_SERVICE_PREFIX", PREFIX)).listen(bind.port or 80, bind.hostname)
+    health = lambda: site_health(settings, site.data, running_launcher(site.data))  # noqa: E731
+    make_app(site, os.environ.get("JUPYTERHUB_SERVICE_PREFIX", PREFIX), health).listen(bind.port or 80, bind.hostname)
     main_loop = ioloop.IOLoop.current()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: main_loop.add_callback_from_signal(main_loop.stop))

@@ -24,9 +24,9 @@ def backup_site(settings: SiteSettings, data: DataDir, destination: Path | None 
                 keep: int | None = None, now: dt.datetime | None = None) -> BackupReport:
     homes: list[str] = []
     if settings.production:
-        from hub_config.people.accounts import list_accounts
+        from hub_config.people.accounts import every_login
 
-        homes = [a.login for a in list_accounts(settings.hub_database_url())]
+        homes = every_login(settings.hub_database_url())  # any release's table: a backup before an upgrade
     return make_backup(data, destination or settings.backup_path(data.root), keep=keep or settings.backup_keep,
                        production=settings.production, home_root=Path(settings.home_root), homes=homes,
                        database_url=settings.hub_database_url(), now=now)

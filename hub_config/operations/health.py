@@ -1,26 +1,28 @@
 """`stemlab status`: what an admin (or a monitoring script) asks first when something is wrong.
 
 Each check is asked of the real thing: the hub's and the proxy's health endpoints over HTTP, the
-processes `stemlab up` recorded, the data directory's disk, the backup folder's last backup, the
-students' servers of this hub by their process titles.
+process `stemlab up` recorded, the proxy's routing table (every service the hub routes, asked at
+its own address; the students' servers it routes), the data directory's disk, the backup folder's
+last backup, the kits plugged into this machine. The admin's health page shows the same checks.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from enum import Enum
+from collections.abc import Callable
 from typing import Any
 
-import psutil
+from lab_hardware.discovery import usb_serial_ports
 
 from hub_config.operations.daily import last_backup
 from hub_config.site.paths import DataDir
 from hub_config.site.settings import SiteSettings
-from hub_config.warm.server_child import reports_to
 
 LOW_DISK_FRACTION = 0.10
 LOW_DISK_BYTES = 2 * 2**30
@@ -35,14 +37,15 @@ class State(str, Enum):
 
 @dataclass(frozen=True)
 class Check:
-    name: str          # stable, for scripts: platform, hub, proxy, teach, disk, backup, servers
+    name: str          # stable, for scripts: platform, hub, proxy, service:<name>, servers, disk, backup, kits
     state: State
     vi: str
     en: str
 
 
 def site_health(settings: SiteSettings, data: DataDir, launcher: dict[str, Any] | None) -> list[Check]:
-    checks = [_disk(data), _backup(settings, data)]
+    """`launcher`: what `stemlab up` recorded (hub_config.app.launcher.running_launcher), None when it is not running."""
+    checks = [_disk(data), _backup(settings, data), _kits()]
     if launcher is None:
         return [Check("platform", State.DOWN, "Chưa chạy: khởi động bằng stemlab up.",
                       "Not running: start it with stemlab up."), *checks]
@@ -53,8 +56,8 @@ def site_health(settings: SiteSettings, data: DataDir, launcher: dict[str, Any] 
               f"stemlab up is running (pid {launcher['launcher_pid']})."),
         _http("hub", f"{hub_api}/health", "hub"),
         _http("proxy", f"{public}/hub/health", "proxy (public port)"),
+        *_routed(f"http://127.0.0.1:{launcher['proxy_api_port']}/api/routes", data),
         *checks,
-        _servers(hub_api),
     ]
 
 
@@ -62,17 +65,60 @@ def _loopback(ip: str) -> str:
     return "127.0.0.1" if ip in ("", "0.0.0.0", "::") else ip
 
 
-def _http(name: str, url: str, what: str) -> Check:
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # a service sending a visitor to log in has answered
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
+def _status_of(url: str, headers: dict[str, str] | None = None) -> int | str:
+    """The HTTP status an address answers with, or why it did not answer."""
     try:
-        with urllib.request.urlopen(url, timeout=5) as answer:
-            status = answer.status
+        with _opener.open(urllib.request.Request(url, headers=headers or {}), timeout=5) as answer:
+            return int(answer.status)
     except urllib.error.HTTPError as err:
-        status = err.code
+        return err.code
     except OSError as err:
-        return Check(name, State.DOWN, f"{what}: không trả lời ({err}).", f"{what}: does not answer ({err}).")
-    if status == 200:
+        return str(getattr(err, "reason", err))
+
+
+def _http(name: str, url: str, what: str, healthy: Callable[[int], bool] = lambda status: status == 200) -> Check:
+    status = _status_of(url)
+    if isinstance(status, str):
+        return Check(name, State.DOWN, f"{what}: không trả lời ({status}).", f"{what}: does not answer ({status}).")
+    if healthy(status):
         return Check(name, State.OK, f"{what}: trả lời.", f"{what}: answers.")
     return Check(name, State.DOWN, f"{what}: trả lời {status}.", f"{what}: answers {status}.")
+
+
+def _routed(routes_api: str, data: DataDir) -> list[Check]:
+    """Every service in the proxy's routing table, asked at its own address (a service that
+    answers below 500 runs: one that wants a login answers 302 or 403); the students' servers routed."""
+    try:
+        token = (data.secrets_dir / "proxy_token").read_text().strip()
+    except OSError as err:
+        return [Check("routes", State.WARNING, f"Không đọc được khoá của proxy ({err.strerror}): hãy chạy với quyền "
+                      "của người quản trị nền tảng (root).", f"Cannot read the proxy's key ({err.strerror}): run it "
+                      "as the platform's admin (root).")]
+    try:
+        request = urllib.request.Request(routes_api, headers={"Authorization": f"token {token}"})
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            routes: dict[str, dict[str, Any]] = json.load(answer)
+    except (OSError, ValueError) as err:
+        return [Check("routes", State.DOWN, f"Không đọc được bảng định tuyến của proxy ({err}).",
+                      f"Cannot read the proxy's routing table ({err}).")]
+    checks = []
+    for path, route in sorted(routes.items()):
+        if path.startswith("/services/"):
+            name = path.split("/")[2]
+            checks.append(_http(f"service:{name}", route["target"].rstrip("/") + path.rstrip("/") + "/",
+                                f"dịch vụ / service {name}", healthy=lambda status: status < 500))
+    servers = sum(1 for path in routes if path.startswith("/user/"))
+    checks.append(Check("servers", State.OK, f"{servers} máy chủ của người dùng đang chạy.",
+                        f"{servers} users' servers running."))
+    return checks
 
 
 def _disk(data: DataDir) -> Check:
@@ -99,13 +145,7 @@ def _backup(settings: SiteSettings, data: DataDir, now: dt.datetime | None = Non
     return Check("backup", State.OK, f"Bản sao lưu gần nhất: {when}, {size}.", f"Last backup: {when}, {size}.")
 
 
-def _servers(hub_api: str) -> Check:
-    count = 0
-    for process in psutil.process_iter(["cmdline"]):
-        try:
-            cmdline = process.info["cmdline"] or []
-            if "singleuser" in " ".join(cmdline) and reports_to(cmdline, process.environ(), hub_api):
-                count += 1
-        except psutil.Error:
-            continue
-    return Check("servers", State.OK, f"{count} máy chủ của học sinh đang chạy.", f"{count} students' servers running.")
+def _kits() -> Check:
+    ports = usb_serial_ports()
+    return Check("kits", State.OK, f"{len(ports)} bộ kit cắm vào máy này (USB).",
+                 f"{len(ports)} kits plugged into this machine (USB).")

@@ -14,21 +14,25 @@ from pathlib import Path
 from typing import Any
 
 from jupyterhub import orm as hub_orm
+from jupyterhub.orm import DatabaseSchemaMismatch
 from nativeauthenticator.orm import UserInfo
-from sqlalchemy import DateTime, Engine, String, make_url, select, text
+from sqlalchemy import DateTime, Engine, Index, String, inspect, make_url, select, text
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from hub_config.site.errors import DatabaseError
+from hub_config.site.errors import DatabaseError, DataVersionError
 from hub_config.site.paths import DataDir
 from hub_config.people.schools import SITE_SCHOOL, ClassRef
 from hub_config.people import first_codes  # its table is created with ours
+from hub_config.people.schema import (JUPYTERHUB_MIGRATIONS, SchemaState, migrate, platform_revision, revision_of,
+                                      version_error)
 from hub_config.people.tables import Base, school_names
 from hub_config.people.roles import Role
 
 
 class Account(Base):
     __tablename__ = "stemlab_accounts"
+    __table_args__ = (Index("ix_stemlab_accounts_school_role", "school", "role"),)  # migration 0002
     # A keyed hash of the school's person ID: the ID itself is never stored.
     fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
     login: Mapped[str] = mapped_column(String(64), unique=True)
@@ -81,16 +85,17 @@ def open_session(database_url: str) -> Session:
         factory = hub_orm.new_session_factory(database_url)
         session = factory()
         bind = session.get_bind()
-        Base.metadata.create_all(bind)
         assert isinstance(bind, Engine)  # JupyterHub's session factory binds an engine
-        _add_missing_columns(bind)
+        check_platform_tables(bind)
         UserInfo.__table__.create(bind, checkfirst=True)
         # NativeAuthenticator finds a login's row by username, which it leaves unindexed: with a
         # province's 100,000 rows every login would read the whole table
         with bind.begin() as connection:
             connection.execute(text("CREATE INDEX IF NOT EXISTS ix_users_info_username ON users_info (username)"))
+    except DatabaseSchemaMismatch as err:
+        raise jupyterhub_version_error(database_url) from err
     except (OperationalError, ArgumentError, ImportError) as err:
-        shown = make_url(database_url).render_as_string(hide_password=True) if "://" in database_url else database_url
+        shown = _shown(database_url)
         reason = str(getattr(err, "orig", err)).strip().splitlines()[0]
         raise DatabaseError(
             f"Không dùng được cơ sở dữ liệu của hub {shown}: {reason}. Hãy kiểm tra storage.database_url "
@@ -102,19 +107,43 @@ def open_session(database_url: str) -> Session:
     return session
 
 
-def _add_missing_columns(bind: Engine) -> None:
-    """Columns added to our table since a data directory was made (nullable, so old rows stay
-    valid). Until the table is under alembic migrations, this is how an old site is upgraded."""
-    from sqlalchemy import inspect
+def check_platform_tables(engine: Engine) -> None:
+    """Make the tables on a fresh database; refuse one another release wrote (hub_config/people/schema.py)."""
+    found = platform_revision(engine)
+    if found.state is SchemaState.FRESH:
+        migrate(engine)
+    elif found.state is not SchemaState.CURRENT:
+        raise version_error(found, _shown(engine.url.render_as_string(hide_password=False)))
 
-    have = {c["name"] for c in inspect(bind).get_columns(Account.__tablename__)}
-    missing = [c for c in Account.__table__.columns if c.name not in have]
-    if not missing:
-        return
-    with bind.begin() as connection:
-        for column in missing:
-            kind = column.type.compile(dialect=bind.dialect)
-            connection.execute(text(f"ALTER TABLE {Account.__tablename__} ADD COLUMN {column.name} {kind}"))
+
+def jupyterhub_version_error(database_url: str) -> DataVersionError:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            found = revision_of(connection, JUPYTERHUB_MIGRATIONS, "alembic_version", "users")
+    finally:
+        engine.dispose()
+    return version_error(found, f"JupyterHub, {_shown(database_url)}")
+
+
+def _shown(database_url: str) -> str:
+    return make_url(database_url).render_as_string(hide_password=True) if "://" in database_url else database_url
+
+
+def every_login(database_url: str) -> list[str]:
+    """Every account's login, read from any release's table (a backup before an upgrade needs them)."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            if "stemlab_accounts" not in inspect(connection).get_table_names():
+                return []
+            return [row[0] for row in connection.execute(text("SELECT login FROM stemlab_accounts"))]
+    finally:
+        engine.dispose()
 
 
 def school_display_name(database_url: str, code: str, site_school: str) -> str:

@@ -1,5 +1,6 @@
 """The platform's own tables in the hub database, beside JupyterHub's: one declarative base for
-all of them, so one `create_all` makes every table a fresh database needs."""
+all of them. Their schema is made and changed by the migrations (hub_config/people/schema.py);
+tests/hub_config/test_schema.py holds these models and the migrations to the same schema."""
 
 from __future__ import annotations
 

@@ -46,3 +46,8 @@ class DataDirError(StemlabError):
 
 class LaunchError(StemlabError):
     """The platform could not start (port in use, proxy missing, hub failed)."""
+
+
+class DataVersionError(StemlabError):
+    """The data directory was written by another release: an older one (upgrade it) or a newer one
+    (this release must not touch it)."""

@@ -130,7 +130,7 @@ class StaffHandler(HubOAuthenticated, web.RequestHandler):
     def render_page(self, template: str, **values: Any) -> None:
         other = "en" if self.lang == "vi" else "vi"
         self.render(template, w=self.w, lang=self.lang, other_lang=other, prefix=self.settings["prefix"],
-                    me=self.current_user["name"], school=self.site.school, is_admin=self.manages_people, **values)
+                    me=self.current_user["name"], school=self.site.school, is_admin=self.manages_people, site_admin=self.is_admin, **values)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None))[1]
@@ -140,6 +140,7 @@ class StaffHandler(HubOAuthenticated, web.RequestHandler):
         try:
             self.render("error.html", w=self.w, lang=self.lang, other_lang="en" if self.lang == "vi" else "vi",
                         prefix=self.settings["prefix"], me="", school=self.site.school, status=status_code, is_admin=False,
+                        site_admin=False,
                         message=message)
         except Exception:  # noqa: BLE001  (the error page must never fail itself)
             self.finish(f"{status_code}: {message}")

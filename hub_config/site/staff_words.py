@@ -80,6 +80,24 @@ WORDS: dict[str, dict[str, str]] = {
                           "(full name), Lớp (class) and, if needed, Vai trò (role) and Mã SMAS. Nothing changes until "
                           "you press Confirm; one bad line keeps the whole file out."},
     "upload": {"vi": "Tải lên và kiểm tra", "en": "Upload and check"},
+    "health": {"vi": "Tình trạng hệ thống", "en": "System health"},
+    "health_check": {"vi": "Mục", "en": "Check"},
+    "health_state": {"vi": "Trạng thái", "en": "State"},
+    "health_detail": {"vi": "Chi tiết", "en": "Detail"},
+    "health.ok": {"vi": "Tốt", "en": "OK"},
+    "health.warning": {"vi": "Cần chú ý", "en": "Warning"},
+    "health.down": {"vi": "Không chạy", "en": "Down"},
+    "health_summary.ok": {"vi": "Mọi thứ đang chạy.", "en": "Everything is running."},
+    "health_summary.warning": {"vi": "Đang chạy, nhưng có mục cần chú ý (xem bảng).",
+                               "en": "Running, but something needs attention (see the table)."},
+    "health_summary.down": {"vi": "Có phần không chạy: học sinh có thể không dùng được (xem bảng).",
+                            "en": "Something is down: students may not be able to work (see the table)."},
+    "health_help": {"vi": "Cùng các mục như lệnh stemlab status trên máy chủ. Máy chủ giám sát của tỉnh (Prometheus) "
+                          "đọc số liệu ở /hub/metrics (xem README, phần Vận hành).",
+                    "en": "The same checks as stemlab status on the server. The province's monitoring server "
+                          "(Prometheus) reads figures at /hub/metrics (see README, Operations)."},
+    "site_admins_only": {"vi": "Trang này dành cho quản trị viên của cả hệ thống.",
+                         "en": "This page is for the site's admins."},
     "backup_last": {"vi": "Bản sao lưu gần nhất: {when}, {size} MB.", "en": "Last backup: {when}, {size} MB."},
     "backup_none": {"vi": "Chưa có bản sao lưu nào: hãy chạy stemlab backup, hoặc bật sao lưu hằng ngày ([backup] daily "
                           "trong stemlab.toml).",

@@ -195,6 +195,27 @@ def test_the_admins_page_says_when_the_data_was_last_backed_up(hub):
     assert f"Last backup: {found.group(1)}" in english
 
 
+def test_the_site_admins_health_page_shows_every_check_in_their_language(hub, teacher):
+    """The checks of `stemlab status` (hub, proxy, each routed service, disk, backup, kits) for the
+    site's admin, in Vietnamese and English; a teacher and a student are told it is not theirs."""
+    admin = hub.account("admin")
+    s = hub.login(admin["login"], admin["password"])
+    page = open_page(s, f"{hub.url}{PAGE}health")
+    states = dict(re.findall(r'data-check="([^"]+)"><td>[^<]+</td><td>([^<]+)</td>', page_text(page)))
+    assert {states[n] for n in ("hub", "proxy", "service:stemlab-teach", "service:stemlab-kits")} == {"Tốt"}, states
+    assert {"disk", "backup", "kits", "servers"} <= set(states)
+    assert "Tình trạng hệ thống" in page_text(page) and 'id="nav-health"' in page_text(page)
+    english = page_text(open_page(s, f"{hub.url}{PAGE}health?lang=en"))
+    assert "System health" in english and "<td>OK</td>" in english and "Tốt" not in english
+    open_page(s, f"{hub.url}{PAGE}health?lang=vi")
+    assert 'id="nav-health"' not in page_text(open_page(teacher, f"{hub.url}{PAGE}"))
+    r = teacher.get(f"{hub.url}{PAGE}health", timeout=60)
+    assert r.status_code == 403 and "quản trị viên của cả hệ thống" in html.unescape(page_text(r))
+    student = hub.account("student")
+    r = hub.login(student["login"], student["password"]).get(f"{hub.url}{PAGE}health", timeout=60)
+    assert r.status_code == 403 and "data-check" not in r.text
+
+
 def test_an_admin_imports_a_roster_in_the_browser(hub, write_roster):
     """A bad line is explained in both languages and nothing changes; a good roster is previewed,
     then confirmed, and its password sheet downloads."""

@@ -138,23 +138,6 @@ def test_a_citizen_id_in_the_grade_code_column_is_refused(write_roster):
     assert "line 2" in str(err.value) and "citizen ID" in str(err.value)
 
 
-def test_a_site_from_before_grade_codes_is_upgraded_in_place(site):
-    """A data directory made before the grade-code column keeps its accounts and gains the column."""
-    import sqlite3
-
-    data, url = site
-    db = sqlite3.connect(data.hub_db)
-    db.execute("CREATE TABLE stemlab_accounts (fingerprint VARCHAR(64) PRIMARY KEY, login VARCHAR(64) UNIQUE NOT NULL,"
-               " full_name VARCHAR(255) NOT NULL, role VARCHAR(16) NOT NULL, classes VARCHAR(1024) NOT NULL,"
-               " created DATETIME NOT NULL, updated DATETIME NOT NULL)")
-    db.execute("INSERT INTO stemlab_accounts VALUES ('f', 'hsabc', 'Nguyễn Văn An', 'student', '10A1',"
-               " '2025-09-01 07:00:00', '2025-09-01 07:00:00')")
-    db.commit()
-    db.close()
-    [account] = list_accounts(url)
-    assert (account.login, account.full_name, account.grade_code) == ("hsabc", "Nguyễn Văn An", None)
-
-
 def test_many_rosters_in_one_run_each_land_alone_and_a_bad_one_stops_none(tmp_path, write_roster):
     """`stemlab accounts import a.csv b.csv c.csv`: each file is its own transaction; a bad file is
     told, changes nothing, and the files after it still land; re-running the good ones changes nothing."""
