@@ -1,7 +1,7 @@
 # STEM-Lab Hub: the two commands of the README.
 #   make up    install everything, then run the platform with demo data (Ctrl-C stops it)
 #   make test  install everything plus the test extras and Chromium, then run the whole suite
-# Other targets: install, test-deps, bench, clean.
+# Other targets: install, test-deps, bench, bundle (an offline install's folder), clean.
 
 # Debian's Python when it is new enough: in production mode students' servers run as the
 # students, who must be able to run the interpreter (pyenv's under /root is closed to them).
@@ -13,7 +13,21 @@ STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.test-installed
 PYTEST_ARGS ?=
 
-.PHONY: up install test test-deps bench clean
+# An offline install (no package registry reachable): `make up BUNDLE=path/to/bundle`, a folder
+# written by `make bundle` on a connected machine (deploy/make-bundle). pip and npm then read only it.
+BUNDLE ?=
+ifneq ($(BUNDLE),)
+BUNDLE_DIR := $(abspath $(BUNDLE))
+export PIP_NO_INDEX := 1
+export PIP_FIND_LINKS := $(BUNDLE_DIR)/wheels $(BUNDLE_DIR)/stubs
+NPM_FLAGS := --offline --cache $(BUNDLE_DIR)/npm-cache
+CHECK_BUNDLE := cd $(BUNDLE_DIR) && sha256sum --quiet --strict --check SHA256SUMS || \
+  { echo "The bundle $(BUNDLE_DIR) is damaged or incomplete (above: the files that differ). Copy it again." >&2; exit 1; }
+else
+CHECK_BUNDLE := true
+endif
+
+.PHONY: up install test test-deps bench bundle clean
 
 up: install
 	$(BIN)/stemlab up $(UP_ARGS)
@@ -21,6 +35,7 @@ up: install
 install: $(STAMP) node_modules/.bin/configurable-http-proxy
 
 $(STAMP): pyproject.toml
+	@$(CHECK_BUNDLE)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e .
@@ -29,7 +44,8 @@ $(STAMP): pyproject.toml
 
 # The proxy comes from the npm registry into ./node_modules: no global install.
 node_modules/.bin/configurable-http-proxy: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	@$(CHECK_BUNDLE)
+	npm ci --no-audit --no-fund $(NPM_FLAGS)
 	touch $@
 
 test-deps: install $(TSTAMP)
@@ -48,6 +64,11 @@ bench: test-deps
 	$(BIN)/python tests/bench/kit_link.py --device qemu:lab
 	$(BIN)/python tests/bench/autograde.py
 	$(BIN)/python tests/bench/province.py
+
+# One folder with everything `make up` installs, for a lab server without the registries.
+BUNDLE_OUT ?= bundle
+bundle: install
+	./deploy/make-bundle $(BUNDLE_OUT)
 
 clean:
 	rm -rf $(VENV) node_modules build *.egg-info test-artifacts
