@@ -47,6 +47,7 @@ def grouped_help(sections: list[tuple[int, str, tuple[str, ...]]]) -> type[argpa
 def cmd_up(args: argparse.Namespace, site: PlatformSite) -> int:
     from hub_config.app.launcher import Launcher
     from hub_config.app.people_commands import print_new_accounts
+    from hub_config.operations.recovery import settle_interrupted
     from hub_config.operations.upgrade import upgrade_data
     from hub_config.people.accounts import has_accounts
     from hub_config.people.roster_import import apply_roster
@@ -60,6 +61,8 @@ def cmd_up(args: argparse.Namespace, site: PlatformSite) -> int:
     launcher.claim()
     # before anything reads the data: a newer release's is refused, an older one's backed up and upgraded
     upgrade_data(settings, launcher.data, say=lambda text: console.print(escape(text)))
+    for settled in settle_interrupted(settings, launcher.data):  # steps a crash stopped half-way
+        console.print(f"[yellow]{escape(settled.vi)}\n{escape(settled.en)}[/]")
     if not settings.production and not has_accounts(settings.hub_database_url()):
         report = apply_roster(launcher.data, settings.hub_database_url(), parse_roster(DEMO_ROSTER))
         print_new_accounts(report.created, "Tài khoản demo (chỉ in một lần) / Demo accounts (printed once)")

@@ -21,6 +21,7 @@ from typing import Any
 from lab_hardware.discovery import usb_serial_ports
 
 from hub_config.operations.daily import last_backup
+from hub_config.operations.recovery import settled_at_last_start
 from hub_config.site.paths import DataDir
 from hub_config.site.settings import SiteSettings
 
@@ -45,7 +46,7 @@ class Check:
 
 def site_health(settings: SiteSettings, data: DataDir, launcher: dict[str, Any] | None) -> list[Check]:
     """`launcher`: what `stemlab up` recorded (hub_config.app.launcher.running_launcher), None when it is not running."""
-    checks = [_disk(data), _backup(settings, data), _kits()]
+    checks = [_disk(data), _backup(settings, data), _kits(), *_interrupted(data)]
     if launcher is None:
         return [Check("platform", State.DOWN, "Chưa chạy: khởi động bằng stemlab up.",
                       "Not running: start it with stemlab up."), *checks]
@@ -143,6 +144,11 @@ def _backup(settings: SiteSettings, data: DataDir, now: dt.datetime | None = Non
         return Check("backup", State.WARNING, f"Bản sao lưu gần nhất đã cũ: {when}, {size}.",
                      f"The last backup is old: {when}, {size}.")
     return Check("backup", State.OK, f"Bản sao lưu gần nhất: {when}, {size}.", f"Last backup: {when}, {size}.")
+
+
+def _interrupted(data: DataDir) -> list[Check]:
+    """What the last start found a crash had stopped half-way, and what to do again."""
+    return [Check("interrupted", State.WARNING, vi, en) for vi, en in settled_at_last_start(data)]
 
 
 def _kits() -> Check:

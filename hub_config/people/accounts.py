@@ -7,6 +7,7 @@ records when the hub starts (hub_view); first passwords are one-time codes (firs
 from __future__ import annotations
 
 import csv
+import os
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
@@ -230,9 +231,13 @@ def sheet_school(name: str) -> str:
     return prefix.partition(".")[2] or SITE_SCHOOL
 
 
-def write_password_sheets(data: DataDir, created: list[NewAccount], when: dt.datetime) -> list[Path]:
+def write_password_sheets(data: DataDir, created: list[NewAccount], when: dt.datetime,
+                          pending: str = "") -> list[Path]:
     """One CSV per class (UTF-8 with BOM so Excel shows Vietnamese names) with first passwords,
-    named by the class's group (another school's carry its code: class-10a1.thpt-an-nhon-...)."""
+    named by the class's group (another school's carry its code: class-10a1.thpt-an-nhon-...).
+    `pending`: the import's journal note (site/journal.py): written before the roster's transaction
+    commits, under a name nothing lists (publish_sheets renames them once it has; settle_pending_sheets
+    after a crash)."""
     by_sheet: dict[str, list[NewAccount]] = {}
     for account in created:
         if account.classes and account.role == Role.STUDENT:
@@ -243,13 +248,54 @@ def write_password_sheets(data: DataDir, created: list[NewAccount], when: dt.dat
     written = []
     stamp = when.strftime("%Y%m%d-%H%M%S")
     for sheet, accounts in sorted(by_sheet.items()):
-        path = data.sheets_dir / f"{sheet}-{stamp}.csv"
+        path = data.sheets_dir / f"{sheet}-{stamp}.csv{PENDING_SUFFIX + pending if pending else ''}"
         with path.open("w", encoding="utf-8-sig", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(["Họ và tên / Full name", "Lớp / Class", "Vai trò / Role", "Tên đăng nhập / Login",
                              "Mật khẩu lần đầu / First password"])
             for a in sorted(accounts, key=lambda a: a.full_name.split()[-1:] + [a.full_name]):
                 writer.writerow([a.full_name, ";".join(a.classes), a.role, a.login, a.password])
+            f.flush()
+            os.fsync(f.fileno())  # on disk before the accounts it holds are committed
         path.chmod(0o600)
         written.append(path)
     return written
+
+
+PENDING_SUFFIX = ".pending"
+
+
+def publish_sheets(pending: list[Path]) -> list[Path]:
+    published = [path.with_name(path.name.split(PENDING_SUFFIX)[0]) for path in pending]
+    for path, final in zip(pending, published):
+        os.rename(path, final)
+    return published
+
+
+def settle_pending_sheets(data: DataDir, database_url: str, import_id: str) -> tuple[list[Path], list[Path]]:
+    """The password sheets of a roster import that a crash cut short (its journal note's id):
+    published when its accounts were committed (a login on the sheet holds the sheet's code as its
+    first code), removed when they were not (the roster changed nothing and is imported again).
+    Published, removed."""
+    pending = sorted(data.sheets_dir.glob(f"*{PENDING_SUFFIX}{import_id}"))
+    if not pending:
+        return [], []
+    published, removed = [], []
+    key = data.secret(first_codes.KEY_NAME)
+    session = open_session(database_url)
+    try:
+        for path in pending:
+            try:
+                with path.open(encoding="utf-8-sig", newline="") as f:
+                    rows = list(csv.reader(f))[1:]
+            except (OSError, UnicodeDecodeError):
+                rows = []
+            committed = bool(rows) and len(rows[0]) == 5 and first_codes.matches(session, key, rows[0][3], rows[0][4])
+            if committed:
+                published += publish_sheets([path])
+            else:
+                path.unlink()
+                removed.append(path)
+    finally:
+        session.close()
+    return published, removed

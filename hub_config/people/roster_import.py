@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from jupyterhub import orm as hub_orm
@@ -22,13 +23,15 @@ from sqlalchemy import Connection, and_, bindparam, delete, insert, select, upda
 from sqlalchemy.orm import Session
 
 from hub_config.people import first_codes
-from hub_config.people.accounts import Account, ImportReport, NewAccount, open_session, write_password_sheets
+from hub_config.people.accounts import (Account, ImportReport, NewAccount, open_session, publish_sheets,
+                                        write_password_sheets)
 from hub_config.people.logins import derive_login, grade_code, id_fingerprint
 from hub_config.people.roles import Role
 from hub_config.people.roster import RosterEntry
 from hub_config.people.schools import SITE_SCHOOL
 from hub_config.people.tables import remember_school_names
 from hub_config.site.errors import RosterError
+from hub_config.site.journal import Operation, crash_point, noted
 from hub_config.site.paths import DataDir
 
 USERS = hub_orm.User.__table__
@@ -129,16 +132,25 @@ class RosterImport:
         lets the roster move existing people to the school it names."""
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         report = ImportReport()
-        try:
-            known = self._known or _Known.read(self.session.connection())
-            self._known = None  # until this roster is committed, the cache may be ahead of the database
-            self._write(known, entries, source, move_school, now, report)
-            self.session.commit()
-            self._known = known
-        except BaseException:
-            self.session.rollback()
-            raise
-        report.sheets = write_password_sheets(self.data, report.created, now)
+        # The first codes exist in clear only on the sheets: written before the commit (aside),
+        # published after it; a crash between the two is settled at the next start.
+        with noted(self.data, Operation.ROSTER_IMPORT, source) as note:
+            pending: list[Path] = []
+            try:
+                known = self._known or _Known.read(self.session.connection())
+                self._known = None  # until this roster is committed, the cache may be ahead of the database
+                self._write(known, entries, source, move_school, now, report)
+                pending = write_password_sheets(self.data, report.created, now, pending=note.id)
+                crash_point("roster-writing")
+                self.session.commit()
+                self._known = known
+            except BaseException:
+                self.session.rollback()
+                for path in pending:
+                    path.unlink(missing_ok=True)
+                raise
+            crash_point("roster-committed")
+            report.sheets = publish_sheets(pending)
         return report
 
     def _write(self, known: _Known, entries: list[RosterEntry], source: str, move_school: bool,

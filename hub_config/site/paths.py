@@ -113,6 +113,12 @@ class DataDir:
         """The kits' part of the data directory, laid out by the kits' own package."""
         return KitFolders.under(self.root)
 
+    @property
+    def journal_dir(self) -> Path:
+        """Notes of the long steps running now (hub_config/site/journal.py); a note left behind is a
+        step a crash cut short."""
+        return self.root / "journal"
+
     def home_of(self, username: str) -> Path:
         return self.homes_dir / username
 
@@ -144,6 +150,7 @@ class DataDir:
                 (self.homes_dir, 0o755),
                 (self.logs_dir, 0o700),
                 (self.run_dir, 0o700),
+                (self.journal_dir, 0o700),
             ):
                 sub.mkdir(parents=True, exist_ok=True)
                 sub.chmod(mode)

@@ -50,6 +50,7 @@ from nbgrader.exchange.default import (
 from nbgrader.utils import parse_utc
 from traitlets import Bool, Unicode
 
+from hub_config.site.journal import crash_point
 from hub_config.teaching.submission_copy import Problem, Rules, copy_submission, total_size
 
 SUBMISSION_DIR_MODE = 0o750   # owner and the offering's grader group
@@ -173,6 +174,9 @@ class PrivateSubmit(LockedRoot, ExchangeSubmit):
             os.chmod(folder, SUBMISSION_DIR_MODE)
 
 
+COLLECTING_PREFIX = ".collecting-"
+
+
 class OwnerCheckedCollect(Reporting, LockedRoot, ExchangeCollect):
     report_file = _report_file()
     quarantine_forged = Bool(
@@ -243,12 +247,16 @@ class OwnerCheckedCollect(Reporting, LockedRoot, ExchangeCollect):
         rules = Rules(max_file_bytes=1000 * self.coursedir.max_file_size,
                       max_total_bytes=1000 * self.coursedir.max_dir_size,
                       ignore=tuple(self.coursedir.ignore), include=tuple(self.coursedir.include))
+        # built beside its place and renamed in: a crash mid-copy leaves no half submission where
+        # grading looks, only a hidden folder the next start removes (operations/recovery.py)
+        building = Path(dest).with_name(f"{COLLECTING_PREFIX}{Path(dest).name}-{os.getpid()}")
         try:
-            left_out = copy_submission(Path(src), Path(dest), student, rules)
+            left_out = copy_submission(Path(src), building, student, rules, after_first_file=crash_point)
+            os.rename(building, dest)
         except OSError as err:
             import shutil
 
-            shutil.rmtree(dest, ignore_errors=True)
+            shutil.rmtree(building, ignore_errors=True)
             left_out = [Problem(student, os.path.basename(src), (
                 f"không thu được ({err.strerror or err}) / could not be collected ({err.strerror or err})"))]
         for problem in left_out:

@@ -17,6 +17,7 @@ from autograders.limits import Limits
 from hub_config.teaching.authoring import read_notebook
 from hub_config.teaching.nbgrader_run import NbgraderMessage, run_recorded
 from hub_config.site.errors import StemlabError
+from hub_config.site.journal import Operation, crash_point, noted
 from hub_config.system.limits import CgroupLimiter
 from hub_config.teaching.offerings import Offering, list_offerings, write_course_config, write_student_catalog
 from hub_config.site.paths import DataDir
@@ -96,8 +97,9 @@ def collect(data: DataDir, offering: Offering, assignment_id: str) -> list[str]:
     what a teacher must see: submissions set aside (forged, links, too big, badly named) and
     entries left out of one (links, special files, too-large files), each with its student."""
     report = _report(offering, "collect", assignment_id)
-    run_nbgrader(data, offering, "collect", assignment_id, "--update", f"--OwnerCheckedCollect.report_file={report}",
-                 extra_env=exchange_env(data, offering))
+    with noted(data, Operation.COLLECT, f"{offering.id}/{assignment_id}"):
+        run_nbgrader(data, offering, "collect", assignment_id, "--update", f"--OwnerCheckedCollect.report_file={report}",
+                     extra_env=exchange_env(data, offering))
     return _problems(report)
 
 
@@ -128,22 +130,24 @@ def autograde(data: DataDir, offering: Offering, assignment_id: str, student: st
                            limits=limits)
     cache = new_cache()
     try:
-        summary = runner.execute_all(assignment_id, cache, student, progress, skip=set(broken), on_start=on_start)
-        if offering.grader:  # nbgrader runs as the grader account: it reads the results, nobody else
-            entry = pwd.getpwnam(offering.grader)
-            for path in [cache, *cache.iterdir()]:
-                os.chown(path, entry.pw_uid, entry.pw_gid)
-                path.chmod(0o700 if path.is_dir() else 0o600)
-        # a submission the runner could not run is the caller's to report (summary.failed); it
-        # must not stop nbgrader from recording everyone else
-        unrecorded = set(broken) | {r.student for r in summary.failed}
-        args = ["autograde", assignment_id, "--force"]
-        if student:
-            args.append(f"--student={student}")
-        if unrecorded:
-            args.append(f"--CourseDirectory.student_id_exclude={','.join(sorted(unrecorded))}")
-        if not (student and student in unrecorded):
-            run_nbgrader(data, offering, *args, extra_env={CACHE_ENV: str(cache), STRICT_ENV: "1"})
+        with noted(data, Operation.GRADING, f"{offering.id}/{assignment_id}", student=student or ""):
+            summary = runner.execute_all(assignment_id, cache, student, progress, skip=set(broken), on_start=on_start)
+            if offering.grader:  # nbgrader runs as the grader account: it reads the results, nobody else
+                entry = pwd.getpwnam(offering.grader)
+                for path in [cache, *cache.iterdir()]:
+                    os.chown(path, entry.pw_uid, entry.pw_gid)
+                    path.chmod(0o700 if path.is_dir() else 0o600)
+            # a submission the runner could not run is the caller's to report (summary.failed); it
+            # must not stop nbgrader from recording everyone else
+            unrecorded = set(broken) | {r.student for r in summary.failed}
+            args = ["autograde", assignment_id, "--force"]
+            if student:
+                args.append(f"--student={student}")
+            if unrecorded:
+                args.append(f"--CourseDirectory.student_id_exclude={','.join(sorted(unrecorded))}")
+            crash_point("grading-recording")
+            if not (student and student in unrecorded):
+                run_nbgrader(data, offering, *args, extra_env={CACHE_ENV: str(cache), STRICT_ENV: "1"})
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     if broken:
@@ -161,11 +165,13 @@ def feedback(data: DataDir, offering: Offering, assignment_id: str) -> list[str]
     """Generate the feedback pages and put them where each student can fetch their own; return
     whose could not be made or released, and why. One student's never holds back the others'."""
     problems: list[str] = []
-    try:
-        run_nbgrader(data, offering, "generate_feedback", assignment_id, "--force")
-    except StemlabError as err:  # nbgrader made every page it could: release those
-        problems.append(str(err))
     report = _report(offering, "release-feedback", assignment_id)
-    run_nbgrader(data, offering, "release_feedback", assignment_id, f"--LockedReleaseFeedback.report_file={report}",
-                 extra_env=exchange_env(data, offering))
+    with noted(data, Operation.FEEDBACK, f"{offering.id}/{assignment_id}"):
+        try:
+            run_nbgrader(data, offering, "generate_feedback", assignment_id, "--force")
+        except StemlabError as err:  # nbgrader made every page it could: release those
+            problems.append(str(err))
+        crash_point("feedback-releasing")
+        run_nbgrader(data, offering, "release_feedback", assignment_id, f"--LockedReleaseFeedback.report_file={report}",
+                     extra_env=exchange_env(data, offering))
     return problems + _problems(report)

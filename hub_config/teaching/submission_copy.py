@@ -17,6 +17,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -78,13 +79,17 @@ def _copy_file(source: Path, dest: Path, limit: int) -> None:
         os.close(fd)
 
 
-def copy_submission(source: Path, dest: Path, student: str, rules: Rules) -> list[Problem]:
+def copy_submission(source: Path, dest: Path, student: str, rules: Rules,
+                    after_first_file: Callable[[str], None] | None = None) -> list[Problem]:
     """Copy the regular files and folders of `source` into `dest` (which must not exist); what is
-    left out, and why. Raises OSError only when nothing sensible could be copied."""
+    left out, and why. Raises OSError only when nothing sensible could be copied.
+    `after_first_file`: called with "collect-copying" once one file is copied (the crash tests' point)."""
     problems: list[Problem] = []
+    copied = 0
     dest.mkdir(parents=True)
 
     def walk(folder: Path, into: Path) -> None:
+        nonlocal copied
         with os.scandir(folder) as entries:
             for entry in sorted(entries, key=lambda e: e.name):
                 inner = Path(entry.path).relative_to(source).as_posix()
@@ -110,6 +115,9 @@ def copy_submission(source: Path, dest: Path, student: str, rules: Rules) -> lis
                 else:
                     try:
                         _copy_file(Path(entry.path), into / entry.name, rules.max_file_bytes)
+                        copied += 1
+                        if copied == 1 and after_first_file:
+                            after_first_file("collect-copying")
                     except OSError as err:
                         (into / entry.name).unlink(missing_ok=True)
                         problems.append(Problem(student, inner, f"không đọc được ({err.strerror or err}), không được "
