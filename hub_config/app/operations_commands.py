@@ -58,6 +58,8 @@ def cmd_restore(args: argparse.Namespace, site: PlatformSite) -> int:
     m = report.manifest
     console.print(f"Đã khôi phục / Restored: {report.restored} mục / items from {escape(m.created)} "
                   f"into {escape(str(target.root))}")
+    if report.accounts_made:
+        console.print(f"  tài khoản Linux được tạo lại / Linux accounts made again: {escape(', '.join(report.accounts_made))}")
     if report.moved_aside:
         console.print(f"  dữ liệu cũ được giữ ở / the old data is kept in: {escape(str(report.moved_aside))}")
     for note in report.notes:

@@ -22,6 +22,7 @@ from pathlib import Path
 from hub_config.operations.backup import PARTIAL_SUFFIX, POSTGRESQL_DUMP_NAME
 from hub_config.operations.manifest import FORMAT, MANIFEST_NAME, Entry, EntryKind, Manifest, Tree
 from hub_config.site.errors import StemlabError
+from hub_config.site.paths import DataDir
 
 _CHUNK = 1 << 20
 HUB_DB_NAME = "jupyterhub.sqlite"  # DataDir.hub_db's name
@@ -37,6 +38,7 @@ class RestoreReport:
     restored: int = 0
     moved_aside: Path | None = None            # what the target held before, kept
     notes: list[str] = field(default_factory=list)
+    accounts_made: list[str] = field(default_factory=list)  # production: owners this machine did not have
 
 
 def check_backup(backup: Path) -> Manifest:
@@ -88,6 +90,8 @@ def restore_backup(backup: Path, target: Path, force: bool = False, home_root: P
     staging = target.with_name(f".{target.name}.restoring-{stamp}")
     report = RestoreReport(manifest)
     homes = [e for e in manifest.entries if e.tree is Tree.HOMES]
+    if home_root is not None and os.geteuid() == 0:
+        report.accounts_made = recreate_accounts(manifest, home_root, target)
     _build(backup, [e for e in manifest.entries if e.tree is Tree.DATA], staging, report)
     if in_the_way:
         report.moved_aside = target.with_name(f"{target.name}.before-restore-{stamp}")
@@ -108,6 +112,27 @@ def restore_backup(backup: Path, target: Path, force: bool = False, home_root: P
         report.notes.append(f"Cơ sở dữ liệu của hub là bản PostgreSQL: nạp nó bằng / The hub database is a PostgreSQL "
                             f"dump: load it with: pg_restore --clean --no-owner -d URL {dump}")
     return report
+
+
+def recreate_accounts(manifest: Manifest, home_root: Path, target: Path) -> list[str]:
+    """Production on a new machine: the Linux accounts that own the term's homes and offerings,
+    made before anything is written, so every file is given back to its owner by name (the new
+    machine numbers them anew). The platform's service accounts are made by `stemlab up` itself."""
+    from hub_config.system.linux_accounts import ensure_grader_account, ensure_linux_account
+
+    graders = DataDir(target).graders_dir
+    made = []
+    for entry in manifest.entries:
+        if entry.kind is not EntryKind.DIRECTORY or not entry.owner or _uid(entry.owner) is not None:
+            continue
+        if entry.tree is Tree.HOMES and entry.path == entry.owner:  # home_root/<login> itself
+            ensure_linux_account(entry.owner, home_root)
+        elif entry.tree is Tree.DATA and target / entry.path == graders / entry.owner:
+            ensure_grader_account(entry.owner, graders / entry.owner)
+        else:
+            continue
+        made.append(entry.owner)
+    return made
 
 
 def forget_running_servers(hub_db: Path) -> None:

@@ -313,3 +313,39 @@ def test_a_daily_time_that_is_not_a_time_is_refused():
 
     with pytest.raises(TraitError, match="not a time of day"):
         SiteSettings(backup_daily="2 giờ sáng")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="makes and removes Linux accounts (root; CI runs as root)")
+def test_a_production_restore_on_a_new_machine_makes_the_accounts_and_gives_each_its_files(data, tmp_path):
+    """The new machine has none of the term's Linux accounts: restore makes them first (new uids),
+    then every home file and a grader's offering files belong to their owner again by name."""
+    import pwd
+
+    from hub_config.operations.restore import restore_backup
+    from hub_config.system.linux_accounts import ensure_grader_account, ensure_linux_account
+
+    home_root, student, grader = tmp_path / "home", "hsrestore1", "gvrestore1"
+    for login in (student, grader):
+        subprocess.run(["userdel", login], capture_output=True)  # (a run cut short before)
+    home = ensure_linux_account(student, home_root)
+    (home / "bai1.ipynb").write_text("{}")
+    os.chown(home / "bai1.ipynb", pwd.getpwnam(student).pw_uid, -1)
+    grader_home = data.graders_dir / grader
+    ensure_grader_account(grader, grader_home)
+    (grader_home / "gradebook.db").write_text("rows")
+    os.chown(grader_home / "gradebook.db", pwd.getpwnam(grader).pw_uid, -1)
+    report = make_backup(data, tmp_path / "backups", keep=1, production=True, home_root=home_root, homes=[student])
+    try:
+        for login in (student, grader):  # the disk died: a new machine, without the accounts
+            subprocess.run(["userdel", login], check=True)
+        shutil.rmtree(home_root)
+        restored = restore_backup(report.folder, tmp_path / "new-var", home_root=home_root)
+        assert sorted(restored.accounts_made) == sorted([student, grader])
+        for login, path in ((student, home_root / student / "bai1.ipynb"),
+                            (grader, tmp_path / "new-var" / "graders" / grader / "gradebook.db")):
+            assert path.owner() == login, (path, path.owner())
+        assert pwd.getpwnam(student).pw_dir == str(home_root / student)
+        assert (home_root / student).owner() == student and stat.S_IMODE((home_root / student).stat().st_mode) == 0o700
+    finally:
+        for login in (student, grader):
+            subprocess.run(["userdel", login], capture_output=True)
