@@ -52,7 +52,8 @@ def cmd_restore(args: argparse.Namespace, site: PlatformSite) -> int:
         lock.acquire(Holder(os.getpid(), "stemlab restore", str(target.root)))  # refused while the platform runs
     try:
         report = restore_backup(Path(args.backup), target.root, force=args.force,
-                                home_root=Path(settings.home_root) if settings.production else None)
+                                home_root=Path(settings.home_root) if settings.production else None,
+                                database_url=settings.hub_database_url())
     finally:
         lock.release()
     m = report.manifest

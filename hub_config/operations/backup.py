@@ -230,12 +230,18 @@ def _copy_sqlite(source: Path, target: Path) -> None:
         src.close()
 
 
-def _dump_postgresql(url: str, target: Path) -> None:
+def libpq_address(url: str) -> tuple[str, dict[str, str]]:
+    """A libpq address for pg_dump, pg_restore and psql, and an environment holding the password
+    (never on a command line, which `ps` shows to every user)."""
     parsed = make_url(url)
     env = dict(os.environ)
-    if parsed.password:  # in pg_dump's environment, never on a command line that `ps` shows
+    if parsed.password:
         env["PGPASSWORD"] = str(parsed.password)
-    libpq = parsed.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    return parsed.set(drivername="postgresql", password=None).render_as_string(hide_password=False), env
+
+
+def _dump_postgresql(url: str, target: Path) -> None:
+    libpq, env = libpq_address(url)
     os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     try:
         done = subprocess.run(["pg_dump", "--format=custom", "--no-owner", f"--file={target}", libpq],

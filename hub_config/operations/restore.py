@@ -16,10 +16,13 @@ import os
 import pwd
 import shutil
 import sqlite3
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hub_config.operations.backup import PARTIAL_SUFFIX, POSTGRESQL_DUMP_NAME
+from sqlalchemy import make_url
+
+from hub_config.operations.backup import PARTIAL_SUFFIX, POSTGRESQL_DUMP_NAME, libpq_address
 from hub_config.operations.manifest import FORMAT, MANIFEST_NAME, Entry, EntryKind, Manifest, Tree
 from hub_config.site.errors import StemlabError
 from hub_config.site.paths import DataDir
@@ -77,9 +80,18 @@ def holds_data(target: Path) -> bool:
     return False
 
 
-def restore_backup(backup: Path, target: Path, force: bool = False, home_root: Path | None = None) -> RestoreReport:
-    """The caller holds the target's platform lock (no platform runs on it meanwhile)."""
+def restore_backup(backup: Path, target: Path, force: bool = False, home_root: Path | None = None,
+                   database_url: str = "") -> RestoreReport:
+    """The caller holds the target's platform lock (no platform runs on it meanwhile).
+    `database_url`: the site's PostgreSQL hub database, which a backup's dump is loaded into."""
     manifest = check_backup(backup)
+    dumped = any(e.kind is EntryKind.POSTGRESQL_DUMP for e in manifest.entries)
+    if dumped and database_url.startswith("postgresql") and postgresql_tables(database_url) and not force:
+        shown = make_url(database_url).render_as_string(hide_password=True)
+        raise RestoreRefused(f"Cơ sở dữ liệu {shown} đã có bảng; khôi phục sẽ thay chúng. Hãy dùng một cơ sở dữ liệu "
+                             "trống, hoặc thêm --force.",
+                             f"The database {shown} already holds tables that a restore would replace. Use an empty "
+                             "database, or add --force.")
     in_the_way = holds_data(target)
     if in_the_way and not force:
         raise RestoreRefused(f"{target} đã có dữ liệu; khôi phục sẽ thay nó. Hãy chọn thư mục trống bằng --data DIR, "
@@ -107,11 +119,42 @@ def restore_backup(backup: Path, target: Path, force: bool = False, home_root: P
                                 "production mode: they were not restored.")
         else:
             _build(backup, homes, home_root, report, into_existing=True)
-    if any(e.kind is EntryKind.POSTGRESQL_DUMP for e in manifest.entries):
+    if dumped:
         dump = target / POSTGRESQL_DUMP_NAME
-        report.notes.append(f"Cơ sở dữ liệu của hub là bản PostgreSQL: nạp nó bằng / The hub database is a PostgreSQL "
-                            f"dump: load it with: pg_restore --clean --no-owner -d URL {dump}")
+        if database_url.startswith("postgresql"):
+            load_postgresql(dump, database_url)
+            report.notes.append(f"Đã nạp cơ sở dữ liệu của hub vào / Loaded the hub database into "
+                                f"{make_url(database_url).render_as_string(hide_password=True)}")
+        else:
+            report.notes.append("Cơ sở dữ liệu của hub là bản PostgreSQL nhưng storage.database_url không phải "
+                                f"PostgreSQL: nạp nó bằng / The hub database is a PostgreSQL dump but "
+                                f"storage.database_url is not PostgreSQL: load it with: pg_restore --clean --no-owner "
+                                f"-d URL {dump}")
     return report
+
+
+def postgresql_tables(url: str) -> list[str]:
+    address, env = libpq_address(url)
+    done = subprocess.run(["psql", "--no-psqlrc", "--tuples-only", "--no-align", "--command",
+                           "SELECT tablename FROM pg_tables WHERE schemaname = 'public'", address],
+                          capture_output=True, text=True, env=env, timeout=120)
+    if done.returncode != 0:
+        raise RestoreRefused(f"Không kết nối được cơ sở dữ liệu: {done.stderr.strip()[-300:]}",
+                             f"Cannot reach the database: {done.stderr.strip()[-300:]}")
+    return done.stdout.split()
+
+
+def load_postgresql(dump: Path, url: str) -> None:
+    """The whole dump in one transaction: the database has all of it or none."""
+    address, env = libpq_address(url)
+    done = subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
+                           "--dbname", address, str(dump)], capture_output=True, text=True, env=env, timeout=3600)
+    if done.returncode != 0:
+        raise RestoreRefused(f"Các tệp đã được khôi phục nhưng không nạp được cơ sở dữ liệu (không có gì thay đổi trong "
+                             f"nó): {done.stderr.strip()[-300:]}. Sửa lỗi rồi chạy: pg_restore --clean --no-owner -d URL "
+                             f"{dump}",
+                             f"The files were restored but the database could not be loaded (nothing in it changed): "
+                             f"{done.stderr.strip()[-300:]}. Fix it, then run: pg_restore --clean --no-owner -d URL {dump}")
 
 
 def recreate_accounts(manifest: Manifest, home_root: Path, target: Path) -> list[str]:

@@ -349,3 +349,24 @@ def test_a_production_restore_on_a_new_machine_makes_the_accounts_and_gives_each
     finally:
         for login in (student, grader):
             subprocess.run(["userdel", login], capture_output=True)
+
+
+def test_a_postgresql_hub_database_is_loaded_back_whole_and_a_full_one_needs_force(data, tmp_path, postgres_url):
+    import psycopg
+
+    from hub_config.operations.restore import RestoreRefused, restore_backup
+
+    with psycopg.connect(postgres_url) as conn:
+        conn.execute("CREATE TABLE restore_probe (login text)")
+        conn.execute("INSERT INTO restore_probe VALUES ('hs-restore-probe')")
+    report = make_backup(data, tmp_path / "backups", keep=3, database_url=postgres_url)
+    with pytest.raises(RestoreRefused) as refused:  # the database still holds the term: not without --force
+        restore_backup(report.folder, tmp_path / "new-var", database_url=postgres_url)
+    assert "--force" in str(refused.value) and not (tmp_path / "new-var").exists()
+    with psycopg.connect(postgres_url) as conn:  # a new machine's empty database
+        conn.execute("DROP TABLE restore_probe")
+    restored = restore_backup(report.folder, tmp_path / "new-var", database_url=postgres_url)
+    assert any("Loaded the hub database" in note for note in restored.notes)
+    with psycopg.connect(postgres_url) as conn:
+        assert conn.execute("SELECT login FROM restore_probe").fetchall() == [("hs-restore-probe",)]
+        conn.execute("DROP TABLE restore_probe")
