@@ -20,6 +20,7 @@ from hub_config.site.journal import Note, Operation, interrupted
 from hub_config.site.paths import DataDir
 from hub_config.site.settings import SiteSettings
 from hub_config.teaching.exchange import COLLECTING_PREFIX
+from hub_config.teaching.loop import RECORDING_ASIDE
 from hub_config.teaching.offerings import list_offerings
 
 LAST_START = "settled-at-last-start.json"
@@ -84,8 +85,11 @@ def _collect(settings: SiteSettings, data: DataDir, note: Note) -> tuple[str, st
 
 
 def _grading(settings: SiteSettings, data: DataDir, note: Note) -> tuple[str, str]:
-    return (f"Chấm bài {note.subject} lúc {_when(note)} bị ngắt: điểm của bài này có thể chưa đủ. Hãy chấm lại bài này.",
-            f"Grading {note.subject} at {_when(note)} was cut short: this assignment's grades may be incomplete. "
+    root = _offering_root(data, note)
+    if root:  # the copy nbgrader was recording into: the gradebook itself was left as it was
+        (root / RECORDING_ASIDE).unlink(missing_ok=True)
+    return (f"Chấm bài {note.subject} lúc {_when(note)} bị ngắt: sổ điểm vẫn như trước lần chấm này. Hãy chấm lại bài này.",
+            f"Grading {note.subject} at {_when(note)} was cut short: the gradebook is as it was before this batch. "
             "Grade it again.")
 
 

@@ -6,8 +6,8 @@ next `stemlab up` settles and tells it (hub_config/operations/recovery.py).
 Each step is also written so that stopping it anywhere leaves nothing half-made where the rest of
 the platform looks: a roster's accounts in one transaction and its password sheets kept aside until
 it is committed, each student's collected submission built beside its place and renamed in, a
-feedback page copied and renamed in (nbgrader's own), a gradebook recorded only after every
-submission was run.
+feedback page copied and renamed in (nbgrader's own), a grading batch recorded into a copy of the
+gradebook that goes in as one transaction (teaching/loop.py).
 """
 
 from __future__ import annotations

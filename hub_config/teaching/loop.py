@@ -145,9 +145,10 @@ def autograde(data: DataDir, offering: Offering, assignment_id: str, student: st
                 args.append(f"--student={student}")
             if unrecorded:
                 args.append(f"--CourseDirectory.student_id_exclude={','.join(sorted(unrecorded))}")
-            crash_point("grading-recording")
             if not (student and student in unrecorded):
-                run_nbgrader(data, offering, *args, extra_env={CACHE_ENV: str(cache), STRICT_ENV: "1"})
+                record_aside(offering, lambda book: run_nbgrader(
+                    data, offering, *args, f"--CourseDirectory.db_url={book}",
+                    extra_env={CACHE_ENV: str(cache), STRICT_ENV: "1"}))
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     if broken:
@@ -159,6 +160,52 @@ def autograde(data: DataDir, offering: Offering, assignment_id: str, student: st
             "validate it and submit again, or grade it by hand in the formgrader:\n" + "\n".join(lines)
         )
     return summary
+
+
+RECORDING_ASIDE = ".gradebook.recording.db"
+
+
+def record_aside(offering: Offering, record: Callable[[str], object]) -> None:
+    """nbgrader writes a grading batch's results into a copy of the gradebook, which then goes into
+    the gradebook in one SQLite transaction: killed while nbgrader writes (it commits notebook by
+    notebook), the gradebook stays as it was. A hand-given score saved meanwhile (the formgrader
+    writes the gradebook itself) makes the copy stale; nbgrader then records into the gradebook."""
+    book, aside = offering.root / "gradebook.db", offering.root / RECORDING_ASIDE
+    aside.unlink(missing_ok=True)
+    _copy_database(book, aside)
+    if offering.grader:  # nbgrader runs as the offering's grader account
+        entry = pwd.getpwnam(offering.grader)
+        os.chown(aside, entry.pw_uid, entry.pw_gid)
+    aside.chmod(0o600)
+    before = _written_state(book)
+    try:
+        record(f"sqlite:///{aside}")
+        crash_point("grading-recorded-aside")
+        if _written_state(book) == before:
+            _copy_database(aside, book)
+        else:
+            record(offering.gradebook_url)
+    finally:
+        aside.unlink(missing_ok=True)
+
+
+def _copy_database(source: Path, target: Path) -> None:
+    """SQLite's backup API: the target changes in one transaction, seen by its other connections as a commit."""
+    import sqlite3
+
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+
+
+def _written_state(book: Path) -> tuple[bytes, int, int]:
+    """Changes when anyone commits: the header's change counter (rollback journal), or the WAL file."""
+    with book.open("rb") as f:
+        counter = f.read(28)[24:28]
+    wal = book.with_name(book.name + "-wal")
+    info = wal.stat() if wal.exists() else None
+    return counter, info.st_size if info else -1, info.st_mtime_ns if info else -1
 
 
 def feedback(data: DataDir, offering: Offering, assignment_id: str) -> list[str]:

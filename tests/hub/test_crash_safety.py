@@ -98,11 +98,13 @@ def test_a_collect_killed_mid_copy_leaves_no_half_submission(term):
     assert len([p for p in submitted.glob(f"*/{ASSIGNMENT}")]) == 3
 
 
-def test_a_grading_batch_killed_before_it_records_leaves_the_gradebook_as_it_was(term):
+def test_a_grading_batch_killed_while_it_records_leaves_the_gradebook_as_it_was(term):
     book = term / "offerings" / OFFERING / "gradebook.db"
     before = hashlib.sha256(book.read_bytes()).hexdigest()
-    assert killed(stemlab(term, "grade", OFFERING, ASSIGNMENT, crash_at="grading-recording"))
+    # killed when nbgrader has recorded every result, into the copy, before the copy goes in
+    assert killed(stemlab(term, "grade", OFFERING, ASSIGNMENT, crash_at="grading-recorded-aside"))
     assert hashlib.sha256(book.read_bytes()).hexdigest() == before
+    assert (book.parent / ".gradebook.recording.db").exists()
     ok(stemlab(term, "grade", OFFERING, ASSIGNMENT))
     with Gradebook(f"sqlite:///{book}", course_id=OFFERING) as gb:
         assert len(gb.assignment_submissions(ASSIGNMENT)) == 3
@@ -123,7 +125,8 @@ def test_the_next_start_settles_each_interrupted_step_and_says_what_to_do(term):
         assert re.search(r"The roster import of \S*lop-10a5.csv at .* was cut short after it was saved: its accounts "
                          r"exist; password sheets: class-10a5-", out), out
         assert f"Collecting {OFFERING}/{ASSIGNMENT}" in out and "Collect again" in out
-        assert f"Grading {OFFERING}/{ASSIGNMENT}" in out and "Grade it again" in out
+        assert f"Grading {OFFERING}/{ASSIGNMENT}" in out and "as it was before this batch. Grade it again" in out
+        assert not (term / "offerings" / OFFERING / ".gradebook.recording.db").exists()
         assert f"Releasing feedback of {OFFERING}/{ASSIGNMENT}" in out and "Release the feedback again" in out
         assert re.search(r"Nhập danh sách \S*lop-10a4.csv", out)  # and in Vietnamese first
         sheets = DataDir(term).sheets_dir
