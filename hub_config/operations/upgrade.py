@@ -21,6 +21,7 @@ from sqlalchemy import create_engine, make_url
 
 from hub_config.operations.backup import BackupReport
 from hub_config.operations.daily import backup_site
+from hub_config.people.accounts import UNUSABLE_DATABASE, unusable_database
 from hub_config.people.schema import (JUPYTERHUB_MIGRATIONS, MIGRATIONS, VERSION_TABLE, FIRST_TABLE, Revision,
                                       SchemaState, migrate, revision_of, version_error)
 from hub_config.site.paths import DataDir
@@ -114,9 +115,12 @@ def _exists(url: str) -> bool:
 
 
 def _revision(url: str, location: Path, version_table: str, first_table: str) -> Revision:
-    engine = create_engine(url)
     try:
-        with engine.connect() as connection:
-            return revision_of(connection, location, version_table, first_table)
-    finally:
-        engine.dispose()
+        engine = create_engine(url)
+        try:
+            with engine.connect() as connection:
+                return revision_of(connection, location, version_table, first_table)
+        finally:
+            engine.dispose()
+    except UNUSABLE_DATABASE as err:
+        raise unusable_database(url, err) from err

@@ -95,17 +95,24 @@ def open_session(database_url: str) -> Session:
             connection.execute(text("CREATE INDEX IF NOT EXISTS ix_users_info_username ON users_info (username)"))
     except DatabaseSchemaMismatch as err:
         raise jupyterhub_version_error(database_url) from err
-    except (OperationalError, ArgumentError, ImportError) as err:
-        shown = _shown(database_url)
-        reason = str(getattr(err, "orig", err)).strip().splitlines()[0]
-        raise DatabaseError(
-            f"Không dùng được cơ sở dữ liệu của hub {shown}: {reason}. Hãy kiểm tra storage.database_url "
-            "trong stemlab.toml, xem máy chủ cơ sở dữ liệu có đang chạy không và người dùng có quyền tạo bảng "
-            "không.",
-            f"Cannot use the hub database {shown}: {reason}. Check storage.database_url in stemlab.toml, "
-            "that the database server runs and that the user may create tables."
-        ) from err
+    except UNUSABLE_DATABASE as err:
+        raise unusable_database(database_url, err) from err
     return session
+
+
+UNUSABLE_DATABASE = (OperationalError, ArgumentError, ImportError)
+
+
+def unusable_database(database_url: str, err: Exception) -> DatabaseError:
+    """What the admin reads when the hub database cannot be reached or used (its password hidden)."""
+    shown = _shown(database_url)
+    reason = str(getattr(err, "orig", err)).strip().splitlines()[0]
+    return DatabaseError(
+        f"Không dùng được cơ sở dữ liệu của hub {shown}: {reason}. Hãy kiểm tra storage.database_url "
+        "trong stemlab.toml, xem máy chủ cơ sở dữ liệu có đang chạy không và người dùng có quyền tạo bảng "
+        "không.",
+        f"Cannot use the hub database {shown}: {reason}. Check storage.database_url in stemlab.toml, "
+        "that the database server runs and that the user may create tables.")
 
 
 def check_platform_tables(engine: Engine) -> None:
@@ -143,6 +150,8 @@ def every_login(database_url: str) -> list[str]:
             if "stemlab_accounts" not in inspect(connection).get_table_names():
                 return []
             return [row[0] for row in connection.execute(text("SELECT login FROM stemlab_accounts"))]
+    except UNUSABLE_DATABASE as err:
+        raise unusable_database(database_url, err) from err
     finally:
         engine.dispose()
 
