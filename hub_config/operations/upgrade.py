@@ -19,11 +19,11 @@ from nbgrader import dbutil as nbgrader_dbutil
 from jupyterhub import dbutil as hub_dbutil
 from sqlalchemy import create_engine, make_url
 
-from hub_config.operations.backup import BackupReport
+from hub_config.operations.backup import BackupReport, complete_backups
 from hub_config.operations.daily import backup_site
 from hub_config.people.accounts import UNUSABLE_DATABASE, unusable_database
 from hub_config.people.schema import (JUPYTERHUB_MIGRATIONS, MIGRATIONS, VERSION_TABLE, FIRST_TABLE, Revision,
-                                      SchemaState, migrate, revision_of, version_error)
+                                      SchemaState, migrate, revision_at, version_error)
 from hub_config.site.paths import DataDir
 from hub_config.site.settings import SiteSettings
 from hub_config.system.environment import tools_on_path
@@ -91,7 +91,7 @@ def upgrade_data(settings: SiteSettings, data: DataDir, say: Callable[[str], Non
     say(f"Dữ liệu là của một phiên bản cũ hơn ({names[0]}): sao lưu trước khi nâng cấp. / "
         f"The data is from an older release ({names[1]}): backing up before upgrading.")
     # kept beside every backup there is: an upgrade never rotates a backup away
-    report = backup_site(settings, data, keep=max(settings.backup_keep, len(_backups(settings, data)) + 1))
+    report = backup_site(settings, data, keep=max(settings.backup_keep, len(complete_backups(settings.backup_path(data.root))) + 1))
     say(f"Đã sao lưu vào / Backed up to {report.folder}")
     tools_on_path()  # JupyterHub's and nbgrader's migrations run `alembic`
     for schema in older:
@@ -99,12 +99,6 @@ def upgrade_data(settings: SiteSettings, data: DataDir, say: Callable[[str], Non
         say(f"Đã nâng cấp {schema.vi} ({schema.revision.found or '0.1'} → {schema.revision.head}). / "
             f"Upgraded {schema.en} ({schema.revision.found or '0.1'} → {schema.revision.head}).")
     return UpgradeReport(older, report)
-
-
-def _backups(settings: SiteSettings, data: DataDir) -> list[Path]:
-    from hub_config.operations.backup import complete_backups
-
-    return complete_backups(settings.backup_path(data.root))
 
 
 def _exists(url: str) -> bool:
@@ -116,11 +110,6 @@ def _exists(url: str) -> bool:
 
 def _revision(url: str, location: Path, version_table: str, first_table: str) -> Revision:
     try:
-        engine = create_engine(url)
-        try:
-            with engine.connect() as connection:
-                return revision_of(connection, location, version_table, first_table)
-        finally:
-            engine.dispose()
+        return revision_at(url, location, version_table, first_table)
     except UNUSABLE_DATABASE as err:
         raise unusable_database(url, err) from err

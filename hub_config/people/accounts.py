@@ -17,7 +17,7 @@ from typing import Any
 from jupyterhub import orm as hub_orm
 from jupyterhub.orm import DatabaseSchemaMismatch
 from nativeauthenticator.orm import UserInfo
-from sqlalchemy import DateTime, Engine, Index, String, inspect, make_url, select, text
+from sqlalchemy import DateTime, Engine, Index, String, create_engine, inspect, make_url, select, text
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -25,7 +25,7 @@ from hub_config.site.errors import DatabaseError, DataVersionError
 from hub_config.site.paths import DataDir
 from hub_config.people.schools import SITE_SCHOOL, ClassRef
 from hub_config.people import first_codes  # its table is created with ours
-from hub_config.people.schema import (JUPYTERHUB_MIGRATIONS, SchemaState, migrate, platform_revision, revision_of,
+from hub_config.people.schema import (JUPYTERHUB_MIGRATIONS, SchemaState, migrate, platform_revision, revision_at,
                                       version_error)
 from hub_config.people.tables import Base, school_names
 from hub_config.people.roles import Role
@@ -121,18 +121,11 @@ def check_platform_tables(engine: Engine) -> None:
     if found.state is SchemaState.FRESH:
         migrate(engine)
     elif found.state is not SchemaState.CURRENT:
-        raise version_error(found, _shown(engine.url.render_as_string(hide_password=False)))
+        raise version_error(found, engine.url.render_as_string(hide_password=True))
 
 
 def jupyterhub_version_error(database_url: str) -> DataVersionError:
-    from sqlalchemy import create_engine
-
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as connection:
-            found = revision_of(connection, JUPYTERHUB_MIGRATIONS, "alembic_version", "users")
-    finally:
-        engine.dispose()
+    found = revision_at(database_url, JUPYTERHUB_MIGRATIONS, "alembic_version", "users")
     return version_error(found, f"JupyterHub, {_shown(database_url)}")
 
 
@@ -142,8 +135,6 @@ def _shown(database_url: str) -> str:
 
 def every_login(database_url: str) -> list[str]:
     """Every account's login, read from any release's table (a backup before an upgrade needs them)."""
-    from sqlalchemy import create_engine
-
     engine = create_engine(database_url)
     try:
         with engine.connect() as connection:

@@ -19,7 +19,7 @@ import jupyterhub
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, inspect, text
 
 from hub_config.site.errors import DataVersionError
 
@@ -65,6 +65,16 @@ def revision_of(connection: Connection, location: Path, version_table: str, firs
     if found == head:
         return Revision(SchemaState.CURRENT, found, head)
     return Revision(SchemaState.OLDER if found in known else SchemaState.NEWER, found, head)
+
+
+def revision_at(url: str, location: Path, version_table: str, first_table: str) -> Revision:
+    """revision_of, on an engine of its own for one look."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return revision_of(connection, location, version_table, first_table)
+    finally:
+        engine.dispose()
 
 
 def platform_revision(engine: Engine) -> Revision:
