@@ -33,9 +33,10 @@ from pathlib import Path
 from queue import Empty
 from typing import TYPE_CHECKING, Any
 
-from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
+
+from .kernel_channels import WakefulKernelClient
 
 if TYPE_CHECKING:
     from ipykernel.kernelapp import IPKernelApp
@@ -274,7 +275,7 @@ class ZygoteProvisioner(LocalProvisioner):
             self.process.terminate()
 
 
-class SandboxKernelClient(AsyncKernelClient):
+class SandboxKernelClient(WakefulKernelClient):
     async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
         """jupyter_client's, without its closing wait for IOPub to stay silent for 0.2 s: per kernel
         that is a fifth of a second of nothing, and nbclient matches IOPub messages to their request."""

@@ -71,10 +71,10 @@ def run(nb, cwd, course):
         config = Config()
         config.KernelManager.transport = "ipc"
         config.KernelManager.connection_file = os.path.join(sockets, "kernel.json")
-        # 30 s a cell: none of ours takes more than a few. Now and then, after a widgets cell, the
-        # next cell's request waits in pyzmq's asyncio send queue until nbclient's wait for its
-        # reply times out (measured: the kernel gets it at the end of the wait, and the cell then
-        # runs normally): the timeout is what such a wait costs, two minutes at nbclient's 120.
+        # as grading's runner does: a wakeup pyzmq loses costs a fraction of a second, not the
+        # cell's timeout (autograders/kernel_channels.py)
+        config.KernelManager.client_class = "autograders.kernel_channels.WakefulKernelClient"
+        # 30 s a cell: none of ours takes more than a few
         client = NotebookClient(nb, kernel_name="python3", timeout=30, allow_errors=True, config=config,
                                 resources={"metadata": {"path": str(cwd)}})
         client.execute(env=env)
