@@ -22,6 +22,7 @@ from jupyter_client.channels import AsyncZMQSocketChannel
 from traitlets import Type
 
 WAKE_EVERY = 0.25  # seconds: the most a lost wakeup costs; an idle wait wakes this often
+CLIENT_CLASS = f"{__name__}.WakefulKernelClient"  # for jupyter_client's KernelManager.client_class
 
 
 class WakefulChannel(AsyncZMQSocketChannel):

@@ -21,6 +21,7 @@ from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
+from autograders.kernel_channels import CLIENT_CLASS
 from hub_config.site.clock import school_zone, shown
 from hub_config.singleuser.words import LANGUAGES, one_language, page_word
 
@@ -158,6 +159,9 @@ class AssignmentAction(AssignmentsPage):
         app = NbGrader()
         app.config_file_paths.append([os.getcwd(), *jupyter_config_path()])
         app.load_config_file()
+        # nbgrader runs the notebook with nbclient: a reply pyzmq's asyncio wait misses would hold
+        # the student's Check for the whole cell timeout (autograders/kernel_channels.py)
+        app.config.KernelManager.client_class = CLIENT_CLASS
         try:
             results = Validator(config=app.config).validate(str(target))
         except Exception as err:  # noqa: BLE001  (a notebook nbgrader cannot read is the student's to fix)

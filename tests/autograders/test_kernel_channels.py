@@ -90,3 +90,28 @@ def test_the_clients_that_drive_kernels_use_it(client_class):
     client = client_class()
     for name in ("shell", "iopub", "stdin", "control"):
         assert issubclass(getattr(client, f"{name}_channel_class"), WakefulChannel), name
+
+
+def test_nbgrader_runs_a_students_check_with_it(tmp_path, monkeypatch):
+    """The student's Check (hub_config/singleuser/assignments_page.py) is nbgrader's Validator,
+    given CLIENT_CLASS as config: nbgrader's nbclient must make its kernel client from it."""
+    import nbformat
+    from nbgrader.validator import Validator
+    from traitlets.config import Config
+
+    from autograders.kernel_channels import CLIENT_CLASS
+
+    made = []
+    original = WakefulKernelClient.start_channels
+
+    def start_channels(self, *args, **kwargs):
+        made.append(type(self))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(WakefulKernelClient, "start_channels", start_channels)
+    notebook = tmp_path / "bai.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), notebook)
+    config = Config()
+    config.KernelManager.client_class = CLIENT_CLASS
+    assert Validator(config=config).validate(str(notebook)) == {}
+    assert made == [WakefulKernelClient]

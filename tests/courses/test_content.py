@@ -19,6 +19,7 @@ from nbgrader.converters.base import NbGraderException
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
+from autograders.kernel_channels import CLIENT_CLASS
 from courses import COURSES_ROOT
 from hub_config.teaching.catalog import load_catalog
 from hub_config.teaching.nbgrader_config import CODE_STUB, STUBS
@@ -73,7 +74,7 @@ def run(nb, cwd, course):
         config.KernelManager.connection_file = os.path.join(sockets, "kernel.json")
         # as grading's runner does: a wakeup pyzmq loses costs a fraction of a second, not the
         # cell's timeout (autograders/kernel_channels.py)
-        config.KernelManager.client_class = "autograders.kernel_channels.WakefulKernelClient"
+        config.KernelManager.client_class = CLIENT_CLASS
         # 30 s a cell: none of ours takes more than a few
         client = NotebookClient(nb, kernel_name="python3", timeout=30, allow_errors=True, config=config,
                                 resources={"metadata": {"path": str(cwd)}})
