@@ -85,6 +85,7 @@ c.JupyterHub.implicit_spawn_seconds = 2
 c.Spawner.cmd = [sys.executable, "-m", "hub_config.singleuser.server"]
 c.StemlabSpawner.concurrent_starts = site.concurrent_spawns
 c.StemlabSpawner.warm_starts = bool(site.warm_starts)
+c.StemlabSpawner.warm_answer_seconds = site.warm_answer_seconds
 c.StemlabSpawner.warm_folder = str(data.warm_dir)
 c.Spawner.mem_limit = site.mem_limit
 c.Spawner.cpu_limit = site.cpu_limit

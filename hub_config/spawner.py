@@ -19,7 +19,7 @@ from jupyterhub.spawner import LocalProcessSpawner
 from jupyterhub.utils import maybe_future, random_port
 from tornado import web
 from sqlalchemy import select
-from traitlets import Any as AnyTrait, Bool, Integer, Unicode, default
+from traitlets import Any as AnyTrait, Bool, Float, Integer, Unicode, default
 
 from hub_config.people.accounts import Account
 from hub_config.people.roles import Role
@@ -28,7 +28,7 @@ from hub_config.spawn_queue import SpawnQueue
 from hub_config.system.linux_accounts import ensure_linux_account
 from hub_config.system.ports import ServerPorts
 from hub_config.server_identity import ServerIdentity, ServerIdentityFailed
-from hub_config.warm.forkserver import WarmStartFailed
+from hub_config.warm.forkserver import REQUEST_TIMEOUT, WarmStartFailed
 from hub_config.warm.server_child import is_our_server
 from hub_config.warm.starter import WarmServers
 
@@ -125,6 +125,8 @@ class StemlabSpawner(LocalProcessSpawner):
         "off: every server and kernel is a fresh Python.",
     )
     warm_folder = Unicode("", config=True, help="The warm process's folder (DataDir.warm_dir).")
+    warm_answer_seconds = Float(REQUEST_TIMEOUT, config=True,
+                                help="Seconds to wait for the warm process's answer before a plain start.")
 
     # a Popen (plain start) or the ForkedProcess a warm start hands over (the same calls)
     proc = AnyTrait(None, allow_none=True)
@@ -220,7 +222,7 @@ class StemlabSpawner(LocalProcessSpawner):
         loop = asyncio.get_running_loop()
         identity = await loop.run_in_executor(None, self.server_identity().resolved)
         self.log.info("Starting the server of %s from the warm process", self.user.name)
-        process = await loop.run_in_executor(None, warm.start_server, identity, cmd, env)
+        process = await loop.run_in_executor(None, warm.start_server, identity, cmd, env, self.warm_answer_seconds)
         self.pid = process.pid
         self.proc = process
         return self.ip or "127.0.0.1", port

@@ -179,6 +179,14 @@ class SiteSettings(ClusterSettings, OperationsSettings):
         "(a class starts in seconds, sharing memory); off: each is a fresh Python.",
     ).tag(section="server")
 
+    warm_answer_seconds = Float(
+        30.0,
+        min=1.0,
+        config=True,
+        help="Seconds a start waits for the warm process's answer before starting that server plainly "
+        "(the log says why).",
+    ).tag(section="server")
+
     production = Bool(
         False,
         config=True,

@@ -52,15 +52,16 @@ class WarmServers:
             theirs.close()
         self._channel = ours
 
-    def start_server(self, identity: ServerIdentity, cmd: list[str], env: dict[str, str]) -> ForkedProcess:
-        """Thread-safe; blocks until the child has become the student (or failed)."""
+    def start_server(self, identity: ServerIdentity, cmd: list[str], env: dict[str, str],
+                     timeout: float = REQUEST_TIMEOUT) -> ForkedProcess:
+        """Thread-safe; blocks until the child has become the student (or failed, or `timeout`)."""
         request = server_request(identity, cmd, env)
         for attempt in (1, 2):  # a warm process that ended is started again, once
             self.ensure_running()
             channel = self._channel
             assert channel is not None
             try:
-                return channel.ask(request, timeout=REQUEST_TIMEOUT).process
+                return channel.ask(request, timeout=timeout).process
             except WarmStartFailed:
                 if attempt == 2 or (self._process is not None and self._process.poll() is None):
                     raise

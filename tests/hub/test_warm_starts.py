@@ -18,9 +18,25 @@ from pathlib import Path
 import psutil
 import pytest
 
+from ..conftest import launch, processes_using
+
 from .helpers import execute, open_server, run_code, students_with_servers, xsrf_headers
 
 pytestmark = pytest.mark.hub
+WARM_ANSWER_SECONDS = 8  # a silent warm process costs its test this, not the default 30 s
+
+
+@pytest.fixture(scope="module")
+def demo_hub(tmp_path_factory):
+    """conftest's demo hub, waiting WARM_ANSWER_SECONDS for the warm process's answer."""
+    base = tmp_path_factory.mktemp("warm")
+    config = base / "stemlab.toml"
+    config.write_text(f"[server]\nwarm_answer_seconds = {WARM_ANSWER_SECONDS}\n", encoding="utf-8")
+    hub = launch(base / "var", extra_args=("--config", str(config)))
+    yield hub
+    hub.stop()
+    for p in processes_using(hub.data_dir):
+        p.kill()
 
 WARM_MODULE = "hub_config.warm.image"
 PROBE = """
@@ -262,7 +278,7 @@ def test_a_warm_process_that_does_not_answer_means_a_plain_start_and_the_log_say
     warm = warm_process(demo_hub)
     student = demo_hub.account("student", 1)
     login = student["login"]
-    warm.suspend()  # alive but silent: the start waits REQUEST_TIMEOUT, then goes plain
+    warm.suspend()  # alive but silent: the start waits warm_answer_seconds, then goes plain
     try:
         s = demo_hub.login(login, student["password"])
         open_server(s, demo_hub.url, login, timeout=120)
@@ -273,7 +289,7 @@ def test_a_warm_process_that_does_not_answer_means_a_plain_start_and_the_log_say
              and "singleuser" in " ".join(p.info["cmdline"] or []) and p.ppid() != warm.pid]
     assert plain, "the server started plainly"
     log = (demo_hub.data_dir / "logs" / "hub.log").read_text()
-    assert f"The server of {login} starts plainly, not warm: the warm process did not answer within 30 s" in log
+    assert f"The server of {login} starts plainly, not warm: the warm process did not answer within {WARM_ANSWER_SECONDS} s" in log
 
 
 # ---------------------------------------------------------------- production mode, as root
