@@ -57,6 +57,15 @@ def preload(names: tuple[str, ...] | list[str]) -> list[str]:
     return missing
 
 
+def fill_shared_caches() -> None:
+    """Work every server would do alike at its first page, done once here and inherited: the
+    system facts jupyter_server puts in each page (in a git checkout, finding its commit runs a
+    `git rev-parse` subprocess: one per student's server otherwise)."""
+    from jupyter_server.base.handlers import json_sys_info
+
+    json_sys_info()
+
+
 def main(channel_fd: int) -> None:
     from hub_config.singleuser import lab_translations
     from hub_config.singleuser.server import prepare_imports
@@ -72,6 +81,7 @@ def main(channel_fd: int) -> None:
     missing = preload([*SERVER_MODULES, *installed_server_extensions(), *KERNEL_MODULES])
     if missing:
         print(f"[stemlab warm] not preloaded (imported at each start instead): {', '.join(missing)}", file=sys.stderr)
+    fill_shared_caches()
     # What is imported now is shared with every server and kernel: keep the collector off it, or
     # its first pass in each of them would copy every page of it (copy-on-write).
     gc.collect()

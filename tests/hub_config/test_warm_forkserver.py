@@ -10,10 +10,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from hub_config.warm.forkserver import Channel, WarmStartFailed
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # A warm process whose children become what the request says: sleep, or refuse with a reason.
 SERVER = """
@@ -135,3 +138,36 @@ def test_a_warm_process_that_is_gone_is_said_to_be(warm):
     process.wait(5)
     with pytest.raises(WarmStartFailed, match="gone|broke off|ended before"):
         channel.ask({"sleep": 1}, timeout=2)
+
+
+SYS_INFO_PROBE = """
+import subprocess, sys
+from hub_config.warm.image import fill_shared_caches
+if sys.argv[1] == "filled":
+    fill_shared_caches()
+started = []
+real = subprocess.Popen.__init__
+def counted(self, args, *rest, **kw):
+    started.append(args)
+    real(self, args, *rest, **kw)
+subprocess.Popen.__init__ = counted
+from jupyter_server.base.handlers import json_sys_info
+json_sys_info()
+print(len(started))
+"""
+
+
+def test_the_warm_process_works_out_the_pages_system_facts_once_for_every_server():
+    """A server forked after fill_shared_caches starts no subprocess for its first page's facts; a
+    fresh one, in a git checkout such as this, runs `git rev-parse` for them."""
+    import jupyter_server
+
+    def subprocesses(mode: str) -> int:
+        done = subprocess.run([sys.executable, "-c", SYS_INFO_PROBE, mode], capture_output=True, text=True,
+                              cwd="/", check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        return int(done.stdout.split()[-1])
+
+    assert subprocesses("filled") == 0
+    installed = Path(jupyter_server.__file__).parent
+    if any((folder / ".git").exists() for folder in installed.parents):  # a venv inside a checkout
+        assert subprocesses("fresh") >= 1, "the probe sees the subprocess it should prevent"
