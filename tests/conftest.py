@@ -241,23 +241,24 @@ def start_hub(tmp_path: Path) -> Iterator:
         assert not leftovers, f"processes left behind: {leftovers}"
 
 
-@pytest.fixture(scope="module")
-def demo_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningHub]:
-    hub = launch(tmp_path_factory.mktemp("demo") / "var")
+def module_hub(data_dir: Path, **launch_args) -> Iterator[RunningHub]:
+    """A hub for a module's fixture: launched, yielded, stopped, and anything left of it killed."""
+    hub = launch(data_dir, **launch_args)
     yield hub
     hub.stop()
     for p in processes_using(hub.data_dir):
         p.kill()
+
+
+@pytest.fixture(scope="module")
+def demo_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningHub]:
+    yield from module_hub(tmp_path_factory.mktemp("demo") / "var")
 
 
 @pytest.fixture(scope="module")
 def two_class_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningHub]:
     """A demo-mode hub with classes 10A1 and 10A2, a teacher for each and a technician."""
-    hub = launch(tmp_path_factory.mktemp("two") / "var", roster=FILES / "two_classes.csv")
-    yield hub
-    hub.stop()
-    for p in processes_using(hub.data_dir):
-        p.kill()
+    yield from module_hub(tmp_path_factory.mktemp("two") / "var", roster=FILES / "two_classes.csv")
 
 
 def production_hub(extra_settings: str = "") -> Iterator[RunningHub]:

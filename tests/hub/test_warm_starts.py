@@ -18,7 +18,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from ..conftest import launch, processes_using
+from ..conftest import module_hub
 
 from .helpers import execute, open_server, run_code, students_with_servers, xsrf_headers
 
@@ -32,11 +32,7 @@ def demo_hub(tmp_path_factory):
     base = tmp_path_factory.mktemp("warm")
     config = base / "stemlab.toml"
     config.write_text(f"[server]\nwarm_answer_seconds = {WARM_ANSWER_SECONDS}\n", encoding="utf-8")
-    hub = launch(base / "var", extra_args=("--config", str(config)))
-    yield hub
-    hub.stop()
-    for p in processes_using(hub.data_dir):
-        p.kill()
+    yield from module_hub(base / "var", extra_args=("--config", str(config)))
 
 WARM_MODULE = "hub_config.warm.image"
 PROBE = """
